@@ -1,0 +1,55 @@
+import type {LoadedSpec} from '../spec/load.js'
+import type {EntrySource} from './entry.js'
+import type {ImageRecord} from './format.js'
+
+/** Every option `bundle build` takes; each build step reads the ones it owns. */
+export interface BuildOptions {
+  specPath: string
+  out: string
+  keyPath: string
+  certPath?: string
+  passphrase?: string
+  gzip?: boolean
+  /** --ca-file: extra CAs for https:// file sources */
+  caFile?: string
+  concurrency?: number
+  cacheDir?: string
+  lock?: boolean
+  /** --platform overrides spec.platforms */
+  platforms?: string[]
+  registryCa?: string
+  insecureRegistries?: string[]
+  /** tls mode ca: the CA that issues the platform certificate */
+  tlsCaCert?: string
+  tlsCaKey?: string
+  /** where private keys made during the build go (never into the bundle unencrypted) */
+  secretsDir?: string
+  includeSelf?: boolean
+  since?: string
+  /** --set KEY=VALUE overrides of spec values */
+  set?: Record<string, string>
+  /** fixed clock for reproducible builds (SOURCE_DATE_EPOCH) */
+  now?: Date
+}
+
+export interface BuildContext {
+  loaded: LoadedSpec
+  options: BuildOptions
+  /** a scratch folder beside the output, removed after the build */
+  workDir: string
+  now: Date
+  progress(text: string): void
+}
+
+/** What one build step adds to the bundle. */
+export interface Contribution {
+  entries: EntrySource[]
+  images?: ImageRecord[]
+  /** summaries for manifest.json `extensions` and `bundle inspect` (tier, services, tls mode, ...) */
+  extensions?: Record<string, unknown>
+  /** things the user must know: "private key written to ..." */
+  notes?: string[]
+  profile?: {name: string; sha256: string}
+}
+
+export type Contributor = (ctx: BuildContext) => Promise<Contribution | undefined>

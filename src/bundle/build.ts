@@ -1,0 +1,94 @@
+import {mkdtemp, rm} from 'node:fs/promises'
+import {basename, dirname, resolve} from 'node:path'
+
+import {loadSpec} from '../spec/load.js'
+import {loadSigner} from '../signing/signer.js'
+import {AirlockError} from '../ui/errors.js'
+import {pathExists} from '../util/fs.js'
+import {toolVersion} from '../util/version.js'
+import type {BuildContext, BuildOptions, Contribution} from './build-context.js'
+import {CONTRIBUTORS} from './contributors.js'
+import {bufferEntry, type EntrySource} from './entry.js'
+import {FORMAT_VERSION, MANIFEST, VERIFY_TXT, renderVerifyScript, rootName, type BundleManifest, type ImageRecord, type InventoryEntry} from './format.js'
+import {writeBundle} from './writer.js'
+
+export interface BuildResult {
+  out: string
+  name: string
+  version: string
+  root: string
+  created: string
+  signer: {fingerprint: string; subject?: string}
+  entries: number
+  contentBytes: number
+  images: ImageRecord[]
+  files: InventoryEntry[]
+  notes: string[]
+}
+
+/** SOURCE_DATE_EPOCH (reproducible-builds.org) fixes every timestamp in the bundle. */
+export function buildClock(env: NodeJS.ProcessEnv = process.env): Date {
+  const epoch = env.SOURCE_DATE_EPOCH
+  if (epoch === undefined || epoch === '') return new Date(Math.floor(Date.now() / 1000) * 1000)
+  if (!/^\d+$/.test(epoch)) throw new AirlockError('USAGE', `SOURCE_DATE_EPOCH must be whole seconds since 1970, got ${epoch}`, {subject: 'SOURCE_DATE_EPOCH'})
+  return new Date(Number(epoch) * 1000)
+}
+
+export async function buildBundle(options: BuildOptions, progress: (text: string) => void = () => {}, onBytes?: (done: number, total: number) => void): Promise<BuildResult> {
+  const out = resolve(options.out)
+  if (await pathExists(out)) {
+    throw new AirlockError('FILE_EXISTS', `${out} already exists`, {subject: out, hint: 'remove it or choose another --out'})
+  }
+  const loaded = await loadSpec(options.specPath)
+  const signer = await loadSigner(options.keyPath, {certPath: options.certPath, passphrase: options.passphrase})
+  const now = options.now ?? buildClock()
+  const {name, version} = loaded.spec.metadata
+  const root = rootName(name, version)
+  const workDir = await mkdtemp(resolve(dirname(out), `.${basename(out)}.work-`))
+  try {
+    const ctx: BuildContext = {loaded, options, workDir, now, progress}
+    const contributions: Contribution[] = []
+    for (const contribute of CONTRIBUTORS) {
+      const c = await contribute(ctx)
+      if (c) contributions.push(c)
+    }
+    const entries: EntrySource[] = contributions.flatMap((c) => c.entries)
+    const images = contributions.flatMap((c) => c.images ?? [])
+    const extensions = Object.assign({}, ...contributions.map((c) => c.extensions ?? {})) as Record<string, unknown>
+    const profile = contributions.find((c) => c.profile)?.profile
+    const files: InventoryEntry[] = entries.map((e) => ({path: e.path, size: e.size, sha256: e.sha256, role: e.role}))
+    const manifest: BundleManifest = {
+      formatVersion: FORMAT_VERSION,
+      name,
+      version,
+      created: now.toISOString(),
+      tool: {name: 'airlock', version: toolVersion()},
+      spec: {path: basename(loaded.path), sha256: loaded.sha256},
+      ...(profile ? {profile} : {}),
+      images,
+      files,
+      ...(Object.keys(extensions).length > 0 ? {extensions} : {}),
+    }
+    const head = [
+      bufferEntry(MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`, 'manifest'),
+      bufferEntry(VERIFY_TXT, renderVerifyScript({root, bundleFile: basename(out), signerIsCertificate: Boolean(options.certPath)}), 'verify-instructions'),
+    ]
+    progress(`writing ${basename(out)}`)
+    const written = await writeBundle({out, root, entries: [...head, ...entries], signer, mtime: now, gzip: options.gzip, onBytes})
+    return {
+      out,
+      name,
+      version,
+      root,
+      created: manifest.created,
+      signer: {fingerprint: signer.fingerprint, ...(signer.subject ? {subject: signer.subject} : {})},
+      entries: written.entries,
+      contentBytes: written.contentBytes,
+      images,
+      files,
+      notes: contributions.flatMap((c) => c.notes ?? []),
+    }
+  } finally {
+    await rm(workDir, {recursive: true, force: true})
+  }
+}

@@ -1,0 +1,68 @@
+import {isAbsolute, join, resolve} from 'node:path'
+import {readFile} from 'node:fs/promises'
+import {createHash} from 'node:crypto'
+
+import {AirlockError, fromFsError} from '../ui/errors.js'
+import {downloadToFile} from '../sources/http.js'
+import {readTemplate} from '../util/templates.js'
+import {bufferEntry, fileEntry} from './entry.js'
+import type {BuildContext, Contribution} from './build-context.js'
+
+/** spec.files: local paths (relative to the spec), https:// URLs; each lands at files/<as>. */
+export async function contributeFiles(ctx: BuildContext): Promise<Contribution | undefined> {
+  const files = ctx.loaded.spec.spec.files
+  if (files.length === 0) return undefined
+  const ca = ctx.options.caFile ? await readFile(ctx.options.caFile, 'utf8').catch((error: unknown) => {
+    throw fromFsError(error, ctx.options.caFile ?? '', 'CA file')
+  }) : undefined
+  const entries = []
+  for (const [i, file] of files.entries()) {
+    const subject = `spec.files[${i}].source`
+    const path = `files/${file.as}`
+    const role = file.executable ? 'executable' as const : 'file' as const
+    let local: string
+    if (/^https:\/\//i.test(file.source)) {
+      ctx.progress(`downloading ${file.source}`)
+      local = join(ctx.workDir, `file-${i}`)
+      await downloadToFile(file.source, local, {ca, sha256: file.sha256, subject: `${ctx.loaded.path}#${subject}`})
+    } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(file.source)) {
+      throw new AirlockError('SPEC_INVALID', `${ctx.loaded.path}#${subject}: ${file.source.split(':')[0]}:// sources are not supported here`, {subject: `${ctx.loaded.path}#${subject}`, hint: 'use a local path or an https:// URL'})
+    } else {
+      local = isAbsolute(file.source) ? file.source : resolve(ctx.loaded.baseDir, file.source)
+    }
+    let entry
+    try {
+      entry = await fileEntry(path, local, role)
+    } catch (error) {
+      if (error instanceof AirlockError && error.code === 'FILE_NOT_FOUND') {
+        throw new AirlockError('FILE_NOT_FOUND', `${ctx.loaded.path}#${subject}: ${local} does not exist`, {subject: `${ctx.loaded.path}#${subject}`, hint: 'paths are relative to the spec file; fix the path or build the file first'})
+      }
+      throw error
+    }
+    const expected = file.sha256?.replace(/^sha256:/, '')
+    if (expected && expected !== entry.sha256) {
+      throw new AirlockError('DIGEST_MISMATCH', `${local} has sha256:${entry.sha256}, the spec expects sha256:${expected}`, {subject: `${ctx.loaded.path}#spec.files[${i}].sha256`, hint: 'the file changed; check it and update sha256 in the spec'})
+    }
+    entries.push(entry)
+  }
+  return {entries}
+}
+
+/** spec.profile: templates/profiles/<name>.yaml, copied as requirements.yaml. */
+export async function contributeProfile(ctx: BuildContext): Promise<Contribution | undefined> {
+  const name = ctx.loaded.spec.spec.profile
+  if (!name) return undefined
+  let data: Buffer
+  try {
+    data = await readTemplate(`profiles/${name}.yaml`)
+  } catch (error) {
+    if (error instanceof AirlockError && error.code === 'FILE_NOT_FOUND') {
+      throw new AirlockError('SPEC_INVALID', `${ctx.loaded.path}#spec.profile: no profile named ${name}`, {subject: `${ctx.loaded.path}#spec.profile`, hint: 'profiles live in templates/profiles/<name>.yaml'})
+    }
+    throw error
+  }
+  return {
+    entries: [bufferEntry('requirements.yaml', data, 'requirements')],
+    profile: {name, sha256: createHash('sha256').update(data).digest('hex')},
+  }
+}

@@ -1,0 +1,11 @@
+import type {Contributor} from './build-context.js'
+import {contributeFiles, contributeProfile} from './contribute-files.js'
+
+/**
+ * The build steps, in the order their entries are written. Each reads its own part of the spec and
+ * returns entries with known sizes and digests; none writes into the bundle itself.
+ */
+export const CONTRIBUTORS: Contributor[] = [
+  contributeProfile,
+  contributeFiles,
+]

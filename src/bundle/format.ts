@@ -1,0 +1,144 @@
+import {AirlockError} from '../ui/errors.js'
+import {checkRelativePath} from './path-safety.js'
+
+/** Bundle format v1 (DESIGN.md). The order of the first entries lets a reader verify in one pass. */
+export const FORMAT_VERSION = 1
+export const SUMS = 'SHA256SUMS'
+export const SIG = 'SHA256SUMS.sig'
+export const SIGNER = 'signer.pem'
+export const MANIFEST = 'manifest.json'
+export const VERIFY_TXT = 'VERIFY.txt'
+export const HEAD_ENTRIES = [SUMS, SIG, SIGNER] as const
+
+export const MAX_SUMS_BYTES = 64 << 20
+export const MAX_SIG_BYTES = 16 << 10
+export const MAX_SIGNER_BYTES = 1 << 20
+export const MAX_MANIFEST_BYTES = 64 << 20
+
+/** What each entry is for; `bundle inspect` groups by it and `extract` keys the execute bit off it. */
+export type EntryRole = 'manifest' | 'verify-instructions' | 'requirements' | 'file' | 'executable' | 'image-layout' | 'image-blob' | 'kots' | 'tls' | 'manifests'
+
+export interface InventoryEntry {
+  path: string
+  size: number
+  sha256: string
+  role: EntryRole
+}
+
+export interface ImageRecord {
+  /** the reference as written in the spec */
+  ref: string
+  /** the manifest or index digest stored in the layout */
+  digest: string
+  mediaType?: string
+  platforms: string[]
+  /** sum of every blob the image needs */
+  size: number
+}
+
+export interface BundleManifest {
+  formatVersion: number
+  name: string
+  version: string
+  created: string
+  tool: {name: string; version: string}
+  spec?: {path: string; sha256: string}
+  profile?: {name: string; sha256: string}
+  images: ImageRecord[]
+  files: InventoryEntry[]
+  /** free-form summaries contributed by the build steps (kots tier, tls mode, ...) */
+  extensions?: Record<string, unknown>
+}
+
+const HEX64 = /^[0-9a-f]{64}$/
+
+export function rootName(name: string, version: string): string {
+  return `${name}-${version}`
+}
+
+/** `sha256sum` text mode: "<hex>  <path>\n", sorted by path so the file is canonical. */
+export function renderSums(entries: {path: string; sha256: string}[]): string {
+  return entries.map((e) => `${e.sha256}  ${e.path}\n`).join('')
+}
+
+export function parseSums(text: string, entry: string): Map<string, string> {
+  const map = new Map<string, string>()
+  const lines = text.split('\n')
+  if (lines.at(-1) === '') lines.pop()
+  lines.forEach((line, i) => {
+    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line)
+    if (!m) throw new AirlockError('MANIFEST_INVALID', `${entry} line ${i + 1} is not "<sha256>  <path>"`, {subject: `${entry}:${i + 1}`})
+    const [, digest, path] = m as unknown as [string, string, string]
+    checkRelativePath(path)
+    if ((HEAD_ENTRIES as readonly string[]).includes(path)) {
+      throw new AirlockError('MANIFEST_INVALID', `${entry} line ${i + 1} lists ${path}, which cannot be in it`, {subject: `${entry}:${i + 1}`})
+    }
+    if (map.has(path)) throw new AirlockError('ENTRY_DUPLICATE', `${entry} lists ${path} twice`, {subject: path})
+    map.set(path, digest)
+  })
+  return map
+}
+
+export function isSha256Hex(s: string): boolean {
+  return HEX64.test(s)
+}
+
+export interface VerifyScriptInput {
+  root: string
+  bundleFile: string
+  signerIsCertificate: boolean
+}
+
+/**
+ * VERIFY.txt is a POSIX sh script, so "the exact commands" can be run as they are. It checks the
+ * signature before extracting anything but the three head entries, then every digest, then that no
+ * file is there that SHA256SUMS does not list.
+ */
+export function renderVerifyScript(input: VerifyScriptInput): string {
+  const {root, bundleFile} = input
+  const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`
+  const sigCheck = input.signerIsCertificate
+    ? [
+        '# The signer is a certificate. With TRUST_CA set, check that it chains to your CA and use its key;',
+        '# otherwise TRUST must be the signer public key you were given out of band.',
+        'if [ -n "${TRUST_CA:-}" ]; then',
+        '  openssl verify -CAfile "$TRUST_CA" -untrusted signer.pem signer.pem',
+        '  openssl x509 -in signer.pem -pubkey -noout > ../signer-key.pem',
+        '  TRUST=../signer-key.pem',
+        'fi',
+      ]
+    : []
+  return [
+    '#!/bin/sh',
+    '# Verify this bundle by hand, offline, with GNU tar, openssl and sha256sum only. Run it as',
+    `#   TRUST=/path/to/signer.pub sh VERIFY.txt   (in the folder that holds ${bundleFile})`,
+    '# where TRUST is the signer public key you received out of band, never one taken from the bundle.',
+    '# Set BUNDLE if the file was renamed. Every command below must succeed; any failure means: do not use it.',
+    'set -eu',
+    `BUNDLE="\${BUNDLE:-${bundleFile}}"`,
+    `ROOT=${q(root)}`,
+    '# Relative paths are taken from the folder you run this in.',
+    'abs() { case "$1" in /*) printf %s "$1" ;; *) printf %s "$PWD/$1" ;; esac; }',
+    'BUNDLE=$(abs "$BUNDLE")',
+    '[ -z "${TRUST:-}" ] || TRUST=$(abs "$TRUST")',
+    '[ -z "${TRUST_CA:-}" ] || TRUST_CA=$(abs "$TRUST_CA")',
+    '',
+    '# 1. Take out only the signed list of digests, its signature and the signer.',
+    'tar -xf "$BUNDLE" "$ROOT/SHA256SUMS" "$ROOT/SHA256SUMS.sig" "$ROOT/signer.pem"',
+    'cd "$ROOT"',
+    ...sigCheck,
+    '# 2. The signature over SHA256SUMS must verify with the key you trust ("Verified OK").',
+    'openssl dgst -sha256 -verify "${TRUST:?set TRUST to the trusted signer public key (PEM)}" -signature SHA256SUMS.sig SHA256SUMS',
+    'cd ..',
+    '# 3. Extract everything, then check every file against its line.',
+    'tar -xf "$BUNDLE"',
+    'cd "$ROOT"',
+    'sha256sum -c --strict --quiet SHA256SUMS',
+    '# 4. Nothing may be there that SHA256SUMS does not list.',
+    "find . -type f ! -path ./SHA256SUMS ! -path ./SHA256SUMS.sig ! -path ./signer.pem | sed 's|^\\./||' | LC_ALL=C sort > ../.airlock-found",
+    "sed 's/^[0-9a-f]\\{64\\} [ *]//' SHA256SUMS | LC_ALL=C sort | diff - ../.airlock-found",
+    'rm -f ../.airlock-found',
+    'echo "bundle verified: $ROOT"',
+    '',
+  ].join('\n')
+}

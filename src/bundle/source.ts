@@ -1,0 +1,80 @@
+import {createReadStream} from 'node:fs'
+import {stat} from 'node:fs/promises'
+import {createGunzip} from 'node:zlib'
+import type {Readable} from 'node:stream'
+
+import {AirlockError, fromFsError} from '../ui/errors.js'
+import {READ_CHUNK} from './entry.js'
+
+/** Named so a later reader (parts, S3 ranges) can supply bytes the same way. */
+export type BundleInput = string
+
+/**
+ * The bundle's bytes as one stream: a file, or `-` for stdin; gzip is recognised by its magic bytes,
+ * not by the name, so a renamed file still reads.
+ */
+export async function openBundleStream(input: BundleInput): Promise<AsyncIterable<Buffer>> {
+  let raw: Readable
+  if (input === '-') {
+    raw = process.stdin
+  } else {
+    try {
+      const info = await stat(input)
+      if (info.isDirectory()) throw Object.assign(new Error('dir'), {code: 'EISDIR'})
+    } catch (error) {
+      throw fromFsError(error, input, 'bundle')
+    }
+    raw = createReadStream(input, {highWaterMark: READ_CHUNK})
+  }
+  return closing(sniffGzip(raw, input), raw)
+}
+
+/** A reader that stops early (inspect reads four entries) must still release the file. */
+async function* closing(inner: AsyncGenerator<Buffer>, raw: Readable): AsyncGenerator<Buffer> {
+  try {
+    yield* inner
+  } finally {
+    if (raw !== process.stdin) raw.destroy()
+  }
+}
+
+async function* sniffGzip(raw: Readable, input: string): AsyncGenerator<Buffer> {
+  const it = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+  let first: Buffer | undefined
+  try {
+    const r = await it.next()
+    if (!r.done) first = r.value
+  } catch (error) {
+    throw fromFsError(error, input, 'bundle')
+  }
+  if (!first) return
+  const rest = async function* () {
+    yield first as Buffer
+    for (;;) {
+      const r = await it.next()
+      if (r.done) return
+      yield r.value
+    }
+  }
+  if (first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b) {
+    const gunzip = createGunzip({chunkSize: 1 << 20})
+    const feeding = (async () => {
+      try {
+        for await (const chunk of rest()) {
+          if (!gunzip.write(chunk)) await new Promise((r) => gunzip.once('drain', r))
+        }
+        gunzip.end()
+      } catch (error) {
+        gunzip.destroy(error as Error)
+      }
+    })()
+    try {
+      for await (const chunk of gunzip) yield chunk as Buffer
+    } catch (error) {
+      throw new AirlockError('TRUNCATED', `${input}: the gzip stream is damaged or cut short: ${(error as Error).message}`, {subject: input, hint: 'copy the bundle again', cause: error})
+    }
+    await feeding
+    return
+  }
+  yield* rest()
+}

@@ -1,0 +1,187 @@
+import {createHash} from 'node:crypto'
+
+import {checkSignerTrusted, parseSigner, type Trust} from '../signing/trust.js'
+import {verifyDetached} from '../signing/keys.js'
+import {AirlockError} from '../ui/errors.js'
+import {
+  HEAD_ENTRIES,
+  MANIFEST,
+  MAX_MANIFEST_BYTES,
+  MAX_SIG_BYTES,
+  MAX_SIGNER_BYTES,
+  MAX_SUMS_BYTES,
+  SIG,
+  SIGNER,
+  SUMS,
+  parseSums,
+  rootName,
+  type BundleManifest,
+} from './format.js'
+import {checkEntryType, checkRelativePath} from './path-safety.js'
+import {openBundleStream, type BundleInput} from './source.js'
+import {TarReader, type TarEntry} from './tar-reader.js'
+
+export interface VerifiedSigner {
+  fingerprint: string
+  subject?: string
+  issuer?: string
+  validTo?: string
+  trustedBy: Trust['kind']
+}
+
+export interface VerifyResult {
+  bundle: string
+  verified: true
+  root: string
+  name: string
+  version: string
+  created: string
+  signer: VerifiedSigner
+  /** entries checked against SHA256SUMS (the head entries not counted) */
+  entries: number
+  contentBytes: number
+  images: number
+}
+
+/** Receives each verified-so-far entry's bytes (extract writes them to disk). */
+export interface EntrySink {
+  open(rel: string, entry: TarEntry, manifest: BundleManifest | undefined): Promise<EntryWriter | undefined>
+}
+
+export interface EntryWriter {
+  write(chunk: Buffer): Promise<void> | void
+  /** called only after the digest matched */
+  close(): Promise<void>
+  abort(): Promise<void>
+}
+
+/** Splits `ROOT/rel` and refuses anything that is not under the bundle's single root folder. */
+function relativeToRoot(entry: TarEntry, root: string): string {
+  const path = entry.path.replace(/\/$/, '')
+  checkRelativePath(path)
+  if (path === root && entry.type === 'Directory') return ''
+  if (!path.startsWith(`${root}/`)) {
+    throw new AirlockError('UNSAFE_PATH', `entry ${entry.path} is outside the bundle folder ${root}/`, {subject: entry.path, hint: 'the bundle was tampered with; do not use it'})
+  }
+  return path.slice(root.length + 1)
+}
+
+async function readHead(reader: TarReader, expected: string, max: number, root: string | undefined): Promise<{root: string; data: Buffer}> {
+  const entry = await reader.next()
+  if (!entry) throw new AirlockError('ENTRY_MISSING', `the bundle ends before ${expected}`, {subject: expected, hint: 'the file is not a complete airlock bundle'})
+  checkRelativePath(entry.path)
+  checkEntryType(entry.path, entry.type)
+  const r = root ?? entry.path.split('/')[0] ?? ''
+  if (entry.path !== `${r}/${expected}` || entry.type !== 'File') {
+    throw new AirlockError(root ? 'ENTRY_OUT_OF_ORDER' : 'NOT_A_BUNDLE', `expected ${r}/${expected} here, found ${entry.path}`, {
+      subject: entry.path,
+      hint: 'an airlock bundle starts with SHA256SUMS, SHA256SUMS.sig and signer.pem; this one was not written by airlock or was rearranged',
+    })
+  }
+  return {root: r, data: await reader.readBody(max)}
+}
+
+/**
+ * Verifies a bundle in one pass without unpacking: the signature over SHA256SUMS by a trusted signer
+ * first, then every entry's digest as it streams past, then that nothing listed is missing. Nothing
+ * is believed because the bundle says so: trust comes only from `trust`.
+ */
+export async function verifyBundle(input: BundleInput, trust: Trust, sink?: EntrySink, now = new Date()): Promise<VerifyResult> {
+  const reader = new TarReader(await openBundleStream(input))
+  const {root, data: sums} = await readHead(reader, SUMS, MAX_SUMS_BYTES, undefined)
+  const {data: sig} = await readHead(reader, SIG, MAX_SIG_BYTES, root)
+  const {data: signerPem} = await readHead(reader, SIGNER, MAX_SIGNER_BYTES, root)
+
+  const signer = parseSigner(signerPem.toString('utf8'), `${root}/${SIGNER}`)
+  checkSignerTrusted(signer, trust, `${root}/${SIGNER}`, now)
+  const key = trust.kind === 'key' ? trust.key : signer.key
+  if (!verifyDetached(sums, sig, key)) {
+    throw new AirlockError('SIGNATURE_INVALID', `${root}/${SIG} is not a valid signature of ${root}/${SUMS} by the trusted key ${signer.fingerprint}`, {
+      subject: `${root}/${SIG}`,
+      hint: 'SHA256SUMS or its signature was changed after signing; do not use this bundle',
+    })
+  }
+  const expected = parseSums(sums.toString('utf8'), `${root}/${SUMS}`)
+
+  const seen = new Set<string>()
+  let contentBytes = 0
+  let manifest: BundleManifest | undefined
+  for (;;) {
+    const entry = await reader.next()
+    if (!entry) break
+    const kind = checkEntryType(entry.path, entry.type)
+    const rel = relativeToRoot(entry, root)
+    if (kind === 'directory') continue
+    if ((HEAD_ENTRIES as readonly string[]).includes(rel) || seen.has(rel)) {
+      throw new AirlockError('ENTRY_DUPLICATE', `entry ${entry.path} appears twice`, {subject: entry.path, hint: 'a second copy could shadow the verified one on extraction; do not use this bundle'})
+    }
+    const digest = expected.get(rel)
+    if (digest === undefined) {
+      throw new AirlockError('ENTRY_UNLISTED', `entry ${entry.path} is not listed in ${SUMS}`, {subject: entry.path, hint: 'a file was added after signing; do not use this bundle'})
+    }
+    seen.add(rel)
+    const writer = await sink?.open(rel, entry, manifest)
+    const hash = createHash('sha256')
+    const keep: Buffer[] | undefined = rel === MANIFEST ? [] : undefined
+    try {
+      for await (const chunk of reader.body()) {
+        hash.update(chunk)
+        if (keep) {
+          if (entry.size > MAX_MANIFEST_BYTES) throw new AirlockError('MANIFEST_INVALID', `${entry.path} is too large`, {subject: entry.path})
+          keep.push(Buffer.from(chunk))
+        }
+        if (writer) await writer.write(chunk)
+      }
+      const actual = hash.digest('hex')
+      if (actual !== digest) {
+        throw new AirlockError('DIGEST_MISMATCH', `entry ${entry.path} has sha256:${actual}, ${SUMS} says sha256:${digest}`, {subject: entry.path, hint: 'the bundle was changed or damaged after signing; do not use it, copy it again'})
+      }
+    } catch (error) {
+      await writer?.abort()
+      throw error
+    }
+    await writer?.close()
+    contentBytes += entry.size
+    if (keep) manifest = parseManifest(Buffer.concat(keep), `${root}/${MANIFEST}`, root)
+  }
+  const missing = [...expected.keys()].filter((p) => !seen.has(p))
+  if (missing.length > 0) {
+    throw new AirlockError('ENTRY_MISSING', `${missing.length} file(s) listed in ${SUMS} are not in the bundle: ${missing.slice(0, 5).map((m) => `${root}/${m}`).join(', ')}${missing.length > 5 ? ', ...' : ''}`, {
+      subject: `${root}/${missing[0]}`,
+      hint: 'the bundle is incomplete (cut short or entries removed); copy it again',
+    })
+  }
+  if (!manifest) throw new AirlockError('ENTRY_MISSING', `the bundle has no ${MANIFEST}`, {subject: `${root}/${MANIFEST}`})
+  return {
+    bundle: input,
+    verified: true,
+    root,
+    name: manifest.name,
+    version: manifest.version,
+    created: manifest.created,
+    signer: {
+      fingerprint: signer.fingerprint,
+      ...(signer.subject ? {subject: signer.subject, issuer: signer.issuer, validTo: signer.validTo} : {}),
+      trustedBy: trust.kind,
+    },
+    entries: seen.size,
+    contentBytes,
+    images: manifest.images.length,
+  }
+}
+
+export function parseManifest(data: Buffer, entry: string, root: string): BundleManifest {
+  let m: BundleManifest
+  try {
+    m = JSON.parse(data.toString('utf8')) as BundleManifest
+  } catch (error) {
+    throw new AirlockError('MANIFEST_INVALID', `${entry} is not JSON`, {subject: entry, cause: error})
+  }
+  if (typeof m !== 'object' || m === null || typeof m.name !== 'string' || typeof m.version !== 'string' || !Array.isArray(m.files) || !Array.isArray(m.images)) {
+    throw new AirlockError('MANIFEST_INVALID', `${entry} lacks name, version, files or images`, {subject: entry})
+  }
+  if (rootName(m.name, m.version) !== root) {
+    throw new AirlockError('MANIFEST_INVALID', `${entry} names ${m.name} ${m.version}, but the bundle folder is ${root}`, {subject: entry})
+  }
+  return m
+}

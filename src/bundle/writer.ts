@@ -1,0 +1,104 @@
+import {createHash, type KeyObject} from 'node:crypto'
+import {createWriteStream} from 'node:fs'
+import {finished} from 'node:stream/promises'
+import {createGzip} from 'node:zlib'
+
+import {signDetached} from '../signing/keys.js'
+import {AirlockError} from '../ui/errors.js'
+import {withPartialFile} from '../util/partial.js'
+import type {EntrySource} from './entry.js'
+import {SIG, SIGNER, SUMS, renderSums} from './format.js'
+import {TarWriter} from './tar-writer.js'
+
+export interface BundleSigner {
+  key: KeyObject
+  /** signer.pem: the certificate chain, or the public key */
+  pem: string
+}
+
+export interface WriteBundleOptions {
+  out: string
+  root: string
+  /** everything but the three head entries, in the order to write them */
+  entries: EntrySource[]
+  signer: BundleSigner
+  mtime: Date
+  gzip?: boolean
+  onBytes?: (written: number, total: number) => void
+}
+
+export interface WrittenBundle {
+  out: string
+  /** bytes of entry content (not counting tar headers) */
+  contentBytes: number
+  entries: number
+}
+
+/**
+ * Streams the bundle into OUT.partial: SHA256SUMS, its signature and the signer first, then every
+ * entry, each hashed as it is copied. Renamed to OUT only after the last byte is flushed.
+ */
+export async function writeBundle(options: WriteBundleOptions): Promise<WrittenBundle> {
+  const {root, entries} = options
+  const seen = new Set<string>()
+  for (const e of entries) {
+    if (seen.has(e.path)) throw new AirlockError('SPEC_INVALID', `two entries of the bundle would be named ${e.path}`, {subject: e.path, hint: 'give each file a distinct "as" name'})
+    seen.add(e.path)
+  }
+  const sums = Buffer.from(renderSums([...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))))
+  const signature = signDetached(sums, options.signer.key)
+  const total = entries.reduce((n, e) => n + e.size, 0)
+
+  return withPartialFile(options.out, async (partial) => {
+    const file = createWriteStream(partial, {flags: 'wx', mode: 0o644, highWaterMark: 1 << 20, flush: true})
+    const sink = options.gzip ? createGzip({level: 6}) : file
+    if (options.gzip) sink.pipe(file)
+    const tar = new TarWriter(sink)
+    const failed = new Promise<never>((_, reject) => {
+      file.once('error', reject)
+      sink.once('error', reject)
+    })
+    failed.catch(() => {})
+    const mtime = options.mtime
+    let written = 0
+    const work = (async () => {
+      for (const [name, data] of [[SUMS, sums], [SIG, signature], [SIGNER, Buffer.from(options.signer.pem)]] as const) {
+        await tar.header({path: `${root}/${name}`, size: data.length, mode: 0o644, mtime})
+        await tar.write(data)
+        await tar.pad(data.length)
+      }
+      for (const entry of entries) {
+        await tar.header({path: `${root}/${entry.path}`, size: entry.size, mode: entry.mode ?? (entry.role === 'executable' ? 0o755 : 0o644), mtime})
+        const hash = createHash('sha256')
+        let n = 0
+        for await (const chunk of await entry.open()) {
+          n += chunk.length
+          if (n > entry.size) break
+          hash.update(chunk)
+          await tar.write(chunk)
+          written += chunk.length
+          options.onBytes?.(written, total)
+        }
+        const digest = hash.digest('hex')
+        if (n !== entry.size) {
+          throw new AirlockError('SIZE_MISMATCH', `${entry.label ?? entry.path} gave ${n} bytes, expected ${entry.size}`, {subject: entry.label ?? entry.path, hint: 'the source changed during the build, or the registry sent a wrong size; build again'})
+        }
+        if (digest !== entry.sha256) {
+          throw new AirlockError('DIGEST_MISMATCH', `${entry.label ?? entry.path} has sha256:${digest}, expected sha256:${entry.sha256}`, {subject: entry.label ?? entry.path, hint: 'the source changed during the build or was corrupted in transit; build again'})
+        }
+        await tar.pad(entry.size)
+      }
+      await tar.end()
+      sink.end()
+      await finished(file)
+    })()
+    try {
+      await Promise.race([work, failed])
+    } catch (error) {
+      sink.destroy()
+      file.destroy()
+      throw error
+    }
+    return {out: options.out, contentBytes: written, entries: entries.length + 3}
+  })
+}

@@ -1,0 +1,69 @@
+import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+
+import {AirlockError, type ErrorEnvelope} from '../ui/errors.js'
+import {startProgress, type Progress} from '../ui/progress.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+
+/**
+ * Owns what every command shares: `--json`, `--quiet`/`--verbose`, the error envelope and exit codes,
+ * and progress that shows on a terminal only. Subclasses parse, call one domain function, render.
+ */
+export abstract class BaseCommand extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    quiet: Flags.boolean({char: 'q', description: 'print results only: no progress, no notes', helpGroup: 'GLOBAL'}),
+    verbose: Flags.boolean({char: 'v', description: 'print each step as it happens', helpGroup: 'GLOBAL'}),
+  }
+
+  private quiet = false
+  private verbose = false
+
+  override async init(): Promise<void> {
+    await super.init()
+    this.quiet = this.argv.includes('--quiet') || this.argv.includes('-q')
+    this.verbose = this.argv.includes('--verbose') || this.argv.includes('-v')
+  }
+
+  /** An ora spinner on a TTY; silent when piped, with --json or --quiet. */
+  protected progress(text: string): Progress {
+    return startProgress(text, {enabled: !this.jsonEnabled() && !this.quiet})
+  }
+
+  /** A human note on stderr; never mixed into results on stdout. */
+  protected note(message: string): void {
+    if (!this.jsonEnabled() && !this.quiet) this.logToStderr(message)
+  }
+
+  protected detail(message: string): void {
+    if (this.verbose && !this.jsonEnabled()) this.logToStderr(message)
+  }
+
+  /** Results on stdout for people; with --json the returned object is printed instead. */
+  protected out(text: string): void {
+    if (!this.jsonEnabled()) this.log(text)
+  }
+
+  protected override async catch(err: Error & {exitCode?: number}): Promise<unknown> {
+    if (err instanceof AirlockError) {
+      const envelope: ErrorEnvelope = {error: err.toJSON()}
+      if (this.jsonEnabled()) {
+        this.logJson(envelope)
+      } else {
+        const lines = [`Error [${err.code}]: ${err.message}`]
+        if (err.subject && !err.message.includes(err.subject)) lines.push(`  at: ${err.subject}`)
+        if (err.hint) lines.push(`  hint: ${err.hint}`)
+        this.logToStderr(lines.join('\n'))
+      }
+      // Already printed: hand oclif only the exit code.
+      throw new Errors.ExitError(err.exitCode)
+    }
+    if (this.jsonEnabled() && !(err instanceof Errors.ExitError) && !(err as {oclif?: unknown}).oclif) {
+      const envelope: ErrorEnvelope = {error: {code: 'INTERNAL', message: err.message, exitCode: 1}}
+      this.logJson(envelope)
+      throw new Errors.ExitError(1)
+    }
+    return super.catch(err)
+  }
+}

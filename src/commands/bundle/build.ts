@@ -1,0 +1,78 @@
+import {Args, Flags} from '@oclif/core'
+
+import {buildBundle, type BuildResult} from '../../bundle/build.js'
+import {formatBytes, formatTransfer} from '../../ui/progress.js'
+import {BaseCommand} from '../base.js'
+import {passphraseFromEnv} from '../flags.js'
+
+export type BundleBuildResult = BuildResult
+
+export default class BundleBuild extends BaseCommand {
+  static override summary = 'Build one signed bundle from a bundle spec.'
+  static override description = 'Resolves everything the spec names, writes SHA256SUMS and its signature first, then streams every entry into OUT.partial, hashing each byte as it is copied, and renames to OUT only when the last byte is written. Set SOURCE_DATE_EPOCH for byte-identical rebuilds.'
+  static override examples = ['<%= config.bin %> <%= command.id %> bundles/demo.yaml --key keys/release.key --out demo.tar']
+
+  static override args = {
+    spec: Args.string({required: true, description: 'bundle spec (bundles/*.yaml)'}),
+  }
+
+  static override flags = {
+    out: Flags.string({char: 'o', required: true, description: 'bundle file to write (.tar, or .tar.gz with --gzip)'}),
+    key: Flags.string({char: 'k', required: true, description: 'signing private key (PEM)'}),
+    cert: Flags.string({description: 'signer certificate chain (PEM, leaf first) to put in the bundle instead of the bare public key'}),
+    'passphrase-env': Flags.string({description: 'environment variable holding the signing key passphrase'}),
+    gzip: Flags.boolean({description: 'gzip the tar (image layers are compressed already, so this rarely pays)'}),
+    'ca-file': Flags.string({description: 'extra CA certificates (PEM) to trust for https:// file sources'}),
+    concurrency: Flags.integer({default: 4, min: 1, max: 32, description: 'downloads that may run ahead at once'}),
+    cache: Flags.string({description: 'content-addressed cache folder: a rebuild downloads nothing it already has'}),
+    lock: Flags.boolean({description: 'write SPEC.lock.yaml with every resolved digest'}),
+    platform: Flags.string({multiple: true, description: 'platforms to bundle (overrides spec.platforms), e.g. linux/amd64'}),
+    'registry-ca': Flags.string({description: 'CA certificate (PEM) for registries with a private CA'}),
+    'insecure-registry': Flags.string({multiple: true, description: 'registry HOST[:PORT] that may be reached over plain HTTP'}),
+    'tls-ca-cert': Flags.string({description: 'CA certificate that issues the platform certificate (spec.tls.mode: ca)'}),
+    'tls-ca-key': Flags.string({description: 'private key of that CA'}),
+  }
+
+  async run(): Promise<BundleBuildResult> {
+    const {args, flags} = await this.parse(BundleBuild)
+    const spinner = this.progress('resolving the spec')
+    let started = 0
+    try {
+      const result = await buildBundle(
+        {
+          specPath: args.spec,
+          out: flags.out,
+          keyPath: flags.key,
+          certPath: flags.cert,
+          passphrase: passphraseFromEnv(flags['passphrase-env']),
+          gzip: flags.gzip,
+          caFile: flags['ca-file'],
+          concurrency: flags.concurrency,
+          cacheDir: flags.cache,
+          lock: flags.lock,
+          platforms: flags.platform,
+          registryCa: flags['registry-ca'],
+          insecureRegistries: flags['insecure-registry'],
+          tlsCaCert: flags['tls-ca-cert'],
+          tlsCaKey: flags['tls-ca-key'],
+        },
+        (text) => spinner.update(text),
+        (done, total) => {
+          started ||= Date.now()
+          spinner.update(`writing ${formatTransfer(done, total, started)}`)
+        },
+      )
+      spinner.succeed(`built ${result.out}`)
+      this.out(`bundle       ${result.out}`)
+      this.out(`name         ${result.name} ${result.version}`)
+      this.out(`signer       ${result.signer.subject ?? result.signer.fingerprint}`)
+      this.out(`entries      ${result.entries} (${formatBytes(result.contentBytes)})`)
+      if (result.images.length > 0) this.out(`images       ${result.images.length}`)
+      for (const note of result.notes) this.note(note)
+      return result
+    } catch (error) {
+      spinner.fail('build failed')
+      throw error
+    }
+  }
+}

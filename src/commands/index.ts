@@ -1,0 +1,13 @@
+/*
+ * Explicit command discovery: oclif loads this map instead of scanning the disk, which starts faster
+ * and lets a single-file executable carry every command.
+ */
+import BundleBuild from './bundle/build.js'
+import BundleVerify from './bundle/verify.js'
+import KeysGenerate from './keys/generate.js'
+
+export const COMMANDS = {
+  'bundle:build': BundleBuild,
+  'bundle:verify': BundleVerify,
+  'keys:generate': KeysGenerate,
+}

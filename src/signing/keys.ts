@@ -1,0 +1,116 @@
+import {createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, type KeyObject} from 'node:crypto'
+import {p256} from '@noble/curves/nist.js'
+
+import {AirlockError} from '../ui/errors.js'
+import {readSmallFile, writeSecretFile, writeFileAtomic} from '../util/fs.js'
+
+export type SigningKeyType = 'ecdsa-p256' | 'rsa-3072'
+export const SIGNING_KEY_TYPES: SigningKeyType[] = ['ecdsa-p256', 'rsa-3072']
+
+export interface GeneratedKeyPair {
+  privateKeyPem: string
+  publicKeyPem: string
+  fingerprint: string
+  type: SigningKeyType
+}
+
+/** SHA-256 of the DER SubjectPublicKeyInfo: the value `openssl pkey -pubin -outform DER | sha256sum` prints. */
+export function fingerprintOf(key: KeyObject): string {
+  const der = key.export({type: 'spki', format: 'der'})
+  return `sha256:${createHash('sha256').update(der).digest('hex')}`
+}
+
+export function generateSigningKey(type: SigningKeyType, passphrase?: string): GeneratedKeyPair {
+  const pair =
+    type === 'rsa-3072'
+      ? generateKeyPairSync('rsa', {modulusLength: 3072, publicExponent: 0x10001})
+      : generateKeyPairSync('ec', {namedCurve: 'P-256'})
+  const privateKeyPem = pair.privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+    ...(passphrase ? {cipher: 'aes-256-cbc', passphrase} : {}),
+  }) as string
+  const publicKeyPem = pair.publicKey.export({type: 'spki', format: 'pem'}) as string
+  return {privateKeyPem, publicKeyPem, fingerprint: fingerprintOf(pair.publicKey), type}
+}
+
+export interface WrittenKeyPair {
+  privateKey: string
+  publicKey: string
+  fingerprint: string
+  type: SigningKeyType
+  encrypted: boolean
+}
+
+/** PATH.key (0600, PKCS#8) and PATH.pub (SPKI). Refuses to replace either unless `force`. */
+export async function writeSigningKeyPair(outBase: string, type: SigningKeyType, options: {passphrase?: string; force?: boolean}): Promise<WrittenKeyPair> {
+  const pair = generateSigningKey(type, options.passphrase)
+  const privateKey = `${outBase}.key`
+  const publicKey = `${outBase}.pub`
+  await writeSecretFile(privateKey, pair.privateKeyPem, {force: options.force})
+  await writeFileAtomic(publicKey, pair.publicKeyPem, {force: options.force, mode: 0o644})
+  return {privateKey, publicKey, fingerprint: pair.fingerprint, type, encrypted: Boolean(options.passphrase)}
+}
+
+/** Loads a PEM private key; a missing or wrong passphrase is a usage error naming the file, not a stack trace. */
+export async function loadPrivateKey(path: string, passphrase?: string): Promise<KeyObject> {
+  const pem = await readSmallFile(path, {what: 'private key', maxBytes: 1 << 20})
+  const text = pem.toString('utf8')
+  const encrypted = text.includes('ENCRYPTED PRIVATE KEY') || /Proc-Type: 4,ENCRYPTED/.test(text)
+  if (encrypted && !passphrase) {
+    throw new AirlockError('PASSPHRASE_REQUIRED', `the private key ${path} is encrypted`, {
+      subject: path,
+      hint: 'pass --passphrase-env VAR naming an environment variable that holds the passphrase',
+    })
+  }
+  try {
+    return createPrivateKey(encrypted ? {key: text, passphrase} : {key: text})
+  } catch (error) {
+    if (encrypted) {
+      throw new AirlockError('PASSPHRASE_WRONG', `could not decrypt ${path}: wrong passphrase`, {subject: path, hint: 'check the passphrase in the variable named by --passphrase-env', cause: error})
+    }
+    throw new AirlockError('KEY_INVALID', `${path} is not a PEM private key`, {subject: path, hint: 'give a key made by `airlock keys generate` or openssl (PKCS#8 or traditional PEM)', cause: error})
+  }
+}
+
+export function publicKeyOf(privateKey: KeyObject): KeyObject {
+  return createPublicKey(privateKey)
+}
+
+/**
+ * A detached SHA-256 signature that `openssl dgst -sha256 -verify` accepts: RSA PKCS#1 v1.5, or ECDSA
+ * as DER. ECDSA P-256 uses RFC 6979 deterministic nonces (audited @noble/curves) so that two builds of
+ * the same input are byte-identical; OpenSSL's ECDSA draws a random nonce each time. Every signature
+ * is checked with OpenSSL before it is used, so a fault in either library cannot ship a bad one.
+ */
+export function signDetached(data: Buffer, key: KeyObject): Buffer {
+  let signature: Buffer
+  if (key.asymmetricKeyType === 'ec') {
+    if (key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+      throw new AirlockError('KEY_INVALID', `unsupported EC curve ${key.asymmetricKeyDetails?.namedCurve ?? 'unknown'}`, {hint: 'use an ECDSA P-256 or RSA key'})
+    }
+    const jwk = key.export({format: 'jwk'})
+    const secret = Buffer.from(jwk.d ?? '', 'base64url')
+    try {
+      signature = Buffer.from(p256.sign(data, secret, {prehash: true, lowS: true, format: 'der'}))
+    } finally {
+      secret.fill(0)
+    }
+  } else if (key.asymmetricKeyType === 'rsa') {
+    signature = cryptoSign('sha256', data, key)
+  } else {
+    throw new AirlockError('KEY_INVALID', `unsupported key type ${key.asymmetricKeyType ?? 'unknown'}`, {hint: 'use an ECDSA P-256 or RSA key'})
+  }
+  if (!verifyDetached(data, signature, publicKeyOf(key))) {
+    throw new AirlockError('SIGNATURE_INVALID', 'the signature just made does not verify', {hint: 'report this: the signing key or library is faulty'})
+  }
+  return signature
+}
+
+export function verifyDetached(data: Buffer, signature: Buffer, key: KeyObject): boolean {
+  try {
+    return cryptoVerify('sha256', data, key, signature)
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,82 @@
+import {z} from 'zod'
+
+/*
+ * The bundle spec (DESIGN.md). Every object is strict: an unknown key is an error naming its path,
+ * because a misspelt key silently ignored is a bundle built wrong.
+ */
+
+const NAME = /^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/
+const VERSION = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/
+const PLATFORM = /^(all|[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?)$/
+const SHA256 = /^(sha256:)?[0-9a-f]{64}$/
+/** a bundle path segment chain: letters, digits, . _ - and / between them */
+const SAFE_REL = /^(?!.*(^|\/)\.{1,2}(\/|$))[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/
+
+export const platformSchema = z.string().regex(PLATFORM, 'a platform like linux/amd64, linux/arm64/v8, or "all"')
+
+export const imageSchema = z.union([
+  z.string().min(1, 'an image reference'),
+  z.strictObject({
+    ref: z.string().min(1, 'an image reference'),
+    platforms: z.array(platformSchema).min(1).optional(),
+  }),
+])
+
+export const fileSchema = z.strictObject({
+  source: z.string().min(1, 'a local path, https:// URL or s3:// URL'),
+  as: z.string().regex(SAFE_REL, 'a relative name of letters, digits, ".", "_", "-" and "/" (no "..")'),
+  sha256: z.string().regex(SHA256, 'sha256: and 64 lower-case hex digits').optional(),
+  executable: z.boolean().optional(),
+})
+
+export const kotsSchema = z.strictObject({
+  edition: z.enum(['enterprise', 'community']).default('enterprise'),
+  cores: z.number().int().positive().optional(),
+  size: z.union([z.literal(8), z.literal(16), z.literal(32)]).optional(),
+  domain: z.string().min(1).optional(),
+  ingressMode: z.enum(['internal', 'external', 'none']).optional(),
+  values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  appConfig: z.string().optional(),
+})
+
+export const tlsSchema = z.strictObject({
+  domain: z.string().min(1, 'the platform domain, e.g. wallaroo.example.com'),
+  sans: z.array(z.string().min(1)).default([]),
+  mode: z.enum(['csr', 'self-signed', 'ca']).default('csr'),
+  keyType: z.enum(['rsa-3072', 'rsa-4096', 'ecdsa-p256']).optional(),
+  subject: z.string().optional(),
+  days: z.number().int().positive().optional(),
+})
+
+export const manifestsSchema = z.strictObject({
+  platform: z.enum(['generic', 'eks', 'gke', 'aks', 'openshift']).default('generic'),
+  provisioner: z.string().min(1).optional(),
+  namespace: z.string().min(1).optional(),
+  pools: z.record(z.string(), z.array(z.string().min(1))).optional(),
+})
+
+export const specSchema = z.strictObject({
+  apiVersion: z.literal('airlock.dev/v1', {error: 'must be airlock.dev/v1'}),
+  kind: z.literal('Bundle', {error: 'must be Bundle'}),
+  metadata: z.strictObject({
+    name: z.string().regex(NAME, 'lower-case letters, digits, ".", "_" and "-", starting and ending with a letter or digit'),
+    version: z.string().regex(VERSION, 'a version such as 2025.1.0 (letters, digits, ".", "_", "+", "-")'),
+    description: z.string().optional(),
+  }),
+  spec: z.strictObject({
+    profile: z.string().regex(NAME, 'a profile name from templates/profiles/').optional(),
+    platforms: z.array(platformSchema).min(1).default(['linux/amd64']),
+    images: z.array(imageSchema).default([]),
+    files: z.array(fileSchema).default([]),
+    kots: kotsSchema.optional(),
+    tls: tlsSchema.optional(),
+    manifests: manifestsSchema.optional(),
+  }),
+})
+
+export type BundleSpec = z.infer<typeof specSchema>
+export type SpecFile = z.infer<typeof fileSchema>
+export type SpecImage = z.infer<typeof imageSchema>
+export type SpecKots = z.infer<typeof kotsSchema>
+export type SpecTls = z.infer<typeof tlsSchema>
+export type SpecManifests = z.infer<typeof manifestsSchema>

@@ -1,0 +1,130 @@
+/**
+ * One error type for every failure airlock understands. The code is a closed set so that tests,
+ * scripts (`--json`) and the exit-code table all key off the same names; the wording may change,
+ * the code and the subject may not.
+ */
+export const EXIT = {
+  OK: 0,
+  CHECKS_FAILED: 1,
+  INPUT: 2,
+  INTEGRITY: 3,
+  REMOTE: 4,
+} as const
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT]
+
+/** code -> exit code. Adding a code means deciding, here, which of the five outcomes it is. */
+const CODES = {
+  // 1: the tool worked, the thing it checked did not pass
+  CHECKS_FAILED: EXIT.CHECKS_FAILED,
+  // 2: usage or input the user can fix
+  USAGE: EXIT.INPUT,
+  SPEC_INVALID: EXIT.INPUT,
+  PROFILE_INVALID: EXIT.INPUT,
+  INPUT_INVALID: EXIT.INPUT,
+  FILE_NOT_FOUND: EXIT.INPUT,
+  FILE_EXISTS: EXIT.INPUT,
+  KEY_INVALID: EXIT.INPUT,
+  PASSPHRASE_REQUIRED: EXIT.INPUT,
+  PASSPHRASE_WRONG: EXIT.INPUT,
+  REFERENCE_INVALID: EXIT.INPUT,
+  PLATFORM_MISSING: EXIT.INPUT,
+  SNAPSHOT_INVALID: EXIT.INPUT,
+  NO_SPACE: EXIT.INPUT,
+  INTERRUPTED: EXIT.INPUT,
+  // 3: integrity or signature
+  NOT_A_BUNDLE: EXIT.INTEGRITY,
+  DIGEST_MISMATCH: EXIT.INTEGRITY,
+  SIZE_MISMATCH: EXIT.INTEGRITY,
+  TRUNCATED: EXIT.INTEGRITY,
+  SIGNATURE_INVALID: EXIT.INTEGRITY,
+  SIGNER_UNTRUSTED: EXIT.INTEGRITY,
+  CERT_INVALID: EXIT.INTEGRITY,
+  CSR_INVALID: EXIT.INTEGRITY,
+  ENTRY_MISSING: EXIT.INTEGRITY,
+  ENTRY_UNLISTED: EXIT.INTEGRITY,
+  ENTRY_DUPLICATE: EXIT.INTEGRITY,
+  ENTRY_OUT_OF_ORDER: EXIT.INTEGRITY,
+  UNSAFE_PATH: EXIT.INTEGRITY,
+  UNSAFE_ENTRY_TYPE: EXIT.INTEGRITY,
+  MANIFEST_INVALID: EXIT.INTEGRITY,
+  // 4: something remote failed: registry, HTTP source, S3, cluster
+  REMOTE_UNREACHABLE: EXIT.REMOTE,
+  REMOTE_ERROR: EXIT.REMOTE,
+  REGISTRY_AUTH: EXIT.REMOTE,
+  REGISTRY_ERROR: EXIT.REMOTE,
+  REGISTRY_NOT_FOUND: EXIT.REMOTE,
+  S3_ERROR: EXIT.REMOTE,
+  CLUSTER_UNREACHABLE: EXIT.REMOTE,
+  CLUSTER_AUTH: EXIT.REMOTE,
+} as const satisfies Record<string, ExitCode>
+
+export type ErrorCode = keyof typeof CODES
+
+export function exitCodeFor(code: ErrorCode): ExitCode {
+  return CODES[code]
+}
+
+export const ERROR_CODES = CODES
+
+export interface AirlockErrorOptions {
+  /** the file, entry, YAML path, image reference ... at fault */
+  subject?: string
+  /** what the user should do next */
+  hint?: string
+  cause?: unknown
+}
+
+export class AirlockError extends Error {
+  readonly code: ErrorCode
+  readonly subject?: string
+  readonly hint?: string
+  readonly exitCode: ExitCode
+
+  constructor(code: ErrorCode, message: string, options: AirlockErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.name = 'AirlockError'
+    this.code = code
+    this.subject = options.subject
+    this.hint = options.hint
+    this.exitCode = exitCodeFor(code)
+  }
+
+  toJSON(): ErrorEnvelope['error'] {
+    return {
+      code: this.code,
+      message: this.message,
+      exitCode: this.exitCode,
+      ...(this.subject === undefined ? {} : {subject: this.subject}),
+      ...(this.hint === undefined ? {} : {hint: this.hint}),
+    }
+  }
+}
+
+export interface ErrorEnvelope {
+  error: {code: ErrorCode | 'INTERNAL'; message: string; exitCode: number; subject?: string; hint?: string}
+}
+
+export function isAirlockError(err: unknown): err is AirlockError {
+  return err instanceof AirlockError
+}
+
+/** Node's fs errors for a path the user named, mapped to what they mean for the user. */
+export function fromFsError(err: unknown, path: string, what = 'file'): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  switch (code) {
+    case 'ENOENT':
+      return new AirlockError('FILE_NOT_FOUND', `${what} not found: ${path}`, {subject: path, hint: 'check the path', cause: err})
+    case 'EACCES':
+    case 'EPERM':
+      return new AirlockError('INPUT_INVALID', `permission denied: ${path}`, {subject: path, hint: 'check the file permissions', cause: err})
+    case 'EISDIR':
+      return new AirlockError('INPUT_INVALID', `${path} is a directory, expected a ${what}`, {subject: path, cause: err})
+    case 'ENOSPC':
+      return new AirlockError('NO_SPACE', `no space left on the device while writing ${path}`, {subject: path, hint: 'free some space or write to another disk (--out)', cause: err})
+    case 'EEXIST':
+      return new AirlockError('FILE_EXISTS', `${path} already exists`, {subject: path, hint: 'remove it or pass --force', cause: err})
+    default:
+      return err
+  }
+}

@@ -1,0 +1,53 @@
+import {spawn} from 'node:child_process'
+import {mkdtemp, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {BIN} from './paths.js'
+
+export interface CliResult {
+  code: number
+  stdout: string
+  stderr: string
+  /** stdout parsed as JSON when it is JSON */
+  json?: any // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** Runs the built CLI as a user would, with stdin closed unless `input` is given. */
+export function runCli(args: string[], options: {cwd?: string; env?: NodeJS.ProcessEnv; input?: Buffer | string} = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {cwd: options.cwd, env: {...process.env, ...options.env}, stdio: ['pipe', 'pipe', 'pipe']})
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    child.stdout.on('data', (c: Buffer) => out.push(c))
+    child.stderr.on('data', (c: Buffer) => err.push(c))
+    child.once('error', reject)
+    child.stdin.on('error', () => {})
+    if (options.input !== undefined) child.stdin.end(options.input)
+    else child.stdin.end()
+    child.once('close', (code) => {
+      const stdout = Buffer.concat(out).toString('utf8')
+      let json
+      try {
+        json = JSON.parse(stdout)
+      } catch {
+        json = undefined
+      }
+      resolve({code: code ?? -1, stdout, stderr: Buffer.concat(err).toString('utf8'), json})
+    })
+  })
+}
+
+/** A fresh temp folder per test, removed afterwards. */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-test-'))
+  try {
+    return await fn(dir)
+  } finally {
+    await rm(dir, {recursive: true, force: true})
+  }
+}
+
+export async function makeTempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'airlock-test-'))
+}
