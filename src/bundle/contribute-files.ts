@@ -1,10 +1,9 @@
 import {isAbsolute, join, resolve} from 'node:path'
 import {readFile} from 'node:fs/promises'
-import {createHash} from 'node:crypto'
 
 import {AirlockError, fromFsError} from '../ui/errors.js'
 import {downloadToFile} from '../sources/http.js'
-import {readTemplate} from '../util/templates.js'
+import {loadProfile} from '../profile/index.js'
 import {bufferEntry, fileEntry} from './entry.js'
 import type {BuildContext, Contribution} from './build-context.js'
 
@@ -48,21 +47,21 @@ export async function contributeFiles(ctx: BuildContext): Promise<Contribution |
   return {entries}
 }
 
-/** spec.profile: templates/profiles/<name>.yaml, copied as requirements.yaml. */
+/** spec.profile: templates/profiles/<name>.yaml, validated, copied byte for byte as requirements.yaml. */
 export async function contributeProfile(ctx: BuildContext): Promise<Contribution | undefined> {
   const name = ctx.loaded.spec.spec.profile
   if (!name) return undefined
-  let data: Buffer
+  let loaded
   try {
-    data = await readTemplate(`profiles/${name}.yaml`)
+    loaded = await loadProfile(name)
   } catch (error) {
-    if (error instanceof AirlockError && error.code === 'FILE_NOT_FOUND') {
-      throw new AirlockError('SPEC_INVALID', `${ctx.loaded.path}#spec.profile: no profile named ${name}`, {subject: `${ctx.loaded.path}#spec.profile`, hint: 'profiles live in templates/profiles/<name>.yaml'})
+    if (error instanceof AirlockError && error.code === 'PROFILE_INVALID' && error.subject === name) {
+      throw new AirlockError('SPEC_INVALID', `${ctx.loaded.path}#spec.profile: no profile named ${name}`, {subject: `${ctx.loaded.path}#spec.profile`, hint: error.hint})
     }
     throw error
   }
   return {
-    entries: [bufferEntry('requirements.yaml', data, 'requirements')],
-    profile: {name, sha256: createHash('sha256').update(data).digest('hex')},
+    entries: [bufferEntry('requirements.yaml', loaded.raw, 'requirements')],
+    profile: {name, sha256: loaded.sha256},
   }
 }

@@ -1,0 +1,67 @@
+import {z} from 'zod'
+
+/** A Kubernetes quantity as written in a profile: 16G, 50Gi, 625G. Parsed by the cluster checks. */
+const quantity = z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/, 'a quantity such as 16G or 50Gi')
+const version = z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'a version such as 1.29')
+const labelKey = z.string().min(1)
+
+export const taintSchema = z.strictObject({key: labelKey, value: z.string(), effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'])})
+export const nodePoolSchema = z.strictObject({
+  name: z.string().min(1),
+  label: z.strictObject({key: labelKey, value: z.string()}),
+  taint: taintSchema.optional(),
+})
+
+export const serviceSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9-]+$/),
+  name: z.string().min(1),
+  minCores: z.number().int().positive(),
+  description: z.string().optional(),
+})
+
+export const profileSchema = z.strictObject({
+  apiVersion: z.literal('airlock.dev/v1'),
+  kind: z.literal('RequirementProfile'),
+  metadata: z.strictObject({name: z.string().min(1), platform: z.string().min(1), version: z.string().min(1)}),
+  cluster: z.strictObject({
+    nodes: z.strictObject({min: z.number().int().positive()}),
+    cpuCores: z.strictObject({min: z.number().positive(), recommended: z.number().positive()}),
+    memoryPerNode: z.strictObject({min: quantity}),
+    ephemeralStoragePerNode: z.strictObject({min: quantity}),
+    storageTotal: z.strictObject({min: quantity, perExtraLabNode: quantity.optional()}),
+    dedicated: z.boolean().default(false),
+  }),
+  versions: z.strictObject({
+    kubernetes: z.strictObject({min: version, preferred: version, runtimes: z.array(z.string()).min(1)}),
+    openshift: z.strictObject({min: version, preferred: version, runtimes: z.array(z.string()).min(1)}).optional(),
+    kubectl: z.strictObject({min: version, preferred: version}).optional(),
+  }),
+  namespace: z.strictObject({
+    name: z.string().min(1),
+    embeddedName: z.string().optional(),
+    createdAtRuntime: z.array(z.string()).default([]),
+    partOfLabel: z.strictObject({key: labelKey, value: z.string()}).optional(),
+  }),
+  editions: z.record(z.string(), z.strictObject({ipAddresses: z.number().int().positive(), dnsRequired: z.boolean()})),
+  storageClass: z.strictObject({
+    name: z.string().min(1),
+    volumeBindingMode: z.enum(['WaitForFirstConsumer', 'Immediate']),
+    allowVolumeExpansion: z.boolean(),
+  }),
+  nodePools: z.array(nodePoolSchema).default([]),
+  services: z.strictObject({
+    tiers: z.array(z.number().int().positive()).min(1),
+    items: z.array(serviceSchema).min(1),
+  }),
+  rbac: z.strictObject({
+    clusterRoles: z.array(z.string()).default([]),
+    rules: z.array(z.strictObject({resources: z.array(z.string()).min(1), verbs: z.array(z.string()).min(1)})).default([]),
+    installer: z.array(z.strictObject({group: z.string(), resource: z.string().min(1), verb: z.string().min(1)})).default([]),
+  }),
+  /** KOTS item mapping: owned by the kots step (src/kots), free-form here so it can grow there */
+  kots: z.unknown().optional(),
+})
+
+export type RequirementProfile = z.infer<typeof profileSchema>
+export type NodePool = z.infer<typeof nodePoolSchema>
+export type ServiceSpec = z.infer<typeof serviceSchema>
