@@ -45,6 +45,8 @@ export interface VerifyResult {
 
 /** Receives each verified-so-far entry's bytes (extract writes them to disk). */
 export interface EntrySink {
+  /** the three head entries, once the signature over SHA256SUMS has been checked */
+  head?(name: string, data: Buffer): Promise<void>
   open(rel: string, entry: TarEntry, manifest: BundleManifest | undefined): Promise<EntryWriter | undefined>
 }
 
@@ -102,6 +104,11 @@ export async function verifyBundle(input: BundleInput, trust: Trust, sink?: Entr
     })
   }
   const expected = parseSums(sums.toString('utf8'), `${root}/${SUMS}`)
+  if (sink?.head) {
+    await sink.head(SUMS, sums)
+    await sink.head(SIG, sig)
+    await sink.head(SIGNER, signerPem)
+  }
 
   const seen = new Set<string>()
   let contentBytes = 0

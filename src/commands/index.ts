@@ -3,11 +3,15 @@
  * and lets a single-file executable carry every command.
  */
 import BundleBuild from './bundle/build.js'
+import BundleExtract from './bundle/extract.js'
+import BundleInspect from './bundle/inspect.js'
 import BundleVerify from './bundle/verify.js'
 import KeysGenerate from './keys/generate.js'
 
 export const COMMANDS = {
   'bundle:build': BundleBuild,
+  'bundle:extract': BundleExtract,
+  'bundle:inspect': BundleInspect,
   'bundle:verify': BundleVerify,
   'keys:generate': KeysGenerate,
 }

@@ -1,0 +1,47 @@
+import {Args} from '@oclif/core'
+
+import {inspectBundle, type InspectResult} from '../../bundle/inspect.js'
+import {formatBytes} from '../../ui/progress.js'
+import {renderTable} from '../../ui/table.js'
+import {BaseCommand} from '../base.js'
+
+export type BundleInspectResult = InspectResult
+
+export default class BundleInspect extends BaseCommand {
+  static override summary = 'Show what a bundle holds: images, files, profile, signer, sizes.'
+  static override description = 'Reads only the head of the bundle (SHA256SUMS, signature, signer, manifest.json), so it answers at once even for tens of gigabytes. It does not decide trust: run `bundle verify` for that.'
+  static override examples = ['<%= config.bin %> <%= command.id %> demo.tar', '<%= config.bin %> <%= command.id %> demo.tar --json']
+
+  static override args = {
+    bundle: Args.string({required: true, description: 'bundle file, or - for stdin'}),
+  }
+
+  async run(): Promise<BundleInspectResult> {
+    const {args} = await this.parse(BundleInspect)
+    const r = await inspectBundle(args.bundle)
+    this.out(`name      ${r.name} ${r.version}`)
+    this.out(`created   ${r.created} by ${r.tool.name} ${r.tool.version}`)
+    this.out(`signer    ${r.signer.subject ? `${r.signer.subject.replaceAll('\n', ', ')} ` : ''}${r.signer.fingerprint} (${r.signer.kind}; not verified here: run bundle verify)`)
+    if (r.profile) this.out(`profile   ${r.profile.name}`)
+    for (const [key, value] of Object.entries(r.extensions ?? {})) this.out(`${key.padEnd(9)} ${summarize(value)}`)
+    if (r.images.length > 0) {
+      this.out('')
+      this.out(renderTable(['IMAGE', 'PLATFORMS', 'SIZE', 'DIGEST'], r.images.map((i) => [i.ref, i.platforms.join(','), formatBytes(i.size), i.digest])))
+    }
+    const files = r.files.filter((f) => f.role !== 'image-blob')
+    if (files.length > 0) {
+      this.out('')
+      this.out(renderTable(['FILE', 'ROLE', 'SIZE', 'SHA256'], files.map((f) => [f.path, f.role, formatBytes(f.size), f.sha256])))
+    }
+    this.out('')
+    this.out(`total     ${r.totals.entries} entries, ${r.totals.images} images (${formatBytes(r.totals.imageBytes)}), ${formatBytes(r.totals.bytes)}`)
+    return r
+  }
+}
+
+function summarize(value: unknown): string {
+  if (value === null || typeof value !== 'object') return String(value)
+  return Object.entries(value as Record<string, unknown>)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' ')
+}
