@@ -19,7 +19,7 @@ export interface EntrySource {
   mode?: number
   /** what to name in an error: "image quay.io/x:1 blob sha256:..." or the source file */
   label?: string
-  open(): AsyncIterable<Buffer> | Promise<AsyncIterable<Buffer>>
+  open(): AsyncIterable<Buffer> | Iterable<Buffer> | Promise<AsyncIterable<Buffer> | Iterable<Buffer>>
 }
 
 export function bufferEntry(path: string, data: Buffer | string, role: EntryRole): EntrySource {
@@ -30,7 +30,7 @@ export function bufferEntry(path: string, data: Buffer | string, role: EntryRole
     sha256: createHash('sha256').update(buf).digest('hex'),
     role,
     label: path,
-    open: () => [buf] as unknown as AsyncIterable<Buffer>,
+    open: () => [buf],
   }
 }
 

@@ -11,11 +11,11 @@ export const BLOCK = 512
 export class ByteSource {
   position = 0
   private pending: Buffer | undefined
-  private readonly iterator: AsyncIterator<Buffer>
+  private readonly iterator: AsyncIterator<Buffer> | Iterator<Buffer>
   private done = false
 
-  constructor(source: AsyncIterable<Buffer>) {
-    this.iterator = source[Symbol.asyncIterator]()
+  constructor(source: AsyncIterable<Buffer> | Iterable<Buffer>) {
+    this.iterator = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]()
   }
 
   private async pull(): Promise<Buffer | undefined> {
@@ -105,7 +105,7 @@ export class TarReader {
   private global: HeaderData = {}
   private entries = 0
 
-  constructor(source: AsyncIterable<Buffer>) {
+  constructor(source: AsyncIterable<Buffer> | Iterable<Buffer>) {
     this.src = new ByteSource(source)
   }
 

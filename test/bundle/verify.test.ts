@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict'
+import {execFileSync} from 'node:child_process'
+import {readFile, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {gzipSync} from 'node:zlib'
+
+import {AirlockError} from '../../src/bundle/../ui/errors.js'
+import {verifyBundle} from '../../src/bundle/verify.js'
+import {parseTrust} from '../../src/signing/trust.js'
+import {buildTestBundle, craftTar, makeKeys, readTarEntries, reseal, type CraftEntry, type TestKeys} from '../support/bundles.js'
+import {makeTempDir, runCli} from '../support/cli.js'
+
+async function expectFailure(file: string, trustPem: string, code: string, subject: RegExp | string): Promise<void> {
+  await assert.rejects(verifyBundle(file, parseTrust(trustPem, 'trust.pem')), (error: unknown) => {
+    assert.ok(error instanceof AirlockError, `expected AirlockError, got ${String(error)}`)
+    assert.equal(error.code, code, error.message)
+    assert.equal(error.exitCode, 3)
+    if (typeof subject === 'string') assert.equal(error.subject, subject, error.message)
+    else assert.match(error.subject ?? '', subject, error.message)
+    return true
+  })
+}
+
+describe('bundle verify', () => {
+  let dir: string
+  let keys: TestKeys
+  let other: TestKeys
+  let good: string
+  let entries: CraftEntry[]
+  let pub: string
+
+  before(async () => {
+    dir = await makeTempDir()
+    keys = await makeKeys(dir)
+    other = await makeKeys(dir, 'other')
+    good = await buildTestBundle(dir, keys)
+    entries = await readTarEntries(good)
+    pub = await readFile(keys.pub, 'utf8')
+  })
+
+  const tampered = async (name: string, list: CraftEntry[]) => {
+    const file = join(dir, `${name}.tar`)
+    await writeFile(file, craftTar(list))
+    return file
+  }
+  const sealed = (list: CraftEntry[]) => reseal(list, keys.privateKey, pub)
+
+  it('accepts a good bundle, pinned by key or by fingerprint, and reports what it checked', async () => {
+    const byKey = await verifyBundle(good, parseTrust(pub, 'k'))
+    assert.equal(byKey.root, 't-1.0.0')
+    assert.equal(byKey.entries, entries.length - 3)
+    assert.equal(byKey.signer.fingerprint, keys.fingerprint)
+    const cli = await runCli(['bundle', 'verify', good, '--trust-fingerprint', keys.fingerprint, '--json'])
+    assert.equal(cli.code, 0, cli.stderr)
+    assert.equal(cli.json.verified, true)
+    assert.equal(cli.json.signer.trustedBy, 'fingerprint')
+  })
+
+  it('reads a gzip bundle and a bundle on stdin', async () => {
+    const gz = join(dir, 'good.tar.gz')
+    await writeFile(gz, gzipSync(await readFile(good)))
+    assert.equal((await verifyBundle(gz, parseTrust(pub, 'k'))).verified, true)
+    const cli = await runCli(['bundle', 'verify', '-', '--trust', keys.pub, '--json'], {input: await readFile(good)})
+    assert.equal(cli.code, 0, cli.stderr)
+    assert.equal(cli.json.root, 't-1.0.0')
+  })
+
+  it('names the entry whose byte changed', async () => {
+    const list = entries.map((e) => (e.path.endsWith('files/b.bin') ? {...e, body: Buffer.concat([e.body!.subarray(0, 100), Buffer.from([8]), e.body!.subarray(101)])} : e))
+    await expectFailure(await tampered('flip', list), pub, 'DIGEST_MISMATCH', 't-1.0.0/files/b.bin')
+  })
+
+  it('finds a changed byte at the same offset in the raw file too', async () => {
+    const data = await readFile(good)
+    const at = data.indexOf(Buffer.from('alpha\n'))
+    data[at] = 'A'.charCodeAt(0)
+    const file = join(dir, 'raw-flip.tar')
+    await writeFile(file, data)
+    await expectFailure(file, pub, 'DIGEST_MISMATCH', 't-1.0.0/files/a.txt')
+  })
+
+  it('names an entry listed in SHA256SUMS but missing from the tar', async () => {
+    await expectFailure(await tampered('missing', entries.filter((e) => !e.path.endsWith('a.txt'))), pub, 'ENTRY_MISSING', 't-1.0.0/files/a.txt')
+  })
+
+  it('names an extra entry that SHA256SUMS does not list', async () => {
+    await expectFailure(await tampered('extra', [...entries, {path: 't-1.0.0/files/evil.sh', body: Buffer.from('rm -rf /')}]), pub, 'ENTRY_UNLISTED', 't-1.0.0/files/evil.sh')
+  })
+
+  it('names a duplicated entry, even when both copies match', async () => {
+    const dup = entries.find((e) => e.path.endsWith('a.txt'))!
+    await expectFailure(await tampered('dup', [...entries, dup]), pub, 'ENTRY_DUPLICATE', 't-1.0.0/files/a.txt')
+    await expectFailure(await tampered('dup-head', [...entries, entries[0]!]), pub, 'ENTRY_DUPLICATE', 't-1.0.0/SHA256SUMS')
+  })
+
+  it('rejects a truncated file, naming the entry it stops in', async () => {
+    const data = await readFile(good)
+    const cut = data.indexOf(Buffer.alloc(3000, 7)) + 1000
+    const file = join(dir, 'cut.tar')
+    await writeFile(file, data.subarray(0, cut))
+    await expectFailure(file, pub, 'TRUNCATED', 't-1.0.0/files/b.bin')
+  })
+
+  it('rejects entries outside the bundle folder, absolute and .. paths, even when signed', async () => {
+    await expectFailure(await tampered('outside', sealed([...entries, {path: 'elsewhere/x', body: Buffer.from('x')}])), pub, 'UNSAFE_PATH', 'elsewhere/x')
+    await expectFailure(await tampered('abs', sealed([...entries, {path: '/etc/cron.d/x', body: Buffer.from('x')}])), pub, 'UNSAFE_PATH', '/etc/cron.d/x')
+    await expectFailure(await tampered('dotdot', [...entries, {path: 't-1.0.0/../../x', body: Buffer.from('x')}]), pub, 'UNSAFE_PATH', 't-1.0.0/../../x')
+  })
+
+  for (const [type, linkpath] of [['SymbolicLink', '/etc/passwd'], ['Link', 't-1.0.0/files/a.txt'], ['CharacterDevice', ''], ['BlockDevice', ''], ['FIFO', '']] as const) {
+    it(`rejects a ${type} entry`, async () => {
+      await expectFailure(await tampered(`type-${type}`, [...entries, {path: 't-1.0.0/files/node', type, linkpath: linkpath || undefined}]), pub, 'UNSAFE_ENTRY_TYPE', 't-1.0.0/files/node')
+    })
+  }
+
+  it('rejects a bundle re-signed by another key, and a signature that does not match', async () => {
+    const otherPub = await readFile(other.pub, 'utf8')
+    await expectFailure(await tampered('resigned', reseal(entries, other.privateKey, otherPub)), pub, 'SIGNER_UNTRUSTED', 't-1.0.0/signer.pem')
+    const badSig = entries.map((e, i) => (i === 1 ? {...e, body: Buffer.from(e.body!).fill(1, 10, 20)} : e))
+    await expectFailure(await tampered('badsig', badSig), pub, 'SIGNATURE_INVALID', 't-1.0.0/SHA256SUMS.sig')
+  })
+
+  it('rejects SHA256SUMS edited to match a changed file (the signature no longer holds)', async () => {
+    const changed = entries.map((e) => (e.path.endsWith('a.txt') ? {...e, body: Buffer.from('evil\n')} : e))
+    const resealedWithoutSig = reseal(changed, other.privateKey, pub)
+    resealedWithoutSig[1] = entries[1]!
+    await expectFailure(await tampered('sums-edited', resealedWithoutSig), pub, 'SIGNATURE_INVALID', 't-1.0.0/SHA256SUMS.sig')
+  })
+
+  it('rejects garbage that is not a tar, and an empty file', async () => {
+    const file = join(dir, 'garbage.tar')
+    await writeFile(file, Buffer.alloc(4096, 0x41))
+    await expectFailure(file, pub, 'NOT_A_BUNDLE', 'bundle')
+    await writeFile(file, '')
+    await expectFailure(file, pub, 'NOT_A_BUNDLE', 'bundle')
+  })
+
+  it('rejects a tar whose first entry is not SHA256SUMS', async () => {
+    await expectFailure(await tampered('order', [entries[3]!, ...entries.slice(0, 3), ...entries.slice(4)]), pub, 'NOT_A_BUNDLE', 't-1.0.0/manifest.json')
+  })
+
+  it('exits 3 from the CLI with the entry in the JSON error, and 2 without a trust flag', async () => {
+    const list = entries.map((e) => (e.path.endsWith('a.txt') ? {...e, body: Buffer.from('alphA\n')} : e))
+    const cli = await runCli(['bundle', 'verify', await tampered('cli', list), '--trust', keys.pub, '--json'])
+    assert.equal(cli.code, 3)
+    assert.equal(cli.json.error.code, 'DIGEST_MISMATCH')
+    assert.equal(cli.json.error.subject, 't-1.0.0/files/a.txt')
+    const none = await runCli(['bundle', 'verify', good, '--json'])
+    assert.equal(none.code, 2)
+    assert.equal(none.json.error.code, 'USAGE')
+    const missing = await runCli(['bundle', 'verify', join(dir, 'nope.tar'), '--trust', keys.pub])
+    assert.equal(missing.code, 2)
+    assert.match(missing.stderr, /nope\.tar/)
+  })
+
+  it('rejects hostile entries appended by GNU tar: symlink, hard link, fifo, device, duplicate, traversal', async () => {
+    const base = join(dir, 'gnu')
+    execFileSync('sh', ['-c', `mkdir -p ${base}/t-1.0.0/files && cd ${base} && ln -s /etc/passwd t-1.0.0/files/link && echo x > t-1.0.0/files/real && ln t-1.0.0/files/real t-1.0.0/files/hard && mkfifo t-1.0.0/files/fifo && mknod t-1.0.0/files/null c 1 3`])
+    const cases: [string, string[], string, string][] = [
+      ['symlink', ['t-1.0.0/files/link'], 'UNSAFE_ENTRY_TYPE', 't-1.0.0/files/link'],
+      ['hardlink', ['t-1.0.0/files/real', 't-1.0.0/files/hard'], 'ENTRY_UNLISTED', 't-1.0.0/files/real'],
+      ['fifo', ['t-1.0.0/files/fifo'], 'UNSAFE_ENTRY_TYPE', 't-1.0.0/files/fifo'],
+      ['device', ['t-1.0.0/files/null'], 'UNSAFE_ENTRY_TYPE', 't-1.0.0/files/null'],
+      ['traversal', ['-P', 't-1.0.0/../t-1.0.0/files/real'], 'UNSAFE_PATH', 't-1.0.0/../t-1.0.0/files/real'],
+      ['duplicate', ['t-1.0.0/files/a.txt'], 'ENTRY_DUPLICATE', 't-1.0.0/files/a.txt'],
+    ]
+    execFileSync('sh', ['-c', `cd ${base} && cp ${dir}/src/a.txt t-1.0.0/files/a.txt`])
+    for (const [name, members, code, subject] of cases) {
+      const file = join(dir, `gnu-${name}.tar`)
+      await writeFile(file, await readFile(good))
+      const extra = join(dir, `gnu-${name}-add.tar`)
+      execFileSync('tar', ['-C', base, '-cf', extra, ...members])
+      execFileSync('tar', ['-Af', file, extra])
+      await expectFailure(file, pub, code, subject)
+    }
+    // a hard link entry itself, after its target was accepted
+    const hard = join(dir, 'gnu-hard-only.tar')
+    await writeFile(hard, await readFile(good))
+    execFileSync('sh', ['-c', `cd ${base} && rm -f t-1.0.0/files/a.txt && ln t-1.0.0/files/real t-1.0.0/files/a.txt && tar -cf ${dir}/h.tar t-1.0.0/files/real t-1.0.0/files/a.txt`])
+    const entriesH = await readTarEntries(join(dir, 'h.tar'))
+    assert.equal(entriesH[1]?.type, 'Link')
+    await expectFailure(await tampered('gnu-link', [...entries.filter((e) => !e.path.endsWith('a.txt')), entriesH[1]!]), pub, 'UNSAFE_ENTRY_TYPE', 't-1.0.0/files/a.txt')
+  })
+})
