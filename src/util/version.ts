@@ -2,6 +2,11 @@ import {readFileSync} from 'node:fs'
 
 let cached: string | undefined
 
+/** A packaged single executable has no package.json on disk: it sets the version embedded at build time. */
+export function setToolVersion(version: string): void {
+  cached = version
+}
+
 /** airlock's own version, from package.json beside dist/ or src/. */
 export function toolVersion(): string {
   if (cached) return cached

@@ -1,0 +1,145 @@
+/*
+ * npm run package: airlock as one executable file, with Node's built-in single executable
+ * application support (SEA). Four steps, each a tool this machine already has:
+ *   1. esbuild bundles src/sea/main.ts and everything it imports (every command in the explicit map
+ *      src/commands/index.ts, and their dependencies) into one CommonJS script;
+ *   2. `node --experimental-sea-config` turns that script, a V8 code cache of it, the package.json
+ *      oclif needs and every file under templates/ into one blob;
+ *   3. a copy of this very node binary (the blob only runs in the node version that made it) is
+ *      stripped of its debug symbols when `strip` is installed;
+ *   4. postject injects the blob into that copy.
+ * The result is dist/airlock-linux-x64 and dist/airlock-linux-x64.sha256 (sha256sum -c format).
+ * Nothing here lists commands or templates: whatever is in the map and in templates/ at build time
+ * goes in.
+ */
+import {execFileSync, spawnSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {createReadStream} from 'node:fs'
+import {chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
+import {createRequire} from 'node:module'
+import {join, relative, sep} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {build} from 'esbuild'
+
+const REPO = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '')
+const DIST = join(REPO, 'dist')
+const WORK = join(DIST, '.sea')
+const NAME = 'airlock-linux-x64'
+const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'
+
+type Inject = (file: string, resource: string, data: Buffer, options: {sentinelFuse: string}) => Promise<void>
+const {inject} = createRequire(import.meta.url)('postject') as {inject: Inject}
+
+function step(text: string): void {
+  process.stderr.write(`package: ${text}\n`)
+}
+
+/** Only what oclif reads from package.json at run time; dependencies and scripts stay behind. */
+async function embeddedPjson(): Promise<Record<string, unknown>> {
+  const pjson = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as Record<string, unknown>
+  const {name, version, description, type, license, oclif} = pjson
+  return {name, version, description, type, license, oclif}
+}
+
+/** Every regular file under templates/, keyed by its path from the repository root. */
+async function templateAssets(): Promise<Record<string, string>> {
+  const dir = join(REPO, 'templates')
+  const assets: Record<string, string> = {}
+  for (const entry of await readdir(dir, {recursive: true, withFileTypes: true})) {
+    if (!entry.isFile()) continue
+    const abs = join(entry.parentPath, entry.name)
+    assets[relative(REPO, abs).split(sep).join('/')] = abs
+  }
+  return assets
+}
+
+/** AIRLOCK_SEA_DEBUG=1: report every require() of a non-built-in module, which a SEA cannot load. */
+const TRACE_REQUIRE = 'const __r = require; require = (id) => { if (!__r("node:module").isBuiltin(id)) console.error("airlock-sea: require", id, new Error().stack); return __r(id) };'
+
+async function bundleScript(out: string): Promise<void> {
+  const result = await build({
+    entryPoints: [join(REPO, 'src/sea/main.ts')],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: process.env.AIRLOCK_SEA_DEBUG ? false : true,
+    // oclif checks `engines.node` by require()-ing its own package.json from disk at import time;
+    // inside the executable the node version is the one baked in, so the check only makes noise.
+    banner: {js: `process.env.OCLIF_DISABLE_ENGINE_WARNING = '1';${process.env.AIRLOCK_SEA_DEBUG ? TRACE_REQUIRE : ''}`},
+    // oclif reaches for the TypeScript compiler only to run .ts commands in development.
+    external: ['typescript'],
+    legalComments: 'eof',
+    // Code that locates files beside its own module finds nothing inside the executable: a path
+    // that cannot exist turns such a lookup into a clean "not found" instead of reading whatever
+    // sits next to the executable.
+    define: {'import.meta.url': JSON.stringify('file:///airlock.sea/dist/module.js')},
+    logLevel: 'warning',
+    metafile: true,
+  })
+  if (result.errors.length > 0) throw new Error('esbuild failed')
+}
+
+async function sha256(path: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+function stripIfPossible(file: string): boolean {
+  const probe = spawnSync('strip', ['--version'], {stdio: 'ignore'})
+  if (probe.status !== 0) return false
+  execFileSync('strip', ['--strip-all', file])
+  return true
+}
+
+async function main(): Promise<void> {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new Error(`npm run package builds ${NAME} and must run on linux x64 (this is ${process.platform} ${process.arch})`)
+  }
+  await rm(WORK, {recursive: true, force: true})
+  await mkdir(WORK, {recursive: true})
+
+  step('bundling src/sea/main.ts with esbuild')
+  const script = join(WORK, 'airlock.cjs')
+  await bundleScript(script)
+
+  const pjsonPath = join(WORK, 'package.json')
+  await writeFile(pjsonPath, `${JSON.stringify(await embeddedPjson())}\n`)
+  const templates = await templateAssets()
+  const blob = join(WORK, 'airlock.blob')
+  const seaConfig = {
+    main: script,
+    output: blob,
+    disableExperimentalSEAWarning: true,
+    // A V8 code cache of the bundle is what lets the executable start no slower than `node bin/run.js`.
+    useCodeCache: true,
+    assets: {'package.json': pjsonPath, ...templates},
+  }
+  const configPath = join(WORK, 'sea-config.json')
+  await writeFile(configPath, `${JSON.stringify(seaConfig, null, 2)}\n`)
+  step(`preparing the blob (${Object.keys(templates).length} templates)`)
+  execFileSync(process.execPath, ['--experimental-sea-config', configPath], {stdio: ['ignore', 'ignore', 'inherit']})
+
+  const exe = join(WORK, NAME)
+  await copyFile(process.execPath, exe)
+  await chmod(exe, 0o755)
+  step(stripIfPossible(exe) ? `stripped a copy of ${process.execPath} (node ${process.version})` : 'strip not found: keeping the node binary unstripped')
+  step('injecting the blob with postject')
+  await inject(exe, 'NODE_SEA_BLOB', await readFile(blob), {sentinelFuse: SENTINEL_FUSE})
+
+  const target = join(DIST, NAME)
+  await rename(exe, target)
+  const digest = await sha256(target)
+  await writeFile(`${target}.sha256`, `${digest}  ${NAME}\n`)
+  await rm(WORK, {recursive: true, force: true})
+  const {size} = await stat(target)
+  process.stdout.write(`${relative(REPO, target)}  ${(size / (1 << 20)).toFixed(1)} MiB  sha256:${digest}\n`)
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`package: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exitCode = 1
+})

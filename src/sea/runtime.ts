@@ -1,0 +1,29 @@
+import {getAsset, isSea} from 'node:sea'
+
+/**
+ * What the packaged single executable knows about itself. Node's `node:sea` answers outside a
+ * package too (isSea() is false there), so the rest of airlock can ask without caring how it runs.
+ */
+export function isPackaged(): boolean {
+  return isSea()
+}
+
+/** The name `npm run package` gives the executable for this machine, under dist/. */
+export const EXECUTABLE_NAME = 'airlock-linux-x64'
+
+/** SEA asset keys. Templates keep their path under templates/ so one name works on disk and inside. */
+export const PJSON_ASSET = 'package.json'
+
+export function templateAssetKey(rel: string): string {
+  return `templates/${rel}`
+}
+
+/** An embedded asset, or undefined when the executable carries no such key (or is not packaged). */
+export function readAsset(key: string): Buffer | undefined {
+  if (!isSea()) return undefined
+  try {
+    return Buffer.from(getAsset(key))
+  } catch {
+    return undefined
+  }
+}
