@@ -5,6 +5,7 @@ import {loadSpec} from '../spec/load.js'
 import {loadSigner} from '../signing/signer.js'
 import {AirlockError} from '../ui/errors.js'
 import {pathExists} from '../util/fs.js'
+import {removeOnInterrupt} from '../util/partial.js'
 import {toolVersion} from '../util/version.js'
 import type {BuildContext, BuildOptions, Contribution} from './build-context.js'
 import {CONTRIBUTORS} from './contributors.js'
@@ -45,6 +46,7 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
   const {name, version} = loaded.spec.metadata
   const root = rootName(name, version)
   const workDir = await mkdtemp(resolve(dirname(out), `.${basename(out)}.work-`))
+  const unregister = removeOnInterrupt(workDir)
   try {
     const ctx: BuildContext = {loaded, options, workDir, now, progress}
     const contributions: Contribution[] = []
@@ -90,5 +92,6 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
     }
   } finally {
     await rm(workDir, {recursive: true, force: true})
+    unregister()
   }
 }

@@ -2,22 +2,47 @@ import {rmSync} from 'node:fs'
 import {rename, rm} from 'node:fs/promises'
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+const cleanups = new Set<() => void>()
+
+function onSignal(signal: NodeJS.Signals): void {
+  for (const fn of [...cleanups].reverse()) {
+    try {
+      fn()
+    } catch {
+      // cleanup is best effort; the signal must still end the process
+    }
+  }
+  cleanups.clear()
+  for (const s of SIGNALS) process.removeListener(s, onSignal)
+  // re-raise with the default action, so the exit status still says "interrupted"
+  process.kill(process.pid, signal)
+}
+
+/**
+ * Registers a synchronous cleanup to run if the process is interrupted; returns the unregister
+ * function. One handler serves every registration, so nested temp files all go.
+ */
+export function cleanupOnInterrupt(fn: () => void): () => void {
+  if (cleanups.size === 0) for (const s of SIGNALS) process.on(s, onSignal)
+  cleanups.add(fn)
+  return () => {
+    cleanups.delete(fn)
+    if (cleanups.size === 0) for (const s of SIGNALS) process.removeListener(s, onSignal)
+  }
+}
+
+export function removeOnInterrupt(path: string): () => void {
+  return cleanupOnInterrupt(() => rmSync(path, {force: true, recursive: true}))
+}
 
 /**
  * Runs `write(partialPath)` and renames the result to `finalPath` only on success. On an error, or on
  * SIGINT/SIGTERM/SIGHUP, the partial file is removed, so nothing ever carries the final name that is
- * not complete and nothing stale is left behind. The signal is re-raised after cleanup so the exit
- * status still says the process was interrupted.
+ * not complete and nothing stale is left behind.
  */
 export async function withPartialFile<T>(finalPath: string, write: (partialPath: string) => Promise<T>, options: {partialPath?: string; isDirectory?: boolean} = {}): Promise<T> {
   const partial = options.partialPath ?? `${finalPath}.partial`
-  const cleanupSync = () => rmSync(partial, {force: true, recursive: Boolean(options.isDirectory)})
-  const onSignal = (signal: NodeJS.Signals) => {
-    cleanupSync()
-    for (const s of SIGNALS) process.removeListener(s, onSignal)
-    process.kill(process.pid, signal)
-  }
-  for (const s of SIGNALS) process.once(s, onSignal)
+  const unregister = removeOnInterrupt(partial)
   try {
     const result = await write(partial)
     await rename(partial, finalPath)
@@ -26,6 +51,6 @@ export async function withPartialFile<T>(finalPath: string, write: (partialPath:
     await rm(partial, {force: true, recursive: Boolean(options.isDirectory)})
     throw error
   } finally {
-    for (const s of SIGNALS) process.removeListener(s, onSignal)
+    unregister()
   }
 }
