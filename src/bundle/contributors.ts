@@ -1,5 +1,6 @@
 import type {Contributor} from './build-context.js'
 import {contributeFiles, contributeProfile} from './contribute-files.js'
+import {contributeImages} from '../images/contribute.js'
 
 /**
  * The build steps, in the order their entries are written. Each reads its own part of the spec and
@@ -8,4 +9,5 @@ import {contributeFiles, contributeProfile} from './contribute-files.js'
 export const CONTRIBUTORS: Contributor[] = [
   contributeProfile,
   contributeFiles,
+  contributeImages,
 ]

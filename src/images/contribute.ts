@@ -1,0 +1,122 @@
+import {readFile} from 'node:fs/promises'
+import pLimit from 'p-limit'
+
+import type {BuildContext, Contribution} from '../bundle/build-context.js'
+import {bufferEntry, type EntrySource} from '../bundle/entry.js'
+import type {ImageRecord} from '../bundle/format.js'
+import {blobPath} from '../oci/digest.js'
+import {OCI_LAYOUT} from '../oci/layout.js'
+import {MT, REF_NAME, SOURCE_DIGEST} from '../oci/media-types.js'
+import {RegistryPool} from '../registry/client.js'
+import {Transport} from '../registry/transport.js'
+import {AirlockError, fromFsError} from '../ui/errors.js'
+import {BlobFetcher} from './fetcher.js'
+import {lockPathFor, readLock, writeLock} from './lock.js'
+import {resolveImage, type ResolvedImage} from './resolve.js'
+
+/** Per-image facts kept in manifest.json `extensions.images` for `images list` and `images push`. */
+export interface ImageExtension {
+  ref: string
+  name: string
+  sourceDigest: string
+  digest: string
+  /** bytes of this image's blobs that another image of the bundle also uses */
+  sharedBytes: number
+}
+
+export const LAYOUT_DIR = 'images'
+
+function specRefOf(image: string | {ref: string}): string {
+  return typeof image === 'string' ? image : image.ref
+}
+
+/**
+ * spec.images -> `images/` as an OCI image layout. Everything is resolved (tags to digests,
+ * platforms to manifests, every blob's size and digest) before a byte of the bundle is written; the
+ * blob entries download when the writer reaches them, a few ahead, each blob once.
+ */
+export async function contributeImages(ctx: BuildContext): Promise<Contribution | undefined> {
+  const images = ctx.loaded.spec.spec.images
+  if (images.length === 0) return undefined
+  const {options} = ctx
+  const ca = options.registryCa ? await readFile(options.registryCa, 'utf8').catch((error: unknown) => {
+    throw fromFsError(error, options.registryCa ?? '', 'registry CA file')
+  }) : undefined
+  const pool = new RegistryPool(new Transport({ca, insecure: options.insecureRegistries}))
+  const concurrency = options.concurrency ?? 4
+  const fetcher = new BlobFetcher(pool, ctx.workDir, concurrency, options.cacheDir)
+  const lockPath = lockPathFor(ctx.loaded.path)
+  const locked = options.lock ? new Map<string, string>() : await readLock(lockPath)
+  const defaults = options.platforms && options.platforms.length > 0 ? options.platforms : ctx.loaded.spec.spec.platforms
+
+  const names = new Map<string, number>()
+  const limit = pLimit(concurrency)
+  ctx.progress(`resolving ${images.length} image${images.length === 1 ? '' : 's'}`)
+  const resolved: ResolvedImage[] = await Promise.all(
+    images.map((image, i) =>
+      limit(() => {
+        const specRef = specRefOf(image)
+        const subject = `${ctx.loaded.path}#spec.images[${i}]${typeof image === 'string' ? '' : '.ref'}`
+        const platforms = typeof image === 'string' ? defaults : (image.platforms ?? defaults)
+        return resolveImage({specRef, subject, platforms, lockedDigest: locked.get(specRef)}, {pool, fetcher, baseDir: ctx.loaded.baseDir, workDir: ctx.workDir, cacheDir: options.cacheDir, seq: i})
+      }),
+    ),
+  )
+  resolved.forEach((img, i) => {
+    const first = names.get(img.name)
+    if (first !== undefined) {
+      throw new AirlockError('SPEC_INVALID', `${ctx.loaded.path}#spec.images[${i}]: ${img.name} is already spec.images[${first}]`, {subject: `${ctx.loaded.path}#spec.images[${i}]`, hint: 'list each image once'})
+    }
+    names.set(img.name, i)
+  })
+
+  // How many images use each blob: for shared bytes, and so each blob is one entry.
+  const users = new Map<string, number>()
+  for (const img of resolved) for (const d of [...img.documents, ...img.blobs]) users.set(d.digest, (users.get(d.digest) ?? 0) + 1)
+
+  const entries: EntrySource[] = []
+  const written = new Set<string>()
+  const add = (digest: string, make: () => EntrySource) => {
+    if (written.has(digest)) return
+    written.add(digest)
+    entries.push(make())
+  }
+  const records: ImageRecord[] = []
+  const extension: ImageExtension[] = []
+  for (const img of resolved) {
+    for (const d of img.documents) add(d.digest, () => ({...bufferEntry(`${LAYOUT_DIR}/${blobPath(d.digest)}`, d.bytes, 'image-blob'), label: `image ${img.name} manifest ${d.digest}`}))
+    for (const b of img.blobs) add(b.digest, () => fetcher.entry(b.digest, `${LAYOUT_DIR}/${blobPath(b.digest)}`))
+    const all = [...img.documents, ...img.blobs]
+    records.push({ref: img.specRef, digest: img.top.digest, mediaType: img.top.mediaType, platforms: img.platforms, size: all.reduce((n, d) => n + d.size, 0)})
+    extension.push({
+      ref: img.specRef,
+      name: img.name,
+      sourceDigest: img.sourceDigest,
+      digest: img.top.digest,
+      sharedBytes: all.filter((d) => (users.get(d.digest) ?? 0) > 1).reduce((n, d) => n + d.size, 0),
+    })
+  }
+  const index = {
+    schemaVersion: 2,
+    mediaType: MT.ociIndex,
+    manifests: resolved.map((img) => ({
+      mediaType: img.top.mediaType,
+      digest: img.top.digest,
+      size: img.top.size,
+      annotations: {[REF_NAME]: img.name, ...(img.sourceDigest === img.top.digest ? {} : {[SOURCE_DIGEST]: img.sourceDigest})},
+    })),
+  }
+  entries.push(bufferEntry(`${LAYOUT_DIR}/index.json`, `${JSON.stringify(index, null, 2)}\n`, 'image-layout'))
+  entries.push(bufferEntry(`${LAYOUT_DIR}/oci-layout`, OCI_LAYOUT, 'image-layout'))
+
+  const notes: string[] = []
+  if (options.lock) {
+    await writeLock(lockPath, resolved.map((img) => ({ref: img.specRef, name: img.name, digest: img.sourceDigest})))
+    notes.push(`lock file written: ${lockPath}`)
+  } else if (locked.size > 0) {
+    notes.push(`image digests pinned by ${lockPath}`)
+  }
+  const blobBytes = resolved.flatMap((img) => img.blobs).filter((b, i, all) => all.findIndex((x) => x.digest === b.digest) === i).reduce((n, b) => n + b.size, 0)
+  notes.push(`images: ${resolved.length}, ${fetcher.stats.blobs} blobs (${blobBytes} bytes) stored once each`)
+  return {entries, images: records, extensions: {images: extension}, notes}
+}

@@ -1,0 +1,153 @@
+import type {IncomingMessage} from 'node:http'
+
+import {AirlockError} from '../ui/errors.js'
+import {credentialFiles, findCredentials, type Credentials} from './credentials.js'
+import {drain, throwIfRetryable, type Transport} from './transport.js'
+
+export interface Challenge {
+  scheme: 'basic' | 'bearer'
+  params: Record<string, string>
+}
+
+/** `Bearer realm="https://auth/token",service="registry",scope="repository:x:pull"`, per RFC 7235. */
+export function parseChallenge(header: string | undefined): Challenge | undefined {
+  if (!header) return undefined
+  const m = /^\s*(\w+)\s*(.*)$/s.exec(header)
+  if (!m) return undefined
+  const scheme = (m[1] ?? '').toLowerCase()
+  if (scheme !== 'basic' && scheme !== 'bearer') return undefined
+  const params: Record<string, string> = {}
+  const re = /([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/g
+  for (const p of (m[2] ?? '').matchAll(re)) params[(p[1] ?? '').toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : (p[3] ?? '')
+  return {scheme, params}
+}
+
+/** One repository and what is done to it: the unit a registry token is scoped to. */
+export interface Scope {
+  repository: string
+  actions: string
+}
+
+export function scopeString(scopes: Scope[]): string[] {
+  return scopes.map((s) => `repository:${s.repository}:${s.actions}`).sort()
+}
+
+interface Token {
+  value: string
+  expiresAt: number
+}
+
+/**
+ * The authentication state for one registry: the challenge it answered with, credentials per
+ * repository (auth.json may file them under host/namespace), and bearer tokens cached by scope so
+ * that the blobs of one repository reuse the token its manifest needed.
+ */
+export class RegistryAuth {
+  private challenge: Challenge | undefined
+  private readonly tokens = new Map<string, Token>()
+  private readonly creds = new Map<string, Promise<Credentials | undefined>>()
+
+  constructor(
+    readonly registry: string,
+    private readonly transport: Transport,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  credentials(repository: string): Promise<Credentials | undefined> {
+    let c = this.creds.get(repository)
+    if (!c) {
+      c = findCredentials(this.registry, repository, this.env)
+      this.creds.set(repository, c)
+    }
+    return c
+  }
+
+  /** The Authorization header for a request, when the registry's challenge is already known. */
+  async header(scopes: Scope[]): Promise<string | undefined> {
+    if (!this.challenge) return undefined
+    if (this.challenge.scheme === 'basic') {
+      const c = await this.credentials(scopes[0]?.repository ?? '')
+      return c ? basic(c) : undefined
+    }
+    const token = this.tokens.get(scopeString(scopes).join(' '))
+    return token && token.expiresAt > Date.now() ? `Bearer ${token.value}` : undefined
+  }
+
+  /** Answers a 401: records the challenge and fetches a token for `scopes` when it is bearer. */
+  async authenticate(res: IncomingMessage, scopes: Scope[]): Promise<void> {
+    const challenge = parseChallenge(res.headers['www-authenticate'] as string | undefined)
+    drain(res)
+    if (!challenge) {
+      throw new AirlockError('REGISTRY_AUTH', `${this.registry} answered 401 without a usable WWW-Authenticate challenge`, {subject: this.registry, hint: 'airlock supports basic and bearer token authentication'})
+    }
+    this.challenge = challenge
+    const repository = scopes[0]?.repository ?? ''
+    const creds = await this.credentials(repository)
+    if (challenge.scheme === 'basic') {
+      if (!creds) throw this.missing(repository)
+      return
+    }
+    const realm = challenge.params.realm
+    if (!realm) throw new AirlockError('REGISTRY_AUTH', `${this.registry} asked for a bearer token without naming a realm`, {subject: this.registry})
+    const url = new URL(realm)
+    if (challenge.params.service) url.searchParams.set('service', challenge.params.service)
+    const wanted = scopes.length > 0 ? scopeString(scopes) : challenge.params.scope ? [challenge.params.scope] : []
+    for (const s of wanted) url.searchParams.append('scope', s)
+    const headers = creds ? {authorization: basic(creds)} : {}
+    const value = await this.transport.retry(`token from ${url.host}`, this.registry, async () => {
+      const {res: tr} = await this.transport.follow('GET', url, headers)
+      throwIfRetryable(tr, `token from ${url.host}`)
+      if (tr.statusCode === 401 || tr.statusCode === 403) {
+        drain(tr)
+        throw creds ? this.refused(creds) : this.missing(repository)
+      }
+      if (tr.statusCode !== 200) {
+        drain(tr)
+        throw new AirlockError('REGISTRY_AUTH', `the token service ${url.host} of ${this.registry} answered HTTP ${tr.statusCode}`, {subject: this.registry, hint: 'try again later, or check the credentials'})
+      }
+      const chunks: Buffer[] = []
+      let n = 0
+      for await (const c of tr) {
+        n += (c as Buffer).length
+        if (n > 1 << 20) throw new AirlockError('REGISTRY_AUTH', `the token service of ${this.registry} sent more than 1 MiB`, {subject: this.registry})
+        chunks.push(c as Buffer)
+      }
+      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as {token?: string; access_token?: string; expires_in?: number}
+    })
+    const token = value.token ?? value.access_token
+    if (!token) throw new AirlockError('REGISTRY_AUTH', `the token service of ${this.registry} returned no token`, {subject: this.registry})
+    // Renew a little early so a long blob download never starts with a token about to expire.
+    const ttl = Math.max((value.expires_in ?? 60) - 10, 5) * 1000
+    this.tokens.set(scopeString(scopes).join(' '), {value: token, expiresAt: Date.now() + ttl})
+  }
+
+  /** The registry still says 401 (or 403) after authenticating. */
+  async rejected(repository: string, status: number): Promise<AirlockError> {
+    const creds = await this.credentials(repository)
+    if (status === 403) {
+      return new AirlockError('REGISTRY_AUTH', `${this.registry} denied access to ${repository}${creds ? ` for ${creds.username} (credentials from ${creds.source})` : ''}`, {
+        subject: this.registry,
+        hint: 'the account lacks permission on this repository (pull, or push for images push)',
+      })
+    }
+    return creds ? this.refused(creds) : this.missing(repository)
+  }
+
+  private refused(creds: Credentials): AirlockError {
+    return new AirlockError('REGISTRY_AUTH', `${this.registry} refused the credentials of ${creds.username} read from ${creds.source}`, {
+      subject: this.registry,
+      hint: `log in again (skopeo login ${this.registry} or docker login ${this.registry}) or fix that entry`,
+    })
+  }
+
+  private missing(repository: string): AirlockError {
+    return new AirlockError('REGISTRY_AUTH', `${this.registry} requires credentials for ${repository}; none were found in ${credentialFiles(this.env).join(', ')}`, {
+      subject: this.registry,
+      hint: `log in first: skopeo login ${this.registry} (or docker login), or point REGISTRY_AUTH_FILE at an auth.json`,
+    })
+  }
+}
+
+function basic(c: Credentials): string {
+  return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`
+}

@@ -1,0 +1,5 @@
+export {parseReference, formatReference, apiHost, type ImageReference} from './reference.js'
+export {RegistryClient, RegistryPool, type FetchedManifest} from './client.js'
+export {Transport, type TransportOptions} from './transport.js'
+export {findCredentials, credentialFiles, type Credentials} from './credentials.js'
+export {parseChallenge} from './auth.js'

@@ -1,0 +1,163 @@
+import {Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders} from 'node:http'
+import {Agent as HttpsAgent, request as httpsRequest} from 'node:https'
+import type {Readable} from 'node:stream'
+
+import {AirlockError} from '../ui/errors.js'
+
+/** A request body that can be produced again, so a retry or an auth round trip can resend it. */
+export type Body = Buffer | (() => Readable)
+
+export interface TransportOptions {
+  /** PEM of extra CAs (--registry-ca), trusted in addition to the system ones */
+  ca?: string
+  /** hosts (host[:port]) that are reached over plain HTTP (--insecure-registry) */
+  insecure?: string[]
+  /** attempts for one request on connection errors, 429 and 5xx (default 5) */
+  attempts?: number
+  /** first backoff in ms, doubled each time (default 250) */
+  backoffMs?: number
+  timeoutMs?: number
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
+const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504])
+const RETRY_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET', 'EHOSTUNREACH', 'ENETUNREACH'])
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/
+
+/** A failure worth trying again: a dropped connection, a timeout, or 429/5xx. */
+export class RetryableError extends Error {
+  constructor(message: string, readonly retryAfterMs?: number, options?: ErrorOptions) {
+    super(message, options)
+  }
+}
+
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof RetryableError) return true
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  if (code && RETRY_CODES.has(code)) return true
+  return /socket hang up|aborted|premature close|terminated/i.test((error as Error | undefined)?.message ?? '')
+}
+
+export function drain(res: IncomingMessage): void {
+  res.resume()
+  res.on('error', () => {})
+}
+
+/**
+ * HTTP for registries over node:http(s): keep-alive agents, the --registry-ca bundle, plain HTTP only
+ * for hosts named with --insecure-registry, redirects that never carry the registry's Authorization
+ * to another host (blob storage), and bounded retries with exponential backoff.
+ */
+export class Transport {
+  private readonly https: HttpsAgent
+  private readonly http = new HttpAgent({keepAlive: true, maxSockets: 32})
+  readonly attempts: number
+  readonly backoffMs: number
+
+  constructor(readonly options: TransportOptions = {}) {
+    this.https = new HttpsAgent({keepAlive: true, maxSockets: 32, ...(options.ca ? {ca: options.ca} : {})})
+    this.attempts = options.attempts ?? Number(process.env.AIRLOCK_REGISTRY_ATTEMPTS ?? 5)
+    this.backoffMs = options.backoffMs ?? Number(process.env.AIRLOCK_REGISTRY_BACKOFF_MS ?? 250)
+  }
+
+  isInsecure(host: string): boolean {
+    return (this.options.insecure ?? []).some((h) => h.replace(/^https?:\/\//, '').replace(/\/$/, '') === host)
+  }
+
+  baseUrl(host: string): URL {
+    return new URL(`${this.isInsecure(host) ? 'http' : 'https'}://${host}/`)
+  }
+
+  /** One HTTP exchange, no redirects, no retries; the caller reads or drains the response. */
+  once(method: string, url: URL, headers: OutgoingHttpHeaders, body?: Body): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const isHttps = url.protocol === 'https:'
+      const send = isHttps ? httpsRequest : httpRequest
+      const req = send(url, {method, headers: {'user-agent': 'airlock', ...headers}, agent: isHttps ? this.https : this.http})
+      req.setTimeout(this.options.timeoutMs ?? 120_000, () => req.destroy(Object.assign(new Error(`no answer from ${url.host} for ${(this.options.timeoutMs ?? 120_000) / 1000} s`), {code: 'ETIMEDOUT'})))
+      req.once('error', reject)
+      req.once('response', resolve)
+      if (body === undefined) req.end()
+      else if (Buffer.isBuffer(body)) req.end(body)
+      else {
+        const stream = body()
+        stream.once('error', (error) => req.destroy(error))
+        stream.pipe(req)
+      }
+    })
+  }
+
+  /** GET/HEAD following redirects; Authorization is dropped as soon as the origin changes. */
+  async follow(method: string, url: URL, headers: OutgoingHttpHeaders, body?: Body): Promise<{res: IncomingMessage; url: URL}> {
+    let current = url
+    let hdrs = headers
+    for (let hop = 0; hop <= 5; hop++) {
+      const res = await this.once(method, current, hdrs, body)
+      const location = res.headers.location
+      if (!REDIRECTS.has(res.statusCode ?? 0) || !location || (method !== 'GET' && method !== 'HEAD')) return {res, url: current}
+      drain(res)
+      const next = new URL(location, current)
+      if (next.origin !== current.origin) {
+        const {authorization: _dropped, ...rest} = hdrs
+        hdrs = rest
+      }
+      current = next
+    }
+    throw new AirlockError('REGISTRY_ERROR', `too many redirects from ${url.host}`, {subject: url.host})
+  }
+
+  /** Runs `attempt` up to `attempts` times while it fails with a retryable error. */
+  async retry<T>(what: string, subject: string, attempt: (n: number) => Promise<T>): Promise<T> {
+    for (let n = 1; ; n++) {
+      try {
+        return await attempt(n)
+      } catch (error) {
+        if (error instanceof AirlockError) throw error
+        if (!isRetryable(error) || n >= this.attempts) throw describeNetworkError(error, what, subject, n)
+        const wait = (error as RetryableError).retryAfterMs ?? this.backoffMs * 2 ** (n - 1) * (0.75 + Math.random() / 2)
+        await new Promise((r) => setTimeout(r, Math.min(wait, 30_000)))
+      }
+    }
+  }
+
+  close(): void {
+    this.https.destroy()
+    this.http.destroy()
+  }
+}
+
+export function retryAfter(headers: IncomingHttpHeaders): number | undefined {
+  const v = headers['retry-after']
+  if (!v) return undefined
+  const secs = Number(v)
+  return Number.isFinite(secs) ? secs * 1000 : undefined
+}
+
+/** A status worth retrying becomes a RetryableError; the body is drained so the socket is reused. */
+export function throwIfRetryable(res: IncomingMessage, what: string): void {
+  const status = res.statusCode ?? 0
+  if (RETRY_STATUS.has(status)) {
+    drain(res)
+    throw new RetryableError(`${what}: HTTP ${status}`, retryAfter(res.headers))
+  }
+}
+
+function describeNetworkError(error: unknown, what: string, subject: string, attempts: number): AirlockError {
+  const err = error as NodeJS.ErrnoException
+  const msg = err.message ?? String(error)
+  const code = err.code ?? ''
+  if (TLS_CODES.test(code) || /certificate/i.test(msg)) {
+    return new AirlockError('REMOTE_UNREACHABLE', `${what}: the TLS certificate of ${subject} is not trusted (${msg})`, {subject, hint: 'pass --registry-ca with the CA that issued the registry certificate', cause: error})
+  }
+  if (code === 'EPROTO' || /wrong version number|packet length too long/i.test(msg)) {
+    return new AirlockError('REMOTE_UNREACHABLE', `${what}: ${subject} does not speak TLS`, {subject, hint: `if the registry is plain HTTP, name it with --insecure-registry ${subject}`, cause: error})
+  }
+  if (code === 'ENOTFOUND') {
+    return new AirlockError('REMOTE_UNREACHABLE', `${what}: cannot resolve ${subject}`, {subject, hint: 'check the registry name and DNS', cause: error})
+  }
+  return new AirlockError(error instanceof RetryableError ? 'REGISTRY_ERROR' : 'REMOTE_UNREACHABLE', `${what}: ${msg}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`, {
+    subject,
+    hint: 'check that the registry is up and reachable; airlock retries dropped connections, 429 and 5xx with backoff',
+    cause: error,
+  })
+}
