@@ -4,14 +4,18 @@
  */
 import BundleBuild from './bundle/build.js'
 import BundleExtract from './bundle/extract.js'
+import BundleFetch from './bundle/fetch.js'
 import BundleInspect from './bundle/inspect.js'
+import BundlePublish from './bundle/publish.js'
 import BundleVerify from './bundle/verify.js'
 import KeysGenerate from './keys/generate.js'
 
 export const COMMANDS = {
   'bundle:build': BundleBuild,
   'bundle:extract': BundleExtract,
+  'bundle:fetch': BundleFetch,
   'bundle:inspect': BundleInspect,
+  'bundle:publish': BundlePublish,
   'bundle:verify': BundleVerify,
   'keys:generate': KeysGenerate,
 }
