@@ -75,7 +75,7 @@ async function bundleScript(out: string): Promise<void> {
     // Code that locates files beside its own module finds nothing inside the executable: a path
     // that cannot exist turns such a lookup into a clean "not found" instead of reading whatever
     // sits next to the executable.
-    define: {'import.meta.url': JSON.stringify('file:///airlock.sea/dist/module.js')},
+    define: {'import.meta.url': JSON.stringify('file:///nonexistent/airlock-sea/dist/util/module.js')},
     logLevel: 'warning',
     metafile: true,
   })
@@ -109,6 +109,8 @@ async function main(): Promise<void> {
   const pjsonPath = join(WORK, 'package.json')
   await writeFile(pjsonPath, `${JSON.stringify(await embeddedPjson())}\n`)
   const templates = await templateAssets()
+  const indexPath = join(WORK, 'templates.index.json')
+  await writeFile(indexPath, `${JSON.stringify(Object.keys(templates).map((key) => key.slice('templates/'.length)).sort())}\n`)
   const blob = join(WORK, 'airlock.blob')
   const seaConfig = {
     main: script,
@@ -116,7 +118,7 @@ async function main(): Promise<void> {
     disableExperimentalSEAWarning: true,
     // A V8 code cache of the bundle is what lets the executable start no slower than `node bin/run.js`.
     useCodeCache: true,
-    assets: {'package.json': pjsonPath, ...templates},
+    assets: {'package.json': pjsonPath, 'templates.index.json': indexPath, ...templates},
   }
   const configPath = join(WORK, 'sea-config.json')
   await writeFile(configPath, `${JSON.stringify(seaConfig, null, 2)}\n`)

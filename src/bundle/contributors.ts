@@ -1,5 +1,6 @@
 import type {Contributor} from './build-context.js'
 import {contributeFiles, contributeProfile} from './contribute-files.js'
+import {contributeSelf} from '../sea/contribute-self.js'
 import {contributeImages} from '../images/contribute.js'
 
 /**
@@ -9,5 +10,6 @@ import {contributeImages} from '../images/contribute.js'
 export const CONTRIBUTORS: Contributor[] = [
   contributeProfile,
   contributeFiles,
+  contributeSelf,
   contributeImages,
 ]

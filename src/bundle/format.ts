@@ -114,6 +114,8 @@ export function renderVerifyScript(input: VerifyScriptInput): string {
     `#   TRUST=/path/to/signer.pub sh VERIFY.txt   (in the folder that holds ${bundleFile})`,
     '# where TRUST is the signer public key you received out of band, never one taken from the bundle.',
     '# Set BUNDLE if the file was renamed. Every command below must succeed; any failure means: do not use it.',
+    '# Verify first, use second: run nothing from the bundle before this prints "bundle verified", not even the',
+    '# airlock executable it may carry at files/airlock; that one is checked here like every other file.',
     'set -eu',
     `BUNDLE="\${BUNDLE:-${bundleFile}}"`,
     `ROOT=${q(root)}`,

@@ -4,16 +4,16 @@
  * things oclif and airlock usually read from disk come from inside the executable instead:
  *   - package.json (name, version, oclif section): an SEA asset written at package time;
  *   - the commands: the explicit map in src/commands/index.ts, bundled, handed to oclif's root plugin;
- *   - templates/: SEA assets, served through setTemplateReader().
+ *   - templates/: SEA assets (and an index of them), served through setTemplateReader/Lister().
  */
 import {execute, Plugin, type Interfaces} from '@oclif/core'
 import {dirname} from 'node:path'
 
 import {COMMANDS} from '../commands/index.js'
 import {AirlockError} from '../ui/errors.js'
-import {setTemplateReader} from '../util/templates.js'
+import {setTemplateLister, setTemplateReader} from '../util/templates.js'
 import {setToolVersion} from '../util/version.js'
-import {PJSON_ASSET, readAsset, templateAssetKey} from './runtime.js'
+import {PJSON_ASSET, readAsset, TEMPLATE_INDEX_ASSET, templateAssetKey} from './runtime.js'
 
 function embeddedPjson(): Interfaces.PJSON {
   const data = readAsset(PJSON_ASSET)
@@ -26,6 +26,19 @@ async function readEmbeddedTemplate(rel: string): Promise<Buffer> {
   if (data) return data
   // Never fall back to the disk: a templates/ folder next to the executable is not what was signed off.
   throw new AirlockError('FILE_NOT_FOUND', `template not found: templates/${rel}`, {subject: `templates/${rel}`, hint: 'this executable carries the templates it was packaged with; list them with the docs of this version'})
+}
+
+function embeddedTemplateIndex(): string[] {
+  const data = readAsset(TEMPLATE_INDEX_ASSET)
+  return data ? (JSON.parse(data.toString('utf8')) as string[]) : []
+}
+
+async function listEmbeddedTemplates(dir: string): Promise<string[]> {
+  const prefix = `${dir.replace(/\/+$/, '')}/`
+  return embeddedTemplateIndex()
+    .filter((rel) => rel.startsWith(prefix) && !rel.slice(prefix.length).includes('/'))
+    .map((rel) => rel.slice(prefix.length))
+    .sort()
 }
 
 /**
@@ -45,6 +58,7 @@ async function main(): Promise<void> {
   const pjson = embeddedPjson()
   setToolVersion(pjson.version)
   setTemplateReader(readEmbeddedTemplate)
+  setTemplateLister(listEmbeddedTemplates)
   const root = dirname(process.execPath)
   const plugin = await loadRootPlugin(pjson, root)
   await execute({args: process.argv.slice(2), loadOptions: {root, pjson, plugins: new Map([[plugin.name, plugin]])}})

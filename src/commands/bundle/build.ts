@@ -4,6 +4,7 @@ import {buildBundle, type BuildResult} from '../../bundle/build.js'
 import {formatBytes, formatTransfer} from '../../ui/progress.js'
 import {BaseCommand} from '../base.js'
 import {passphraseFromEnv} from '../flags.js'
+import {isPackaged} from '../../sea/runtime.js'
 
 export type BundleBuildResult = BuildResult
 
@@ -31,6 +32,7 @@ export default class BundleBuild extends BaseCommand {
     'insecure-registry': Flags.string({multiple: true, description: 'registry HOST[:PORT] that may be reached over plain HTTP'}),
     'tls-ca-cert': Flags.string({description: 'CA certificate that issues the platform certificate (spec.tls.mode: ca)'}),
     'tls-ca-key': Flags.string({description: 'private key of that CA'}),
+    'include-self': Flags.boolean({allowNo: true, default: isPackaged(), description: 'carry the airlock executable at files/airlock (on by default when airlock runs as the packaged executable)'}),
   }
 
   async run(): Promise<BundleBuildResult> {
@@ -55,6 +57,7 @@ export default class BundleBuild extends BaseCommand {
           insecureRegistries: flags['insecure-registry'],
           tlsCaCert: flags['tls-ca-cert'],
           tlsCaKey: flags['tls-ca-key'],
+          includeSelf: flags['include-self'],
         },
         (text) => spinner.update(text),
         (done, total) => {
