@@ -58,7 +58,9 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
     const images = contributions.flatMap((c) => c.images ?? [])
     const extensions = Object.assign({}, ...contributions.map((c) => c.extensions ?? {})) as Record<string, unknown>
     const profile = contributions.find((c) => c.profile)?.profile
-    const files: InventoryEntry[] = entries.map((e) => ({path: e.path, size: e.size, sha256: e.sha256, role: e.role}))
+    const verifyTxt = bufferEntry(VERIFY_TXT, renderVerifyScript({root, bundleFile: basename(out), signerIsCertificate: Boolean(options.certPath)}), 'verify-instructions')
+    // manifest.json cannot list itself; SHA256SUMS covers it
+    const files: InventoryEntry[] = [verifyTxt, ...entries].map((e) => ({path: e.path, size: e.size, sha256: e.sha256, role: e.role}))
     const manifest: BundleManifest = {
       formatVersion: FORMAT_VERSION,
       name,
@@ -71,10 +73,7 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
       files,
       ...(Object.keys(extensions).length > 0 ? {extensions} : {}),
     }
-    const head = [
-      bufferEntry(MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`, 'manifest'),
-      bufferEntry(VERIFY_TXT, renderVerifyScript({root, bundleFile: basename(out), signerIsCertificate: Boolean(options.certPath)}), 'verify-instructions'),
-    ]
+    const head = [bufferEntry(MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`, 'manifest'), verifyTxt]
     progress(`writing ${basename(out)}`)
     const written = await writeBundle({out, root, entries: [...head, ...entries], signer, mtime: now, gzip: options.gzip, onBytes})
     return {

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict'
+import {writeFile, readFile} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import {buildTestBundle, makeKeys} from '../support/bundles.js'
+import {makeTempDir, runCli} from '../support/cli.js'
+
+describe('bundle inspect', () => {
+  it('shows name, signer, profile-less inventory and totals from the head alone', async () => {
+    const dir = await makeTempDir()
+    const keys = await makeKeys(dir)
+    const bundle = await buildTestBundle(dir, keys)
+    const r = await runCli(['bundle', 'inspect', bundle, '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.json.name, 't')
+    assert.equal(r.json.version, '1.0.0')
+    assert.equal(r.json.verified, false)
+    assert.equal(r.json.signer.fingerprint, keys.fingerprint)
+    assert.deepEqual(r.json.files.map((f: {path: string}) => f.path).sort(), ['VERIFY.txt', 'files/a.txt', 'files/b.bin'])
+    const b = r.json.files.find((f: {path: string}) => f.path === 'files/b.bin')
+    assert.equal(b.size, 3000)
+    // reads only the head: a bundle cut right after manifest.json still inspects
+    const data = await readFile(bundle)
+    const cut = join(dir, 'head-only.tar')
+    await writeFile(cut, data.subarray(0, data.indexOf(Buffer.from('#!/bin/sh')) - 512))
+    const r2 = await runCli(['bundle', 'inspect', cut, '--json'])
+    assert.equal(r2.code, 0, r2.stderr)
+    assert.equal(r2.json.totals.entries, r.json.totals.entries)
+    const human = await runCli(['bundle', 'inspect', bundle])
+    assert.match(human.stdout, /files\/b\.bin/)
+  })
+
+  it('exits 3 on something that is not a bundle', async () => {
+    const dir = await makeTempDir()
+    await writeFile(join(dir, 'x.tar'), Buffer.alloc(2048, 1))
+    const r = await runCli(['bundle', 'inspect', join(dir, 'x.tar'), '--json'])
+    assert.equal(r.code, 3)
+    assert.equal(r.json.error.code, 'NOT_A_BUNDLE')
+  })
+})
