@@ -8,6 +8,8 @@ import BundleFetch from './bundle/fetch.js'
 import BundleInspect from './bundle/inspect.js'
 import BundlePublish from './bundle/publish.js'
 import BundleVerify from './bundle/verify.js'
+import ClusterSnapshot from './cluster/snapshot.js'
+import ClusterVerify from './cluster/verify.js'
 import KeysGenerate from './keys/generate.js'
 
 export const COMMANDS = {
@@ -17,5 +19,7 @@ export const COMMANDS = {
   'bundle:inspect': BundleInspect,
   'bundle:publish': BundlePublish,
   'bundle:verify': BundleVerify,
+  'cluster:snapshot': ClusterSnapshot,
+  'cluster:verify': ClusterVerify,
   'keys:generate': KeysGenerate,
 }

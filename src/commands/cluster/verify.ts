@@ -1,0 +1,71 @@
+import {Errors, Flags} from '@oclif/core'
+
+import {readBundleInputs, readConfigValuesFile, renderJunit, renderMarkdown, renderTable, verifyCluster, type ClusterReport} from '../../cluster/index.js'
+import {loadProfile} from '../../profile/index.js'
+import {writeFileAtomic} from '../../util/fs.js'
+import {BaseCommand} from '../base.js'
+import {trustFlags, trustFromFlags} from '../trust-flags.js'
+import {connectionFlags, DEFAULT_PROFILE, liveOptions} from './flags.js'
+
+export type ClusterVerifyResult = ClusterReport
+
+/** Carries the report past run() so that --json still prints it when the exit code is 1. */
+class ChecksFailed extends Error {
+  constructor(readonly report: ClusterReport) {
+    super(`${report.summary.fail} cluster check(s) failed`)
+  }
+}
+
+export default class ClusterVerify extends BaseCommand {
+  static override summary = 'Check the target cluster against the requirement profile, live or from a file.'
+  static override description =
+    'Gathers facts once (the live cluster through the kubeconfig, an `airlock cluster snapshot` file, or `kubectl get nodes,namespaces,storageclasses -o json` output), then checks nodes, cores, memory, storage, versions, runtime, namespace, storage class, node pools, pod capacity, installer permissions and tenancy. With --bundle (verified first) or --config-values, every service switched on must fit the cluster\'s cores. Exit 0 when nothing fails (warnings allowed), 1 when a check fails, 2 for a malformed input file, 4 when the cluster cannot be reached or refuses the credentials.'
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --context prod --bundle wallaroo-2025.1.0.tar --trust release.pub --junit cluster.xml',
+    'kubectl get nodes,namespaces,storageclasses -o json > dump.json && <%= config.bin %> <%= command.id %> --from dump.json --markdown report.md',
+  ]
+
+  static override flags = {
+    ...connectionFlags,
+    from: Flags.string({description: 'read facts from a snapshot or a kubectl -o json dump instead of the cluster', exclusive: ['kubeconfig', 'context']}),
+    profile: Flags.string({description: `requirement profile (default ${DEFAULT_PROFILE}, or the bundle's requirements.yaml)`, exclusive: ['bundle']}),
+    bundle: Flags.string({description: 'check against this bundle\'s requirements.yaml and kots/config-values.yaml (verified first)'}),
+    ...trustFlags,
+    'config-values': Flags.string({description: 'KOTS ConfigValues file whose switched-on services must fit the cluster (overrides the bundle\'s)'}),
+    edition: Flags.string({description: 'edition whose IP/pod capacity applies', default: 'enterprise'}),
+    junit: Flags.string({description: 'also write a JUnit XML report to this file'}),
+    markdown: Flags.string({description: 'also write a Markdown report to this file'}),
+  }
+
+  async run(): Promise<ClusterVerifyResult> {
+    const {flags} = await this.parse(ClusterVerify)
+    const fromBundle = flags.bundle ? await readBundleInputs(flags.bundle, await trustFromFlags(flags)) : undefined
+    if (fromBundle) this.note(`bundle ${flags.bundle}: verified (${fromBundle.verified.name} ${fromBundle.verified.version})`)
+    const profile = fromBundle?.profile ?? (await loadProfile(flags.profile ?? DEFAULT_PROFILE))
+    const configValues = flags['config-values'] ? await readConfigValuesFile(flags['config-values']) : fromBundle?.configValues
+    const spinner = this.progress(flags.from ? `reading ${flags.from}` : 'reading the cluster')
+    let report: ClusterReport
+    try {
+      report = await verifyCluster({...liveOptions(flags), ...(flags.from ? {from: flags.from} : {}), profile, edition: flags.edition, ...(configValues ? {configValues} : {})})
+      spinner.stop()
+    } catch (error) {
+      spinner.fail('could not gather the facts')
+      throw error
+    }
+    if (flags.junit) await writeFileAtomic(flags.junit, renderJunit(report), {force: true})
+    if (flags.markdown) await writeFileAtomic(flags.markdown, renderMarkdown(report), {force: true})
+    this.out(renderTable(report))
+    if (!report.ok) throw new ChecksFailed(report)
+    return report
+  }
+
+  protected override async catch(err: Error & {exitCode?: number}): Promise<unknown> {
+    if (err instanceof ChecksFailed) {
+      if (this.jsonEnabled()) this.logJson(err.report)
+      throw new Errors.ExitError(1)
+    }
+    return super.catch(err)
+  }
+}
