@@ -1,5 +1,7 @@
 import type {Contributor} from './build-context.js'
 import {contributeFiles, contributeProfile} from './contribute-files.js'
+import {contributeKots} from '../kots/contribute.js'
+import {contributeManifests} from '../manifests/contribute.js'
 import {contributeSelf} from '../sea/contribute-self.js'
 import {contributeImages} from '../images/contribute.js'
 
@@ -12,4 +14,6 @@ export const CONTRIBUTORS: Contributor[] = [
   contributeFiles,
   contributeSelf,
   contributeImages,
+  contributeKots,
+  contributeManifests,
 ]

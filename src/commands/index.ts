@@ -11,6 +11,8 @@ import BundleVerify from './bundle/verify.js'
 import ClusterSnapshot from './cluster/snapshot.js'
 import ClusterVerify from './cluster/verify.js'
 import KeysGenerate from './keys/generate.js'
+import KotsConfig from './kots/config.js'
+import ManifestsRender from './manifests/render.js'
 
 export const COMMANDS = {
   'bundle:build': BundleBuild,
@@ -22,4 +24,6 @@ export const COMMANDS = {
   'cluster:snapshot': ClusterSnapshot,
   'cluster:verify': ClusterVerify,
   'keys:generate': KeysGenerate,
+  'kots:config': KotsConfig,
+  'manifests:render': ManifestsRender,
 }

@@ -58,8 +58,41 @@ export const profileSchema = z.strictObject({
     rules: z.array(z.strictObject({resources: z.array(z.string()).min(1), verbs: z.array(z.string()).min(1)})).default([]),
     installer: z.array(z.strictObject({group: z.string(), resource: z.string().min(1), verb: z.string().min(1)})).default([]),
   }),
-  /** KOTS item mapping: owned by the kots step (src/kots), free-form here so it can grow there */
-  kots: z.unknown().optional(),
+  /**
+   * KOTS ConfigValues items (src/kots). `verified` says the item NAME is seen in real installs; the
+   * others are airlock's choice until the application's own Config (--app-config) confirms them.
+   */
+  kots: z
+    .strictObject({
+      /** ConfigValues metadata.name: the application slug */
+      app: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'an application slug such as my-app'),
+      /** items set from the command's own flags (--domain, --ingress-mode, --edition) */
+      inputs: z
+        .strictObject({
+          domain: z.strictObject({item: z.string().regex(/^[A-Za-z0-9_.-]+$/), verified: z.boolean().default(false)}).optional(),
+          ingressMode: z
+            .strictObject({item: z.string().regex(/^[A-Za-z0-9_.-]+$/), options: z.array(z.string().min(1)).min(1), default: z.string().optional(), verified: z.boolean().default(false)})
+            .optional(),
+          edition: z.strictObject({item: z.string().regex(/^[A-Za-z0-9_.-]+$/), verified: z.boolean().default(false)}).optional(),
+        })
+        .default({}),
+      /** one item per service that the tier rule may turn off; `bool` writes "1"/"0", `select` writes on/off */
+      toggles: z
+        .array(
+          z.strictObject({
+            service: z.string().regex(/^[a-z0-9-]+$/),
+            item: z.string().regex(/^[A-Za-z0-9_.-]+$/),
+            type: z.enum(['bool', 'select']).default('bool'),
+            on: z.string().optional(),
+            off: z.string().optional(),
+            verified: z.boolean().default(false),
+          }),
+        )
+        .default([]),
+      /** items whose values are secrets: written as valuePlaintext */
+      passwords: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/)).default([]),
+    })
+    .optional(),
 })
 
 export type RequirementProfile = z.infer<typeof profileSchema>

@@ -29,15 +29,20 @@ export const fileSchema = z.strictObject({
   executable: z.boolean().optional(),
 })
 
-export const kotsSchema = z.strictObject({
-  edition: z.enum(['enterprise', 'community']).default('enterprise'),
-  cores: z.number().int().positive().optional(),
-  size: z.union([z.literal(8), z.literal(16), z.literal(32)]).optional(),
-  domain: z.string().min(1).optional(),
-  ingressMode: z.enum(['internal', 'external', 'none']).optional(),
-  values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
-  appConfig: z.string().optional(),
-})
+/** Editions, tiers and ingress modes are the profile's data: src/kots checks them against it. */
+export const kotsSchema = z
+  .strictObject({
+    edition: z.string().min(1).optional(),
+    cores: z.number().int().positive().optional(),
+    size: z.number().int().positive().optional(),
+    domain: z.string().min(1).optional(),
+    ingressMode: z.string().min(1).optional(),
+    /** ITEM: VALUE overrides, like --set; true/false become "1"/"0" */
+    values: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a KOTS item name'), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    /** the application's KOTS Config YAML or .airgap, relative to the spec */
+    appConfig: z.string().min(1).optional(),
+  })
+  .refine((k) => (k.cores === undefined) !== (k.size === undefined), {message: 'give exactly one of cores (the cluster\'s total) and size (a tier)', path: ['cores']})
 
 export const tlsSchema = z.strictObject({
   domain: z.string().min(1, 'the platform domain, e.g. wallaroo.example.com'),

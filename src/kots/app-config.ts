@@ -1,0 +1,166 @@
+import {createReadStream} from 'node:fs'
+import {open} from 'node:fs/promises'
+import {Parser, type ReadEntry} from 'tar'
+import {parseAllDocuments} from 'yaml'
+
+import {AirlockError, fromFsError} from '../ui/errors.js'
+import {readSmallFile} from '../util/fs.js'
+
+/** One item of a KOTS `kind: Config` (kots.io/v1beta1), reduced to what validation needs. */
+export interface AppConfigItem {
+  name: string
+  type: string
+  group: string
+  required: boolean
+  /** the item carries a default or value of its own, so a required item is satisfied without us */
+  hasDefault: boolean
+  /** `when` makes the item conditional; we cannot evaluate KOTS templates, so required-ness is not enforced */
+  conditional: boolean
+  /** choices of select_one / radio / dropdown items */
+  options: string[]
+}
+
+export interface AppConfig {
+  /** the file, or `APP.airgap!path/inside` */
+  source: string
+  items: Map<string, AppConfigItem>
+}
+
+export const SELECT_TYPES = new Set(['select_one', 'radio', 'dropdown'])
+/** display-only items: they hold no value */
+export const DISPLAY_TYPES = new Set(['label', 'heading'])
+
+const MAX_YAML_BYTES = 4 << 20
+const MAX_NESTED_ARCHIVE_BYTES = 512 << 20
+const MAX_NESTING = 2
+
+/**
+ * The application's Config from a YAML file or from inside an `.airgap` (a gzip tar of the app's
+ * manifests, which may hold them in a nested app.tar.gz). Archives are read as streams: nothing is
+ * written to disk, so entry names never become paths, and only YAML entries are held in memory.
+ */
+export async function loadAppConfig(path: string): Promise<AppConfig> {
+  if (await isArchive(path)) return readConfigFromArchive(path)
+  const raw = await readSmallFile(path, {what: 'application Config', maxBytes: MAX_YAML_BYTES})
+  const config = parseConfigDocuments(raw.toString('utf8'), path)
+  if (!config) {
+    throw new AirlockError('INPUT_INVALID', `${path} holds no kind: Config (kots.io/v1beta1)`, {subject: path, hint: 'pass the application\'s KOTS Config YAML or its .airgap bundle'})
+  }
+  return config
+}
+
+async function isArchive(path: string): Promise<boolean> {
+  let handle
+  try {
+    handle = await open(path, 'r')
+  } catch (error) {
+    throw fromFsError(error, path, 'application Config')
+  }
+  try {
+    const head = Buffer.alloc(512)
+    const {bytesRead} = await handle.read(head, 0, 512, 0)
+    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return true
+    return bytesRead >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar'
+  } catch (error) {
+    throw fromFsError(error, path, 'application Config')
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Parses every YAML document of `text`; returns the Config it holds, if any. Bad YAML is an error only when nothing else could be the Config. */
+export function parseConfigDocuments(text: string, source: string): AppConfig | undefined {
+  const docs = parseAllDocuments(text)
+  const list = Array.isArray(docs) ? docs : [docs]
+  for (const doc of list) {
+    if (doc.errors.length > 0) continue
+    const obj = doc.toJS() as Record<string, unknown> | null
+    if (obj && typeof obj === 'object' && obj.kind === 'Config' && typeof obj.apiVersion === 'string' && obj.apiVersion.startsWith('kots.io/')) {
+      return {source, items: configItems(obj, source)}
+    }
+  }
+  return undefined
+}
+
+function configItems(obj: Record<string, unknown>, source: string): Map<string, AppConfigItem> {
+  const spec = obj.spec as {groups?: unknown} | undefined
+  const groups = spec?.groups
+  if (!Array.isArray(groups)) {
+    throw new AirlockError('INPUT_INVALID', `${source}: spec.groups: a list of groups is required in a kind: Config`, {subject: `${source}#spec.groups`})
+  }
+  const items = new Map<string, AppConfigItem>()
+  groups.forEach((group: {name?: unknown; items?: unknown}, g) => {
+    if (!Array.isArray(group?.items)) return
+    group.items.forEach((item: Record<string, unknown>, i) => {
+      if (typeof item?.name !== 'string' || item.name === '') {
+        throw new AirlockError('INPUT_INVALID', `${source}: spec.groups[${g}].items[${i}].name: every item needs a name`, {subject: `${source}#spec.groups[${g}].items[${i}].name`})
+      }
+      const choices = Array.isArray(item.items) ? (item.items as {name?: unknown}[]).map((c) => c?.name).filter((n): n is string => typeof n === 'string') : []
+      items.set(item.name, {
+        name: item.name,
+        type: typeof item.type === 'string' ? item.type : 'text',
+        group: typeof group.name === 'string' ? group.name : `#${g}`,
+        required: item.required === true,
+        hasDefault: hasText(item.default) || hasText(item.value),
+        conditional: item.when !== undefined && item.when !== true && item.when !== 'true',
+        options: choices,
+      })
+    })
+  })
+  return items
+}
+
+function hasText(v: unknown): boolean {
+  return v !== undefined && v !== null && String(v) !== ''
+}
+
+async function readConfigFromArchive(path: string): Promise<AppConfig> {
+  let found: AppConfig | undefined
+  const scanned: string[] = []
+  const visit = (entry: ReadEntry, prefix: string, depth: number): Promise<void> | undefined => {
+    const name = `${prefix}${entry.path}`
+    if (entry.type !== 'File' || found) return undefined
+    if (/\.ya?ml$/i.test(entry.path) && entry.size <= MAX_YAML_BYTES) {
+      return entry.concat().then((buf) => {
+        scanned.push(name)
+        found ??= parseConfigDocuments(buf.toString('utf8'), `${path}!${name}`)
+      })
+    }
+    if (depth < MAX_NESTING && /\.(tar\.gz|tgz|tar)$/i.test(entry.path) && entry.size <= MAX_NESTED_ARCHIVE_BYTES && !/^images\//.test(entry.path)) {
+      return parseArchiveStream(entry, `${name}!`, depth + 1, visit)
+    }
+    return undefined
+  }
+  await parseArchiveStream(createReadStream(path), '', 0, visit).catch((error: unknown) => {
+    if (error instanceof AirlockError) throw error
+    const mapped = fromFsError(error, path, 'application archive')
+    if (mapped !== error) throw mapped
+    throw new AirlockError('INPUT_INVALID', `${path} is not a readable tar or gzip tar: ${(error as Error).message}`, {subject: path, hint: 'pass the application\'s .airgap bundle or its Config YAML', cause: error})
+  })
+  if (!found) {
+    throw new AirlockError('INPUT_INVALID', `${path}: no kind: Config (kots.io/v1beta1) among its ${scanned.length} YAML file(s)`, {subject: path, hint: 'is this the application\'s .airgap? Pass the Config YAML instead'})
+  }
+  return found
+}
+
+type Visitor = (entry: ReadEntry, prefix: string, depth: number) => Promise<void> | undefined
+
+/** Streams a (gzip) tar through node-tar's parser; entries no one reads are drained, never buffered. */
+function parseArchiveStream(source: NodeJS.ReadableStream | ReadEntry, prefix: string, depth: number, visit: Visitor): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const pending: Promise<void>[] = []
+    const parser = new Parser({strict: true, maxDecompressionRatio: 200})
+    parser.on('entry', (entry: ReadEntry) => {
+      const work = visit(entry, prefix, depth)
+      if (work) pending.push(work)
+      else entry.resume()
+    })
+    parser.on('error', reject)
+    parser.on('end', () => {
+      Promise.all(pending).then(() => resolve(), reject)
+    })
+    const stream = source as NodeJS.ReadableStream
+    stream.on('error', reject)
+    stream.pipe(parser as unknown as NodeJS.WritableStream)
+  })
+}

@@ -1,0 +1,33 @@
+/** Edit distance (Levenshtein), for "did you mean" suggestions on item and pool names. */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({length: b.length + 1}, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      row[j] = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost)
+    }
+    prev = row
+  }
+  return prev[b.length] ?? 0
+}
+
+/**
+ * Up to `max` of `candidates` closest to `name`. Case and the separators `_ - .` are ignored so that
+ * `enable-alerting` finds `enable_alerting`; names sharing nothing useful are left out.
+ */
+export function closestNames(name: string, candidates: Iterable<string>, max = 3): string[] {
+  const norm = (s: string) => s.toLowerCase().replace(/[-_.]/g, '')
+  const target = norm(name)
+  const limit = Math.max(3, Math.floor(target.length / 2))
+  return [...new Set(candidates)]
+    .map((c) => {
+      const n = norm(c)
+      const contains = n.length > 2 && (n.includes(target) || target.includes(n))
+      return {c, d: contains ? Math.min(editDistance(target, n), 1) : editDistance(target, n)}
+    })
+    .filter((x) => x.d <= limit)
+    .sort((x, y) => x.d - y.d || x.c.localeCompare(y.c))
+    .slice(0, max)
+    .map((x) => x.c)
+}
