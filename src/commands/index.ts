@@ -8,6 +8,10 @@ import BundleFetch from './bundle/fetch.js'
 import BundleInspect from './bundle/inspect.js'
 import BundlePublish from './bundle/publish.js'
 import BundleVerify from './bundle/verify.js'
+import CertsCa from './certs/ca.js'
+import CertsCsr from './certs/csr.js'
+import CertsInspect from './certs/inspect.js'
+import CertsIssue from './certs/issue.js'
 import ClusterSnapshot from './cluster/snapshot.js'
 import ClusterVerify from './cluster/verify.js'
 import KeysGenerate from './keys/generate.js'
@@ -21,6 +25,10 @@ export const COMMANDS = {
   'bundle:inspect': BundleInspect,
   'bundle:publish': BundlePublish,
   'bundle:verify': BundleVerify,
+  'certs:ca': CertsCa,
+  'certs:csr': CertsCsr,
+  'certs:inspect': CertsInspect,
+  'certs:issue': CertsIssue,
   'cluster:snapshot': ClusterSnapshot,
   'cluster:verify': ClusterVerify,
   'keys:generate': KeysGenerate,

@@ -1,0 +1,333 @@
+import type {KeyObject} from 'node:crypto'
+import {join} from 'node:path'
+import {mkdir} from 'node:fs/promises'
+
+import {loadPrivateKey} from '../signing/keys.js'
+import {AirlockError} from '../ui/errors.js'
+import {pathExists, writeFileAtomic, writeSecretFile} from '../util/fs.js'
+import {fromDer} from './asn1.js'
+import {DEFAULT_TLS_KEY_TYPE, describeKey, generateTlsKey, keyIdentifier, privateKeyPem, publicKeyFingerprint, spkiDer, type TlsKeyType} from './keys.js'
+import {commonNameOf, encodeName, formatName, parseSubject, type NameAttribute} from './name.js'
+import {readPkiFile} from './read.js'
+import {
+  authorityKeyIdExtension, basicConstraintsExtension, buildCertificate, buildCsr, collectSans, keyUsageExtension, parseCertificate, parseCsr,
+  serverAuthExtension, serverKeyUsages, sanExtension, subjectKeyIdExtension, toPem, type ParsedCertificate, type ParsedCsr, type SubjectAltNames,
+} from './x509.js'
+
+/** Certificates start a little in the past so that a client whose clock runs slow still accepts them. */
+export const BACKDATE_SECONDS = 5 * 60
+export const DEFAULT_SERVER_DAYS = 397
+export const DEFAULT_CA_DAYS = 3650
+
+/** notBefore a few minutes back; notAfter so that the whole validity, both ends inclusive, is exactly `days`. */
+export function validityWindow(now: Date, days: number): {notBefore: Date; notAfter: Date} {
+  const start = Math.floor(now.getTime() / 1000) - BACKDATE_SECONDS
+  return {notBefore: new Date(start * 1000), notAfter: new Date((start + days * 86_400 - 1) * 1000)}
+}
+
+/** A file name from a domain: `*.example.com` becomes `_wildcard.example.com`. */
+export function fileBaseFor(domain: string): string {
+  return domain.replace(/^\*\./, '_wildcard.').replace(/[^A-Za-z0-9._-]/g, '_')
+}
+
+// ---------------------------------------------------------------- CSR
+
+export interface CsrRequest {
+  domain: string
+  sans?: string[]
+  keyType?: TlsKeyType
+  subject?: string
+}
+
+export interface MadeCsr {
+  key: KeyObject
+  csrPem: string
+  csrDer: Buffer
+  sans: SubjectAltNames
+  subject: string
+  keyType: TlsKeyType
+}
+
+export async function makeCsr(request: CsrRequest): Promise<MadeCsr> {
+  const sans = collectSans(request.domain, request.sans ?? [])
+  const attributes: NameAttribute[] = [...parseSubject(request.subject), {type: 'CN', value: request.domain.toLowerCase()}]
+  const keyType = request.keyType ?? DEFAULT_TLS_KEY_TYPE
+  const key = await generateTlsKey(keyType)
+  const der = buildCsr({key, subject: encodeName(attributes), sans})
+  return {key, csrPem: toPem('CERTIFICATE REQUEST', der), csrDer: der, sans, subject: formatName(attributes), keyType}
+}
+
+export interface WriteOptions {
+  outDir: string
+  force?: boolean
+  /** encrypts the written private key */
+  passphrase?: string
+}
+
+export interface CsrResult {
+  domain: string
+  subject: string
+  sans: SubjectAltNames
+  keyType: TlsKeyType
+  /** path of the private key (never its content) */
+  key: string
+  keyEncrypted: boolean
+  csr: string
+  publicKeyFingerprint: string
+}
+
+export async function createCsr(request: CsrRequest & WriteOptions): Promise<CsrResult> {
+  const base = join(request.outDir, fileBaseFor(request.domain))
+  const keyPath = `${base}.key`
+  const csrPath = `${base}.csr`
+  await refuseExisting([keyPath, csrPath], request.force)
+  const made = await makeCsr(request)
+  await mkdir(request.outDir, {recursive: true})
+  await writeSecretFile(keyPath, privateKeyPem(made.key, request.passphrase), {force: request.force})
+  await writeFileAtomic(csrPath, made.csrPem, {force: request.force})
+  return {domain: request.domain.toLowerCase(), subject: made.subject, sans: made.sans, keyType: made.keyType, key: keyPath, keyEncrypted: Boolean(request.passphrase), csr: csrPath, publicKeyFingerprint: publicKeyFingerprint(made.key)}
+}
+
+/** Checked before any key is made, so a refusal leaves nothing half-written. */
+async function refuseExisting(paths: string[], force?: boolean): Promise<void> {
+  if (force) return
+  for (const path of paths) {
+    if (await pathExists(path)) throw new AirlockError('FILE_EXISTS', `${path} already exists`, {subject: path, hint: 'remove it, choose another --out, or pass --force'})
+  }
+}
+
+// ---------------------------------------------------------------- CA
+
+export interface CaRequest {
+  name: string
+  days?: number
+  keyType?: TlsKeyType
+  subject?: string
+  now?: Date
+}
+
+export interface MadeCa {
+  key: KeyObject
+  certPem: string
+  cert: ParsedCertificate
+}
+
+/** A private root that may sign end-entity certificates only (pathLen 0). */
+export async function makeCa(request: CaRequest): Promise<MadeCa> {
+  if (request.name.trim() === '') throw new AirlockError('USAGE', '--name must not be empty', {subject: '--name', hint: 'e.g. --name "Acme Platform CA"'})
+  const key = await generateTlsKey(request.keyType ?? DEFAULT_TLS_KEY_TYPE)
+  const attributes = [...parseSubject(request.subject), {type: 'CN', value: request.name.trim()}]
+  const name = encodeName(attributes)
+  const spki = spkiDer(key)
+  const keyId = keyIdentifier(spki)
+  const der = buildCertificate({
+    subject: name,
+    issuer: name,
+    publicKey: spki,
+    ...validityWindow(request.now ?? new Date(), request.days ?? DEFAULT_CA_DAYS),
+    extensions: [basicConstraintsExtension(true), keyUsageExtension(['keyCertSign', 'cRLSign']), subjectKeyIdExtension(keyId), authorityKeyIdExtension(keyId)],
+    signer: key,
+  })
+  return {key, certPem: toPem('CERTIFICATE', der), cert: parseCertificate(der, 'new CA certificate')}
+}
+
+export interface CaResult {
+  name: string
+  subject: string
+  cert: string
+  key: string
+  keyEncrypted: boolean
+  keyType: TlsKeyType
+  notBefore: string
+  notAfter: string
+  serial: string
+  publicKeyFingerprint: string
+}
+
+export async function createCa(request: CaRequest & WriteOptions): Promise<CaResult> {
+  const certPath = join(request.outDir, 'ca.crt')
+  const keyPath = join(request.outDir, 'ca.key')
+  await refuseExisting([certPath, keyPath], request.force)
+  const made = await makeCa(request)
+  await mkdir(request.outDir, {recursive: true})
+  await writeSecretFile(keyPath, privateKeyPem(made.key, request.passphrase), {force: request.force})
+  await writeFileAtomic(certPath, made.certPem, {force: request.force})
+  return {
+    name: request.name.trim(),
+    subject: formatName(made.cert.subject),
+    cert: certPath,
+    key: keyPath,
+    keyEncrypted: Boolean(request.passphrase),
+    keyType: request.keyType ?? DEFAULT_TLS_KEY_TYPE,
+    notBefore: made.cert.notBefore.toISOString(),
+    notAfter: made.cert.notAfter.toISOString(),
+    serial: made.cert.serial,
+    publicKeyFingerprint: publicKeyFingerprint(made.key),
+  }
+}
+
+// ---------------------------------------------------------------- issuing
+
+export interface Issuer {
+  cert: ParsedCertificate
+  key: KeyObject
+  /** where the CA came from, for error subjects */
+  source: string
+}
+
+/** A CA certificate and its key, checked to belong together and to be fit to issue now. */
+export async function loadIssuer(certPath: string, keyPath: string, passphrase?: string, now = new Date()): Promise<Issuer> {
+  const objects = await readPkiFile(certPath)
+  const first = objects.find((o) => o.kind === 'certificate')
+  if (!first || first.kind !== 'certificate') throw new AirlockError('CERT_INVALID', `${certPath} holds no certificate`, {subject: certPath, hint: 'give the CA certificate (PEM or DER), e.g. ca.crt from `airlock certs ca`'})
+  const cert = first.cert
+  const key = await loadPrivateKey(keyPath, passphrase)
+  if (publicKeyFingerprint(key) !== publicKeyFingerprint(cert.publicKey)) {
+    throw new AirlockError('KEY_INVALID', `${keyPath} is not the key of the CA certificate ${certPath}`, {subject: keyPath, hint: 'pass the ca.key written together with this ca.crt'})
+  }
+  if (!cert.extensions.basicConstraints?.ca) throw new AirlockError('CERT_INVALID', `${certPath} is not a CA certificate (basicConstraints cA is not TRUE)`, {subject: certPath, hint: 'make a CA with `airlock certs ca`'})
+  if (cert.extensions.keyUsage && !cert.extensions.keyUsage.usages.includes('keyCertSign')) throw new AirlockError('CERT_INVALID', `${certPath} may not sign certificates (keyUsage lacks keyCertSign)`, {subject: certPath})
+  if (now < cert.notBefore || now > cert.notAfter) throw new AirlockError('CERT_INVALID', `the CA certificate ${certPath} is not valid now (${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()})`, {subject: certPath, hint: 'make a new CA, or renew this one'})
+  return {cert, key, source: certPath}
+}
+
+export interface IssueRequest {
+  days?: number
+  now?: Date
+}
+
+export interface IssuedCertificate {
+  certPem: string
+  fullchainPem: string
+  cert: ParsedCertificate
+  sans: SubjectAltNames
+  domain: string
+  /** true when the CA expires before `days` and the certificate was cut to the CA's end */
+  clampedToCa: boolean
+}
+
+/**
+ * Certifies the key and names of a verified CSR. The subject's CN alone never names the server: the
+ * SANs come from the request, and a request without any gets its CN as the one DNS SAN.
+ */
+export function issueFromCsr(issuer: Issuer, csr: ParsedCsr, source: string, request: IssueRequest = {}): IssuedCertificate {
+  if (csr.signatureValid !== true) {
+    throw new AirlockError('CSR_INVALID', `the signature of ${source} does not verify: it was altered or not made with its key`, {subject: source, hint: 'ask for a fresh CSR; never issue for a request whose signature fails'})
+  }
+  const cn = commonNameOf(csr.subject)
+  const fromCsr = csr.extensions.san
+  const sans: SubjectAltNames = fromCsr && fromCsr.dns.length + fromCsr.ip.length > 0 ? {dns: fromCsr.dns, ip: fromCsr.ip, other: []} : cn ? collectSans(cn, []) : {dns: [], ip: [], other: []}
+  const domain = cn ?? sans.dns[0] ?? sans.ip[0]
+  if (!domain || sans.dns.length + sans.ip.length === 0) {
+    throw new AirlockError('CSR_INVALID', `${source} names no host: no subjectAltName and no CN`, {subject: source, hint: 'make the CSR with `airlock certs csr --domain D`'})
+  }
+  describeKeyOrRefuse(csr.publicKey, source)
+  return issueFor(issuer, {subjectDer: csr.subjectDer, publicKey: csr.publicKey, spki: csr.spki, sans, domain}, request)
+}
+
+function describeKeyOrRefuse(key: KeyObject, source: string): void {
+  const d = describeKey(key)
+  const ok = (d.algorithm === 'RSA' && (d.bits ?? 0) >= 2048) || (d.algorithm === 'EC' && ['P-256', 'P-384', 'P-521'].includes(d.curve ?? ''))
+  if (!ok) throw new AirlockError('KEY_INVALID', `${source} asks to certify a ${d.label} key, which airlock does not issue for`, {subject: source, hint: 'use RSA of 2048 bits or more, or ECDSA P-256/P-384'})
+}
+
+function issueFor(issuer: Issuer, target: {subjectDer: Buffer; publicKey: KeyObject; spki: Buffer; sans: SubjectAltNames; domain: string}, request: IssueRequest): IssuedCertificate {
+  const days = request.days ?? DEFAULT_SERVER_DAYS
+  const window = validityWindow(request.now ?? new Date(), days)
+  const clampedToCa = window.notAfter > issuer.cert.notAfter
+  if (clampedToCa) window.notAfter = issuer.cert.notAfter
+  const caKeyId = issuer.cert.extensions.subjectKeyId ? Buffer.from(issuer.cert.extensions.subjectKeyId, 'hex') : keyIdentifier(issuer.cert.spki)
+  const der = buildCertificate({
+    subject: fromDer(target.subjectDer, 'subject'),
+    issuer: fromDer(issuer.cert.subjectDer, 'issuer'),
+    publicKey: target.spki,
+    ...window,
+    extensions: [
+      basicConstraintsExtension(false),
+      keyUsageExtension(serverKeyUsages(target.publicKey)),
+      serverAuthExtension(),
+      sanExtension(target.sans),
+      subjectKeyIdExtension(keyIdentifier(target.spki)),
+      authorityKeyIdExtension(caKeyId),
+    ],
+    signer: issuer.key,
+  })
+  const certPem = toPem('CERTIFICATE', der)
+  const caPem = toPem('CERTIFICATE', issuer.cert.der)
+  return {certPem, fullchainPem: certPem + caPem, cert: parseCertificate(der, 'new certificate'), sans: target.sans, domain: target.domain, clampedToCa}
+}
+
+/** A new key and a certificate for it, without a CSR in between. */
+export async function issueForDomain(issuer: Issuer, request: CsrRequest & IssueRequest): Promise<IssuedCertificate & {key: KeyObject}> {
+  const made = await makeCsr(request)
+  const csr = parseCsr(made.csrDer, 'new request')
+  return {...issueFromCsr(issuer, csr, 'new request', request), key: made.key}
+}
+
+export interface IssueResult {
+  domain: string
+  subject: string
+  issuer: string
+  sans: SubjectAltNames
+  serial: string
+  notBefore: string
+  notAfter: string
+  cert: string
+  fullchain: string
+  /** only when --domain made a new key */
+  key?: string
+  keyEncrypted?: boolean
+  clampedToCa: boolean
+  publicKeyFingerprint: string
+}
+
+export interface IssueFilesRequest extends WriteOptions, IssueRequest {
+  caCert: string
+  caKey: string
+  caPassphrase?: string
+  csr?: string
+  domain?: string
+  sans?: string[]
+  keyType?: TlsKeyType
+  subject?: string
+}
+
+export async function issueCertificate(request: IssueFilesRequest): Promise<IssueResult> {
+  if (Boolean(request.csr) === Boolean(request.domain)) {
+    throw new AirlockError('USAGE', 'give exactly one of --csr or --domain', {subject: request.csr ? '--domain' : '--csr', hint: '--csr FILE certifies an existing request; --domain D makes a new key and certifies it'})
+  }
+  const issuer = await loadIssuer(request.caCert, request.caKey, request.caPassphrase, request.now)
+  let issued: IssuedCertificate
+  let key: KeyObject | undefined
+  if (request.csr) {
+    const objects = await readPkiFile(request.csr)
+    const found = objects.find((o) => o.kind === 'csr')
+    if (!found || found.kind !== 'csr') throw new AirlockError('CSR_INVALID', `${request.csr} holds no certificate request`, {subject: request.csr, hint: 'give a PEM or DER CSR, e.g. from `airlock certs csr`'})
+    issued = issueFromCsr(issuer, found.csr, request.csr, request)
+  } else {
+    const made = await issueForDomain(issuer, {domain: request.domain ?? '', sans: request.sans, keyType: request.keyType, subject: request.subject, days: request.days, now: request.now})
+    issued = made
+    key = made.key
+  }
+  const base = join(request.outDir, fileBaseFor(issued.domain))
+  const paths = {cert: `${base}.crt`, fullchain: `${base}.fullchain.pem`, key: `${base}.key`}
+  await refuseExisting(key ? [paths.cert, paths.fullchain, paths.key] : [paths.cert, paths.fullchain], request.force)
+  await mkdir(request.outDir, {recursive: true})
+  if (key) await writeSecretFile(paths.key, privateKeyPem(key, request.passphrase), {force: request.force})
+  await writeFileAtomic(paths.cert, issued.certPem, {force: request.force})
+  await writeFileAtomic(paths.fullchain, issued.fullchainPem, {force: request.force})
+  return {
+    domain: issued.domain,
+    subject: formatName(issued.cert.subject),
+    issuer: formatName(issued.cert.issuer),
+    sans: issued.sans,
+    serial: issued.cert.serial,
+    notBefore: issued.cert.notBefore.toISOString(),
+    notAfter: issued.cert.notAfter.toISOString(),
+    cert: paths.cert,
+    fullchain: paths.fullchain,
+    ...(key ? {key: paths.key, keyEncrypted: Boolean(request.passphrase)} : {}),
+    clampedToCa: issued.clampedToCa,
+    publicKeyFingerprint: publicKeyFingerprint(issued.cert.publicKey),
+  }
+}

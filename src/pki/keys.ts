@@ -1,0 +1,87 @@
+import {createHash, createPublicKey, generateKeyPair, sign, verify, type KeyObject} from 'node:crypto'
+import {promisify} from 'node:util'
+
+import {AirlockError} from '../ui/errors.js'
+import {bitStringBytes, children, fromDer, nullValue, oid, seq, type Asn1} from './asn1.js'
+import {OID} from './oids.js'
+
+export type TlsKeyType = 'rsa-3072' | 'rsa-4096' | 'ecdsa-p256'
+export const TLS_KEY_TYPES: TlsKeyType[] = ['rsa-3072', 'rsa-4096', 'ecdsa-p256']
+export const DEFAULT_TLS_KEY_TYPE: TlsKeyType = 'rsa-3072'
+
+const generate = promisify(generateKeyPair)
+
+/** Node's crypto (OpenSSL) makes the keys: native prime search, where forge's JavaScript RSA takes seconds. */
+export async function generateTlsKey(type: TlsKeyType): Promise<KeyObject> {
+  const pair = type === 'ecdsa-p256'
+    ? await generate('ec', {namedCurve: 'P-256'})
+    : await generate('rsa', {modulusLength: type === 'rsa-4096' ? 4096 : 3072, publicExponent: 0x10001})
+  return pair.privateKey
+}
+
+/** PKCS#8 PEM; with a passphrase, PBES2 (PBKDF2 + AES-256-CBC), which `openssl pkey` reads. */
+export function privateKeyPem(key: KeyObject, passphrase?: string): string {
+  return key.export({type: 'pkcs8', format: 'pem', ...(passphrase ? {cipher: 'aes-256-cbc', passphrase} : {})}) as string
+}
+
+export function spkiDer(key: KeyObject): Buffer {
+  const pub = key.type === 'private' ? createPublicKey(key) : key
+  return pub.export({type: 'spki', format: 'der'})
+}
+
+/** SHA-256 of the DER SubjectPublicKeyInfo, as `openssl pkey -pubout -outform DER | sha256sum` prints it. */
+export function publicKeyFingerprint(key: KeyObject): string {
+  return `sha256:${createHash('sha256').update(spkiDer(key)).digest('hex')}`
+}
+
+export interface KeyDescription {
+  algorithm: string
+  /** RSA modulus bits, or the curve's field size */
+  bits?: number
+  curve?: string
+  /** "RSA 3072", "EC P-256", "ED25519" */
+  label: string
+}
+
+const CURVES: Record<string, {name: string; bits: number}> = {
+  prime256v1: {name: 'P-256', bits: 256},
+  secp384r1: {name: 'P-384', bits: 384},
+  secp521r1: {name: 'P-521', bits: 521},
+}
+
+export function describeKey(key: KeyObject): KeyDescription {
+  const type = key.asymmetricKeyType ?? 'unknown'
+  const details = key.asymmetricKeyDetails ?? {}
+  if (type === 'rsa' || type === 'rsa-pss') return {algorithm: type.toUpperCase(), bits: details.modulusLength, label: `RSA ${details.modulusLength ?? '?'}`}
+  if (type === 'ec') {
+    const curve = CURVES[details.namedCurve ?? '']
+    return {algorithm: 'EC', curve: curve?.name ?? details.namedCurve, bits: curve?.bits, label: `EC ${curve?.name ?? details.namedCurve ?? '?'}`}
+  }
+  if (type === 'dsa') return {algorithm: 'DSA', bits: details.modulusLength, label: `DSA ${details.modulusLength ?? '?'}`}
+  return {algorithm: type.toUpperCase(), label: type.toUpperCase()}
+}
+
+/** AlgorithmIdentifier for what airlock signs with: SHA-256 always, RSA PKCS#1 v1.5 or ECDSA. */
+export function signatureAlgorithm(key: KeyObject): Asn1 {
+  if (key.asymmetricKeyType === 'rsa') return seq([oid(OID.sha256WithRSAEncryption), nullValue()])
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return seq([oid(OID.ecdsaWithSHA256)])
+  throw new AirlockError('KEY_INVALID', `cannot sign with a ${describeKey(key).label} key`, {hint: 'use an RSA (2048 bits or more) or ECDSA P-256 key'})
+}
+
+/**
+ * Signs DER with Node's crypto: ECDSA comes out DER-encoded as X.509 wants it. The signature is
+ * verified before it is used, so a faulty key or library never ships a certificate that does not verify.
+ */
+export function signDer(data: Buffer, key: KeyObject): Buffer {
+  const signature = sign('sha256', data, key)
+  if (!verify('sha256', data, createPublicKey(key), signature)) {
+    throw new AirlockError('SIGNATURE_INVALID', 'the signature just made does not verify', {hint: 'report this: the key or the crypto library is faulty'})
+  }
+  return signature
+}
+
+/** RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits (an identifier, not a signature). */
+export function keyIdentifier(spki: Buffer): Buffer {
+  const [, subjectPublicKey] = children(fromDer(spki, 'public key'))
+  return createHash('sha1').update(bitStringBytes(subjectPublicKey)).digest()
+}

@@ -1,0 +1,372 @@
+import {X509Certificate, createPublicKey, randomBytes, verify, type KeyObject} from 'node:crypto'
+import {isIP} from 'node:net'
+
+import {AirlockError} from '../ui/errors.js'
+import {
+  bitString, bitStringBytes, bool, bytesOf, children, explicit, fromDer, implicit, implicitConstructed, isContext, isUniversal, namedBits,
+  octets, oid, oidOf, seq, sequenceElements, setOf, smallInteger, time, timeOf, toDer, TYPE, unsignedInteger, type Asn1,
+} from './asn1.js'
+import {keyIdentifier, signatureAlgorithm, signDer, spkiDer} from './keys.js'
+import {decodeName, type NameAttribute} from './name.js'
+import {EKU_NAMES, KEY_USAGE_BITS, OID, SIGNATURE_ALGORITHMS, type KeyUsageName} from './oids.js'
+
+/*
+ * X.509 v3 certificates and PKCS#10 requests, assembled as DER by hand (RFC 5280, RFC 2986) and signed
+ * by Node's crypto. Parsing keeps the exact signed bytes so that a signature is checked over what was
+ * received, never over a re-encoding.
+ */
+
+export interface SubjectAltNames {
+  dns: string[]
+  ip: string[]
+  /** email, URI and other forms, shown for review, never matched */
+  other: string[]
+}
+
+const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/
+
+/** The domain first, then each --san once; IP addresses become IP SANs, everything else must be a DNS name. */
+export function collectSans(domain: string, sans: string[], subject = '--san'): SubjectAltNames {
+  const out: SubjectAltNames = {dns: [], ip: [], other: []}
+  for (const [i, raw] of [domain, ...sans].entries()) {
+    const at = i === 0 ? '--domain' : subject
+    const value = raw.trim().toLowerCase()
+    if (isIP(value)) {
+      const normal = ipToString(ipBytes(value))
+      if (!out.ip.includes(normal)) out.ip.push(normal)
+      continue
+    }
+    const name = value.replace(/\.$/, '')
+    const labels = name.split('.')
+    const wildcardOk = i > 0 && labels[0] === '*' && labels.length > 2
+    const valid = name.length <= 253 && labels.length >= 1 && labels.every((l, j) => (j === 0 && wildcardOk) || DNS_LABEL.test(l))
+    if (!valid) throw new AirlockError('USAGE', `${at}: ${raw} is neither a DNS name nor an IP address`, {subject: at, hint: 'use a host name like wallaroo.example.com (a *.example.com wildcard is accepted as a --san) or an IPv4/IPv6 address'})
+    if (!out.dns.includes(name)) out.dns.push(name)
+  }
+  return out
+}
+
+export function ipBytes(ip: string): Buffer {
+  if (isIP(ip) === 4) return Buffer.from(ip.split('.').map(Number))
+  const [head = '', tail] = ip.split('::')
+  const parse = (part: string): number[] => {
+    if (part === '') return []
+    return part.split(':').flatMap((g) => {
+      if (g.includes('.')) {
+        const b = g.split('.').map(Number)
+        return [((b[0] ?? 0) << 8) | (b[1] ?? 0), ((b[2] ?? 0) << 8) | (b[3] ?? 0)]
+      }
+      return [Number.parseInt(g, 16)]
+    })
+  }
+  const left = parse(head)
+  const right = tail === undefined ? [] : parse(tail)
+  const groups = [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right]
+  const out = Buffer.alloc(16)
+  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2))
+  return out
+}
+
+export function ipToString(bytes: Buffer): string {
+  if (bytes.length === 4) return [...bytes].join('.')
+  if (bytes.length !== 16) return `invalid(${bytes.toString('hex')})`
+  const groups: string[] = []
+  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16))
+  return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::').replace(/:{3,}/, '::')
+}
+
+// ---------------------------------------------------------------- extensions (writing)
+
+export function extension(id: string, critical: boolean, value: Asn1): Asn1 {
+  return seq([oid(id), ...(critical ? [bool(true)] : []), octets(toDer(value))])
+}
+
+export function sanExtension(sans: SubjectAltNames): Asn1 {
+  const names = [...sans.dns.map((d) => implicit(2, Buffer.from(d, 'ascii'))), ...sans.ip.map((ip) => implicit(7, ipBytes(ip)))]
+  return extension(OID.subjectAltName, false, seq(names))
+}
+
+export function keyUsageExtension(usages: KeyUsageName[]): Asn1 {
+  return extension(OID.keyUsage, true, namedBits(usages.map((u) => KEY_USAGE_BITS.indexOf(u))))
+}
+
+export function serverAuthExtension(): Asn1 {
+  return extension(OID.extKeyUsage, false, seq([oid(OID.serverAuth)]))
+}
+
+/** CA: cA TRUE, pathLen 0 (it may issue end-entity certificates only); end entity: the empty SEQUENCE (cA defaults to FALSE). */
+export function basicConstraintsExtension(ca: boolean): Asn1 {
+  return extension(OID.basicConstraints, true, seq(ca ? [bool(true), smallInteger(0)] : []))
+}
+
+export function subjectKeyIdExtension(keyId: Buffer): Asn1 {
+  return extension(OID.subjectKeyIdentifier, false, octets(keyId))
+}
+
+export function authorityKeyIdExtension(keyId: Buffer): Asn1 {
+  return extension(OID.authorityKeyIdentifier, false, seq([implicit(0, keyId)]))
+}
+
+/** What a server certificate (and its request) asks for: RSA also encrypts the key exchange in TLS 1.2 RSA suites. */
+export function serverKeyUsages(key: KeyObject): KeyUsageName[] {
+  return key.asymmetricKeyType === 'rsa' ? ['digitalSignature', 'keyEncipherment'] : ['digitalSignature']
+}
+
+// ---------------------------------------------------------------- writing
+
+export function toPem(type: 'CERTIFICATE' | 'CERTIFICATE REQUEST', der: Buffer): string {
+  const body = der.toString('base64').replace(/.{1,64}/g, '$&\n')
+  return `-----BEGIN ${type}-----\n${body}-----END ${type}-----\n`
+}
+
+/** PKCS#10: subject, public key, and the SANs (with the usages asked for) as an extensionRequest. */
+export function buildCsr(options: {key: KeyObject; subject: Asn1; sans: SubjectAltNames}): Buffer {
+  const extensions = [sanExtension(options.sans), keyUsageExtension(serverKeyUsages(options.key)), serverAuthExtension()]
+  const info = seq([
+    smallInteger(0),
+    options.subject,
+    fromDer(spkiDer(options.key), 'public key'),
+    implicitConstructed(0, [seq([oid(OID.extensionRequest), setOf([seq(extensions)])])]),
+  ])
+  const infoDer = toDer(info)
+  return toDer(seq([fromDer(infoDer, 'request'), signatureAlgorithm(options.key), bitString(signDer(infoDer, options.key))]))
+}
+
+/** 128 random bits as a positive INTEGER (CA/Browser Forum asks for at least 64). */
+export function randomSerial(): Buffer {
+  for (;;) {
+    const bytes = randomBytes(16)
+    if (bytes.some((b) => b !== 0)) return bytes
+  }
+}
+
+export interface CertificateTemplate {
+  subject: Asn1
+  issuer: Asn1
+  /** DER SubjectPublicKeyInfo of the certified key */
+  publicKey: Buffer
+  notBefore: Date
+  notAfter: Date
+  extensions: Asn1[]
+  signer: KeyObject
+  serial?: Buffer
+}
+
+export function buildCertificate(t: CertificateTemplate): Buffer {
+  const tbs = seq([
+    explicit(0, smallInteger(2)),
+    unsignedInteger(t.serial ?? randomSerial()),
+    signatureAlgorithm(t.signer),
+    t.issuer,
+    seq([time(t.notBefore), time(t.notAfter)]),
+    t.subject,
+    fromDer(t.publicKey, 'public key'),
+    explicit(3, seq(t.extensions)),
+  ])
+  const tbsDer = toDer(tbs)
+  return toDer(seq([fromDer(tbsDer, 'certificate'), signatureAlgorithm(t.signer), bitString(signDer(tbsDer, t.signer))]))
+}
+
+export {keyIdentifier}
+
+// ---------------------------------------------------------------- reading
+
+export interface ParsedExtensions {
+  san?: SubjectAltNames & {critical: boolean}
+  keyUsage?: {usages: string[]; critical: boolean}
+  extKeyUsage?: {usages: string[]; critical: boolean}
+  basicConstraints?: {ca: boolean; pathLen?: number; critical: boolean}
+  subjectKeyId?: string
+  authorityKeyId?: string
+  /** critical extensions airlock does not understand: a relying party that does not either must reject the certificate */
+  unknownCritical: string[]
+}
+
+export interface SignatureAlgorithm {
+  oid: string
+  name: string
+  hash?: string
+}
+
+function signatureAlgorithmOf(node: Asn1 | undefined): SignatureAlgorithm {
+  const id = oidOf(children(node)[0]) ?? '?'
+  const known = SIGNATURE_ALGORITHMS[id]
+  return {oid: id, name: known?.name ?? id, ...(known?.hash ? {hash: known.hash} : {})}
+}
+
+const KNOWN_EXTENSIONS = new Set<string>([OID.subjectAltName, OID.keyUsage, OID.extKeyUsage, OID.basicConstraints, OID.subjectKeyIdentifier, OID.authorityKeyIdentifier])
+
+export function parseExtensions(list: Asn1[]): ParsedExtensions {
+  const out: ParsedExtensions = {unknownCritical: []}
+  for (const ext of list) {
+    const parts = children(ext)
+    const id = oidOf(parts[0]) ?? '?'
+    const critical = isUniversal(parts[1], TYPE.BOOLEAN) ? bytesOf(parts[1])[0] !== 0 : false
+    const valueNode = parts[parts.length - 1]
+    let value: Asn1
+    try {
+      value = fromDer(bytesOf(valueNode), `extension ${id}`)
+    } catch {
+      if (critical) out.unknownCritical.push(id)
+      continue
+    }
+    switch (id) {
+      case OID.subjectAltName: {
+        const san: SubjectAltNames & {critical: boolean} = {dns: [], ip: [], other: [], critical}
+        for (const name of children(value)) {
+          if (isContext(name, 2)) san.dns.push(bytesOf(name).toString('latin1').toLowerCase())
+          else if (isContext(name, 7)) san.ip.push(ipToString(bytesOf(name)))
+          else if (isContext(name, 1)) san.other.push(`email:${bytesOf(name).toString('latin1')}`)
+          else if (isContext(name, 6)) san.other.push(`URI:${bytesOf(name).toString('latin1')}`)
+          else san.other.push(`[${String(name.type)}]`)
+        }
+        out.san = san
+        break
+      }
+      case OID.keyUsage: {
+        const bits = bitStringBytes(value)
+        out.keyUsage = {usages: KEY_USAGE_BITS.filter((_, i) => ((bits[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0), critical}
+        break
+      }
+      case OID.extKeyUsage:
+        out.extKeyUsage = {usages: children(value).map((n) => {
+          const o = oidOf(n) ?? '?'
+          return EKU_NAMES[o] ?? o
+        }), critical}
+        break
+      case OID.basicConstraints: {
+        const [first, second] = children(value)
+        const ca = isUniversal(first, TYPE.BOOLEAN) && bytesOf(first)[0] !== 0
+        const lenNode = isUniversal(first, TYPE.INTEGER) ? first : second
+        out.basicConstraints = {ca, critical, ...(isUniversal(lenNode, TYPE.INTEGER) ? {pathLen: bytesOf(lenNode).readUIntBE(0, Math.min(6, bytesOf(lenNode).length))} : {})}
+        break
+      }
+      case OID.subjectKeyIdentifier:
+        out.subjectKeyId = bytesOf(value).toString('hex')
+        break
+      case OID.authorityKeyIdentifier: {
+        const keyId = children(value).find((n) => isContext(n, 0))
+        if (keyId) out.authorityKeyId = bytesOf(keyId).toString('hex')
+        break
+      }
+      default:
+        if (critical && !KNOWN_EXTENSIONS.has(id)) out.unknownCritical.push(id)
+    }
+  }
+  return out
+}
+
+export interface ParsedCertificate {
+  der: Buffer
+  x509: X509Certificate
+  version: number
+  serial: string
+  signatureAlgorithm: SignatureAlgorithm
+  issuer: NameAttribute[]
+  subject: NameAttribute[]
+  /** the issuer Name exactly as encoded, for building a child's issuer field */
+  subjectDer: Buffer
+  notBefore: Date
+  notAfter: Date
+  publicKey: KeyObject
+  spki: Buffer
+  extensions: ParsedExtensions
+}
+
+export function parseCertificate(der: Buffer, source: string): ParsedCertificate {
+  let x509: X509Certificate
+  let elements: Buffer[]
+  try {
+    x509 = new X509Certificate(der)
+    elements = sequenceElements(der)
+  } catch (error) {
+    throw new AirlockError('CERT_INVALID', `${source} is not a readable X.509 certificate`, {subject: source, hint: 'give a PEM or DER certificate', cause: error})
+  }
+  const tbs = children(fromDer(elements[0] ?? Buffer.alloc(0), source))
+  let i = 0
+  let version = 1
+  if (isContext(tbs[0], 0)) {
+    version = (bytesOf(children(tbs[0])[0])[0] ?? 0) + 1
+    i = 1
+  }
+  const serialNode = tbs[i]
+  const issuerNode = tbs[i + 2]
+  const validity = children(tbs[i + 3])
+  const subjectNode = tbs[i + 4]
+  const spkiNode = tbs[i + 5]
+  const extNode = tbs.slice(i + 6).find((n) => isContext(n, 3))
+  const spki = toDer(spkiNode as Asn1)
+  return {
+    der,
+    x509,
+    version,
+    serial: bytesOf(serialNode).toString('hex').replace(/^(00)+(?=.)/, ''),
+    signatureAlgorithm: signatureAlgorithmOf(fromDer(elements[1] ?? Buffer.alloc(0), source)),
+    issuer: decodeName(issuerNode),
+    subject: decodeName(subjectNode),
+    subjectDer: toDer(subjectNode as Asn1),
+    notBefore: timeOf(validity[0]) ?? new Date(x509.validFrom),
+    notAfter: timeOf(validity[1]) ?? new Date(x509.validTo),
+    publicKey: x509.publicKey,
+    spki,
+    extensions: parseExtensions(children(children(extNode)[0])),
+  }
+}
+
+export interface ParsedCsr {
+  der: Buffer
+  subject: NameAttribute[]
+  subjectDer: Buffer
+  publicKey: KeyObject
+  spki: Buffer
+  signatureAlgorithm: SignatureAlgorithm
+  extensions: ParsedExtensions
+  /** undefined when the algorithm cannot be checked here (RSASSA-PSS) */
+  signatureValid: boolean | undefined
+}
+
+export function parseCsr(der: Buffer, source: string): ParsedCsr {
+  let elements: Buffer[]
+  let info: Asn1[]
+  try {
+    elements = sequenceElements(der)
+    if (elements.length !== 3) throw new Error('a request has three parts')
+    info = children(fromDer(elements[0] ?? Buffer.alloc(0), source))
+    if (!isUniversal(info[0], TYPE.INTEGER) || !isUniversal(info[1], TYPE.SEQUENCE) || !isUniversal(info[2], TYPE.SEQUENCE)) throw new Error('not a CertificationRequestInfo')
+  } catch (error) {
+    throw new AirlockError('CSR_INVALID', `${source} is not a readable PKCS#10 certificate request`, {subject: source, hint: 'give a PEM or DER CSR', cause: error})
+  }
+  const spki = toDer(info[2] as Asn1)
+  let publicKey: KeyObject
+  try {
+    publicKey = createPublicKey({key: spki, format: 'der', type: 'spki'})
+  } catch (error) {
+    throw new AirlockError('CSR_INVALID', `${source}: the public key in the request cannot be read`, {subject: source, cause: error})
+  }
+  const algorithm = signatureAlgorithmOf(fromDer(elements[1] ?? Buffer.alloc(0), source))
+  const signature = bitStringBytes(fromDer(elements[2] ?? Buffer.alloc(0), source))
+  let signatureValid: boolean | undefined
+  if (algorithm.hash || algorithm.name.startsWith('ED')) {
+    try {
+      signatureValid = verify(algorithm.hash ?? null, elements[0] ?? Buffer.alloc(0), publicKey, signature)
+    } catch {
+      signatureValid = false
+    }
+  }
+  const extensions: Asn1[] = []
+  const attributes = info.slice(3).find((n) => isContext(n, 0))
+  for (const attribute of children(attributes)) {
+    const [type, values] = children(attribute)
+    if (oidOf(type) === OID.extensionRequest) extensions.push(...children(children(values)[0]))
+  }
+  return {
+    der,
+    subject: decodeName(info[1]),
+    subjectDer: toDer(info[1] as Asn1),
+    publicKey,
+    spki,
+    signatureAlgorithm: algorithm,
+    extensions: parseExtensions(extensions),
+    signatureValid,
+  }
+}
