@@ -34,7 +34,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 /** Parses and validates spec text; `source` names the file in every error. */
 export function parseSpec(text: string, source: string): BundleSpec {
   const lines = new LineCounter()
-  const doc = parseDocument(text, {lineCounter: lines, prettyErrors: false})
+  const doc = parseDocument(text, {lineCounter: lines, prettyErrors: true})
   if (doc.errors.length > 0) {
     const first = doc.errors[0]
     const pos = first?.linePos?.[0]
