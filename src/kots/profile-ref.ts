@@ -1,9 +1,7 @@
-import {readdir} from 'node:fs/promises'
-
 import {loadProfile, parseProfile, type LoadedProfile} from '../profile/index.js'
 import {AirlockError} from '../ui/errors.js'
 import {readSmallFile} from '../util/fs.js'
-import {templatesDir} from '../util/templates.js'
+import {listTemplates} from '../util/templates.js'
 
 /**
  * `--profile NAME|FILE`: a shipped profile by name, or a profile file by path (anything with a `/` or
@@ -25,10 +23,6 @@ export async function resolveProfile(ref: string | undefined): Promise<LoadedPro
 }
 
 async function shippedProfiles(): Promise<string[]> {
-  try {
-    const files = await readdir(`${templatesDir()}profiles`)
-    return files.filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort()
-  } catch {
-    return []
-  }
+  const files = await listTemplates('profiles')
+  return files.filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length))
 }

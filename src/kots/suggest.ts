@@ -13,21 +13,23 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * Up to `max` of `candidates` closest to `name`. Case and the separators `_ - .` are ignored so that
- * `enable-alerting` finds `enable_alerting`; names sharing nothing useful are left out.
+ * Up to `max` of `candidates` closest to `name`. Case and the separators `_ - .` are ignored, and so is
+ * word order (`enable_plateau` finds `plateau_enabled`); names sharing nothing useful are left out.
  */
 export function closestNames(name: string, candidates: Iterable<string>, max = 3): string[] {
   const norm = (s: string) => s.toLowerCase().replace(/[-_.]/g, '')
+  const words = (s: string) => s.toLowerCase().split(/[-_.\s]+/).filter(Boolean).sort().join(' ')
   const target = norm(name)
   const limit = Math.max(3, Math.floor(target.length / 2))
-  return [...new Set(candidates)]
+  const scored = [...new Set(candidates)]
     .map((c) => {
       const n = norm(c)
       const contains = n.length > 2 && (n.includes(target) || target.includes(n))
-      return {c, d: contains ? Math.min(editDistance(target, n), 1) : editDistance(target, n)}
+      const d = Math.min(editDistance(target, n), editDistance(words(name), words(c)), contains ? 1 : Infinity)
+      return {c, d}
     })
     .filter((x) => x.d <= limit)
     .sort((x, y) => x.d - y.d || x.c.localeCompare(y.c))
-    .slice(0, max)
-    .map((x) => x.c)
+  const best = scored[0]?.d ?? 0
+  return scored.filter((x) => x.d <= best + 2).slice(0, max).map((x) => x.c)
 }
