@@ -4,6 +4,7 @@ import {contributeKots} from '../kots/contribute.js'
 import {contributeManifests} from '../manifests/contribute.js'
 import {contributeSelf} from '../sea/contribute-self.js'
 import {contributeImages} from '../images/contribute.js'
+import {contributeTls} from '../pki/contribute.js'
 
 /**
  * The build steps, in the order their entries are written. Each reads its own part of the spec and
@@ -16,4 +17,5 @@ export const CONTRIBUTORS: Contributor[] = [
   contributeImages,
   contributeKots,
   contributeManifests,
+  contributeTls,
 ]
