@@ -14,6 +14,8 @@ import CertsInspect from './certs/inspect.js'
 import CertsIssue from './certs/issue.js'
 import ClusterSnapshot from './cluster/snapshot.js'
 import ClusterVerify from './cluster/verify.js'
+import ImagesList from './images/list.js'
+import ImagesPush from './images/push.js'
 import KeysGenerate from './keys/generate.js'
 import KotsConfig from './kots/config.js'
 import ManifestsRender from './manifests/render.js'
@@ -31,6 +33,8 @@ export const COMMANDS = {
   'certs:issue': CertsIssue,
   'cluster:snapshot': ClusterSnapshot,
   'cluster:verify': ClusterVerify,
+  'images:list': ImagesList,
+  'images:push': ImagesPush,
   'keys:generate': KeysGenerate,
   'kots:config': KotsConfig,
   'manifests:render': ManifestsRender,

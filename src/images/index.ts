@@ -1,3 +1,5 @@
 export {contributeImages, type ImageExtension, LAYOUT_DIR} from './contribute.js'
 export {resolveImage, type ResolvedImage} from './resolve.js'
 export {lockPathFor, readLock, writeLock} from './lock.js'
+export {pushBundleImages, parseDestination, type PushOptions, type PushResult, type PushedImage} from './push.js'
+export {listBundleImages, type ListResult, type ListedImage} from './list.js'

@@ -294,7 +294,7 @@ export async function skopeoCertDir(pki: Pki): Promise<string> {
 }
 
 export async function skopeo(args: string[]): Promise<string> {
-  const {stdout} = await run('skopeo', args, {maxBuffer: 64 << 20, env: {...process.env, REGISTRY_AUTH_FILE: '/dev/null/none'}})
+  const {stdout} = await run('skopeo', args, {maxBuffer: 64 << 20, env: {...process.env, REGISTRY_AUTH_FILE: join(tmpdir(), 'airlock-no-such-auth.json')}})
   return stdout
 }
 

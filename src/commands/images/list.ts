@@ -1,0 +1,31 @@
+import {Args} from '@oclif/core'
+
+import {listBundleImages, type ListResult} from '../../images/list.js'
+import {formatBytes} from '../../ui/progress.js'
+import {renderTable} from '../../ui/table.js'
+import {BaseCommand} from '../base.js'
+
+export type ImagesListResult = ListResult
+
+export default class ImagesList extends BaseCommand {
+  static override summary = 'List the images of a bundle: reference, digest, platforms, size, shared bytes.'
+  static override description = 'Reads only the head of the bundle (manifest.json), so it is instant on any size. It does not verify the bundle: run bundle verify for that.'
+  static override examples = ['<%= config.bin %> <%= command.id %> demo.tar', '<%= config.bin %> <%= command.id %> demo.tar --json']
+
+  static override args = {
+    bundle: Args.string({required: true, description: 'bundle file (.tar or .tar.gz), or - for stdin'}),
+  }
+
+  async run(): Promise<ImagesListResult> {
+    const {args} = await this.parse(ImagesList)
+    const result = await listBundleImages(args.bundle)
+    this.out(
+      renderTable(
+        ['REFERENCE', 'DIGEST', 'PLATFORMS', 'SIZE', 'SHARED'],
+        result.images.map((i) => [i.name ?? i.ref, i.digest.slice(0, 19), i.platforms.join(','), formatBytes(i.size), formatBytes(i.sharedBytes ?? 0)]),
+      ),
+    )
+    this.out(`${result.images.length} image${result.images.length === 1 ? '' : 's'}, ${formatBytes(result.totalBytes)} stored`)
+    return result
+  }
+}

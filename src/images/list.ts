@@ -1,0 +1,31 @@
+import type {ImageRecord} from '../bundle/format.js'
+import type {ImageExtension} from './contribute.js'
+import {readBundleManifest} from './bundle-read.js'
+
+export interface ListedImage extends ImageRecord {
+  /** the full reference it is stored under (ref.name in images/index.json) */
+  name?: string
+  sourceDigest?: string
+  /** bytes shared with other images of the bundle (stored once) */
+  sharedBytes?: number
+}
+
+export interface ListResult {
+  bundle: string
+  root: string
+  images: ListedImage[]
+  /** every image's size added up, and the bytes actually stored once each */
+  totalBytes: number
+}
+
+/** The images of a bundle from its manifest.json (the head only: a 10 GB bundle lists instantly). */
+export async function listBundleImages(bundle: string): Promise<ListResult> {
+  const {root, manifest} = await readBundleManifest(bundle)
+  const ext = ((manifest.extensions?.images ?? []) as ImageExtension[])
+  const images = manifest.images.map((img, i) => {
+    const e = ext[i]?.ref === img.ref ? ext[i] : ext.find((x) => x.ref === img.ref)
+    return {...img, ...(e ? {name: e.name, sourceDigest: e.sourceDigest, sharedBytes: e.sharedBytes} : {})}
+  })
+  const totalBytes = manifest.files.filter((f) => f.path.startsWith('images/')).reduce((n, f) => n + f.size, 0)
+  return {bundle, root, images, totalBytes}
+}

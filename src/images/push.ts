@@ -1,0 +1,178 @@
+import {createReadStream} from 'node:fs'
+import {readFile} from 'node:fs/promises'
+import pLimit from 'p-limit'
+
+import {verifyBundle, type EntrySink} from '../bundle/verify.js'
+import {blobPath} from '../oci/digest.js'
+import {parseManifest, type Descriptor} from '../oci/manifest.js'
+import {REF_NAME, SOURCE_DIGEST} from '../oci/media-types.js'
+import {RegistryPool} from '../registry/client.js'
+import {parseReference} from '../registry/reference.js'
+import {Transport} from '../registry/transport.js'
+import type {Trust} from '../signing/trust.js'
+import {AirlockError, fromFsError} from '../ui/errors.js'
+import {checkSeekable, locateEntries, readAt, type Located} from './bundle-read.js'
+import {LAYOUT_DIR} from './contribute.js'
+
+export interface PushOptions {
+  bundle: string
+  /** HOST[:PORT][/PREFIX] */
+  registry: string
+  /** verify the bundle against this signer first; undefined only with --no-verify */
+  trust?: Trust
+  registryCa?: string
+  insecureRegistries?: string[]
+  concurrency?: number
+  env?: NodeJS.ProcessEnv
+  progress?: (text: string) => void
+}
+
+export interface PushedImage {
+  /** the full source reference (the layout's ref.name) */
+  source: string
+  sourceDigest: string
+  /** where it now is: HOST/PREFIX/path:tag */
+  destination: string
+  digest: string
+  /** true when only some platforms of an index were bundled, so the pushed index has a new digest */
+  digestChanged: boolean
+}
+
+export interface PushResult {
+  bundle: string
+  registry: string
+  verified: boolean
+  images: PushedImage[]
+  blobs: {uploaded: number; uploadedBytes: number; mounted: number; present: number}
+  manifests: {pushed: number; present: number}
+}
+
+const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
+
+/** `HOST[:PORT][/PREFIX]`, checked as strictly as an image reference. */
+export function parseDestination(text: string): {host: string; prefix: string} {
+  const [host = '', ...prefix] = text.replace(/\/+$/, '').split('/')
+  const ok = /^(?:localhost|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::\d{1,5})?$/.test(host)
+  if (!ok || prefix.some((p) => !COMPONENT.test(p))) {
+    throw new AirlockError('USAGE', `--registry ${text} is not HOST[:PORT][/PREFIX]`, {subject: '--registry', hint: 'e.g. registry.internal:5000/platform; the prefix is lower-case path components'})
+  }
+  return {host, prefix: prefix.join('/')}
+}
+
+/**
+ * Pushes every image of a bundle into one registry, reading blobs out of the tar by offset. Order
+ * per image: blobs (HEAD to skip, cross-repository mount, else upload), then child manifests by
+ * digest, then the image's manifest or index by digest, then its tag. A second run finds everything
+ * present and uploads nothing.
+ */
+export async function pushBundleImages(options: PushOptions): Promise<PushResult> {
+  const {bundle} = options
+  const progress = options.progress ?? (() => {})
+  const dest = parseDestination(options.registry)
+  await checkSeekable(bundle)
+
+  let located: Map<string, Located>
+  if (options.trust) {
+    progress(`verifying ${bundle}`)
+    located = new Map()
+    const sink: EntrySink = {
+      async open(rel, entry) {
+        if (rel.startsWith(`${LAYOUT_DIR}/`)) located.set(rel, {size: entry.size, offset: entry.dataOffset})
+        return undefined
+      },
+    }
+    await verifyBundle(bundle, options.trust, sink)
+  } else {
+    located = await locateEntries(bundle)
+  }
+  const at = (rel: string, what: string): Located => {
+    const l = located.get(rel)
+    if (!l) throw new AirlockError('ENTRY_MISSING', `${bundle} has no ${rel} (${what})`, {subject: rel, hint: 'the bundle holds no images, or it is incomplete'})
+    return l
+  }
+  const indexBytes = await readAt(bundle, at(`${LAYOUT_DIR}/index.json`, 'the image index'))
+  const index = parseManifest(indexBytes, undefined, `${LAYOUT_DIR}/index.json`)
+  if (index.kind !== 'index') throw new AirlockError('MANIFEST_INVALID', `${LAYOUT_DIR}/index.json is not an index`, {subject: `${LAYOUT_DIR}/index.json`})
+
+  const ca = options.registryCa ? await readFile(options.registryCa, 'utf8').catch((error: unknown) => {
+    throw fromFsError(error, options.registryCa ?? '', 'registry CA file')
+  }) : undefined
+  const pool = new RegistryPool(new Transport({ca, insecure: options.insecureRegistries}), {env: options.env})
+  const client = pool.client(dest.host)
+  const limit = pLimit(Math.max(1, options.concurrency ?? 4))
+  const result: PushResult = {bundle, registry: options.registry, verified: Boolean(options.trust), images: [], blobs: {uploaded: 0, uploadedBytes: 0, mounted: 0, present: 0}, manifests: {pushed: 0, present: 0}}
+  // Where each blob is known to be in the destination, so the next repository can mount it.
+  const placed = new Map<string, string>()
+  const readDoc = (d: Descriptor) => readAt(bundle, at(`${LAYOUT_DIR}/${blobPath(d.digest)}`, `manifest ${d.digest}`))
+
+  try {
+    for (const top of index.manifests) {
+      const name = top.annotations?.[REF_NAME]
+      if (!name) throw new AirlockError('MANIFEST_INVALID', `${LAYOUT_DIR}/index.json: image ${top.digest} has no ${REF_NAME}`, {subject: `${LAYOUT_DIR}/index.json`})
+      const src = parseReference(name, `${LAYOUT_DIR}/index.json ${REF_NAME}`)
+      const repository = dest.prefix ? `${dest.prefix}/${src.repository}` : src.repository
+      progress(`pushing ${name}`)
+
+      // Manifests to push, children before their index, and every blob they reference.
+      const documents: {desc: Descriptor; bytes: Buffer}[] = []
+      const blobs = new Map<string, Descriptor>()
+      const topBytes = await readDoc(top)
+      const parsed = parseManifest(topBytes, top.mediaType, `${name} ${top.digest}`)
+      const manifests = parsed.kind === 'index' ? await Promise.all(parsed.manifests.map(async (d) => ({desc: d, bytes: await readDoc(d)}))) : []
+      for (const m of manifests) {
+        const child = parseManifest(m.bytes, m.desc.mediaType, `${name} ${m.desc.digest}`)
+        if (child.kind !== 'manifest') throw new AirlockError('MANIFEST_INVALID', `${name}: nested index ${m.desc.digest}`, {subject: name})
+        for (const b of [child.config, ...child.layers]) blobs.set(b.digest, b)
+        documents.push(m)
+      }
+      if (parsed.kind === 'manifest') for (const b of [parsed.config, ...parsed.layers]) blobs.set(b.digest, b)
+      documents.push({desc: top, bytes: topBytes})
+
+      await Promise.all(
+        [...blobs.values()].map((b) =>
+          limit(async () => {
+            const loc = at(`${LAYOUT_DIR}/${blobPath(b.digest)}`, `blob ${b.digest} of ${name}`)
+            if (await client.hasBlob(repository, b.digest)) {
+              result.blobs.present++
+            } else {
+              const how = await client.pushBlob(repository, b.digest, loc.size, (start, end) => createReadStream(bundle, {start: loc.offset + start, end: loc.offset + end, highWaterMark: 1 << 20}), placed.get(b.digest))
+              if (how === 'mounted') result.blobs.mounted++
+              else {
+                result.blobs.uploaded++
+                result.blobs.uploadedBytes += loc.size
+              }
+            }
+            if (!placed.has(b.digest)) placed.set(b.digest, repository)
+          }),
+        ),
+      )
+      for (const d of documents) {
+        const head = await client.headManifest(repository, d.desc.digest)
+        if (head?.digest === d.desc.digest) result.manifests.present++
+        else {
+          await client.putManifest(repository, d.desc.digest, d.bytes, d.desc.mediaType)
+          result.manifests.pushed++
+        }
+      }
+      if (src.tag) {
+        const head = await client.headManifest(repository, src.tag)
+        if (head?.digest === top.digest) result.manifests.present++
+        else {
+          await client.putManifest(repository, src.tag, topBytes, top.mediaType)
+          result.manifests.pushed++
+        }
+      }
+      const sourceDigest = top.annotations?.[SOURCE_DIGEST] ?? src.digest ?? top.digest
+      result.images.push({
+        source: name,
+        sourceDigest,
+        destination: `${dest.host}/${repository}${src.tag ? `:${src.tag}` : ''}@${top.digest}`,
+        digest: top.digest,
+        digestChanged: sourceDigest !== top.digest,
+      })
+    }
+  } finally {
+    pool.close()
+  }
+  return result
+}
