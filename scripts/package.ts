@@ -3,8 +3,8 @@
  * application support (SEA). Four steps, each a tool this machine already has:
  *   1. esbuild bundles src/sea/main.ts and everything it imports (every command in the explicit map
  *      src/commands/index.ts, and their dependencies) into one CommonJS script;
- *   2. `node --experimental-sea-config` turns that script, a V8 code cache of it, the package.json
- *      oclif needs and every file under templates/ into one blob;
+ *   2. `node --experimental-sea-config` turns that script, a V8 code cache of it, the package.json and
+ *      command manifest oclif needs, and every file under templates/ into one blob;
  *   3. a copy of this very node binary (the blob only runs in the node version that made it) is
  *      stripped of its debug symbols when `strip` is installed;
  *   4. postject injects the blob into that copy.
@@ -20,6 +20,7 @@ import {createRequire} from 'node:module'
 import {join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import type {Interfaces} from '@oclif/core'
 import {build} from 'esbuild'
 
 const REPO = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '')
@@ -54,8 +55,16 @@ async function templateAssets(): Promise<Record<string, string>> {
   return assets
 }
 
-/** AIRLOCK_SEA_DEBUG=1: report every require() of a non-built-in module, which a SEA cannot load. */
-const TRACE_REQUIRE = 'const __r = require; require = (id) => { if (!__r("node:module").isBuiltin(id)) console.error("airlock-sea: require", id, new Error().stack); return __r(id) };'
+/**
+ * Inside a SEA, require() loads built-in modules only, and prints a warning before failing on any
+ * other name. Dependencies probe for optional modules that way (node-fetch's `encoding`, ws's
+ * `bufferutil`, ...), each inside a try. Failing those probes at once, with the MODULE_NOT_FOUND they
+ * expect, is what would happen anyway, minus a warning on every run. AIRLOCK_SEA_DEBUG=1 prints each.
+ */
+function requireGuard(debug: boolean): string {
+  const report = debug ? 'console.error("airlock-sea: require", id, new Error().stack);' : ''
+  return `require = ((r) => (id) => { if (r("node:module").isBuiltin(id)) return r(id); ${report} throw Object.assign(new Error("Cannot find module '" + id + "': the airlock executable loads no module from disk"), {code: "MODULE_NOT_FOUND"}) })(require);`
+}
 
 async function bundleScript(out: string): Promise<void> {
   const result = await build({
@@ -68,7 +77,7 @@ async function bundleScript(out: string): Promise<void> {
     minify: process.env.AIRLOCK_SEA_DEBUG ? false : true,
     // oclif checks `engines.node` by require()-ing its own package.json from disk at import time;
     // inside the executable the node version is the one baked in, so the check only makes noise.
-    banner: {js: `process.env.OCLIF_DISABLE_ENGINE_WARNING = '1';${process.env.AIRLOCK_SEA_DEBUG ? TRACE_REQUIRE : ''}`},
+    banner: {js: `process.env.OCLIF_DISABLE_ENGINE_WARNING = '1';${requireGuard(Boolean(process.env.AIRLOCK_SEA_DEBUG))}`},
     // oclif reaches for the TypeScript compiler only to run .ts commands in development.
     external: ['typescript'],
     legalComments: 'eof',
@@ -106,8 +115,15 @@ async function main(): Promise<void> {
   const script = join(WORK, 'airlock.cjs')
   await bundleScript(script)
 
+  const pjson = await embeddedPjson()
   const pjsonPath = join(WORK, 'package.json')
-  await writeFile(pjsonPath, `${JSON.stringify(await embeddedPjson())}\n`)
+  await writeFile(pjsonPath, `${JSON.stringify(pjson)}\n`)
+  // The same source esbuild just bundled, loaded here through tsx: oclif's manifest of every command
+  // in the map, so the executable answers --version and --help without evaluating any command.
+  const {COMMANDS} = await import('../src/commands/index.js')
+  const {manifestFor} = await import('../src/sea/plugin.js')
+  const manifestPath = join(WORK, 'oclif.manifest.json')
+  await writeFile(manifestPath, `${JSON.stringify(await manifestFor(pjson as unknown as Interfaces.PJSON, COMMANDS))}\n`)
   const templates = await templateAssets()
   const indexPath = join(WORK, 'templates.index.json')
   await writeFile(indexPath, `${JSON.stringify(Object.keys(templates).map((key) => key.slice('templates/'.length)).sort())}\n`)
@@ -118,7 +134,7 @@ async function main(): Promise<void> {
     disableExperimentalSEAWarning: true,
     // A V8 code cache of the bundle is what lets the executable start no slower than `node bin/run.js`.
     useCodeCache: true,
-    assets: {'package.json': pjsonPath, 'templates.index.json': indexPath, ...templates},
+    assets: {'package.json': pjsonPath, 'oclif.manifest.json': manifestPath, 'templates.index.json': indexPath, ...templates},
   }
   const configPath = join(WORK, 'sea-config.json')
   await writeFile(configPath, `${JSON.stringify(seaConfig, null, 2)}\n`)

@@ -132,6 +132,15 @@ describe('single executable (npm run package)', function () {
     assert.deepEqual(self, {path: SELF_ENTRY, size: (await stat(exe)).size, sha256: exeSha, role: 'executable'})
   })
 
+  it('carries every command of the explicit map', async () => {
+    const {COMMANDS} = await import('../../src/commands/index.js')
+    for (const id of Object.keys(COMMANDS)) {
+      const r = await runIsolated(exe, [...id.split(':'), '--help'], dir)
+      assert.equal(r.code, 0, `${id}: ${r.stderr}`)
+      assert.ok(r.stdout.includes(`$ airlock ${id.split(':').join(' ')}`), `${id}: ${r.stdout}`)
+    }
+  })
+
   it('serves templates from inside the executable, and only those', async () => {
     const work = join(dir, 'templates')
     await mkdir(work)
