@@ -1,8 +1,8 @@
 import {createReadStream} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import {createGunzip} from 'node:zlib'
-import type {Readable} from 'node:stream'
 
+import {openPartsIndex, partsIndexFor, streamParts} from '../transport/parts.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
 import {READ_CHUNK} from './entry.js'
 
@@ -10,35 +10,37 @@ import {READ_CHUNK} from './entry.js'
 export type BundleInput = string
 
 /**
- * The bundle's bytes as one stream: a file, or `-` for stdin; gzip is recognised by its magic bytes,
- * not by the name, so a renamed file still reads.
+ * The bundle's bytes as one stream: a file, `-` for stdin, or a bundle split into parts (the first
+ * part or the `.parts` index; each part is checked against the index as it is read). Gzip is
+ * recognised by its magic bytes, not by the name, so a renamed file still reads.
  */
 export async function openBundleStream(input: BundleInput): Promise<AsyncIterable<Buffer>> {
-  let raw: Readable
-  if (input === '-') {
-    raw = process.stdin
-  } else {
-    try {
-      const info = await stat(input)
-      if (info.isDirectory()) throw Object.assign(new Error('dir'), {code: 'EISDIR'})
-    } catch (error) {
-      throw fromFsError(error, input, 'bundle')
-    }
-    raw = createReadStream(input, {highWaterMark: READ_CHUNK})
+  if (input === '-') return closing(sniffGzip(process.stdin, input), () => {})
+  const index = await partsIndexFor(input)
+  if (index) {
+    const parts = streamParts(await openPartsIndex(index))
+    return closing(sniffGzip(parts, input), () => void parts.return(undefined))
   }
-  return closing(sniffGzip(raw, input), raw)
+  try {
+    const info = await stat(input)
+    if (info.isDirectory()) throw Object.assign(new Error('dir'), {code: 'EISDIR'})
+  } catch (error) {
+    throw fromFsError(error, input, 'bundle')
+  }
+  const raw = createReadStream(input, {highWaterMark: READ_CHUNK})
+  return closing(sniffGzip(raw, input), () => raw.destroy())
 }
 
 /** A reader that stops early (inspect reads four entries) must still release the file. */
-async function* closing(inner: AsyncGenerator<Buffer>, raw: Readable): AsyncGenerator<Buffer> {
+async function* closing(inner: AsyncGenerator<Buffer>, release: () => void): AsyncGenerator<Buffer> {
   try {
     yield* inner
   } finally {
-    if (raw !== process.stdin) raw.destroy()
+    release()
   }
 }
 
-async function* sniffGzip(raw: Readable, input: string): AsyncGenerator<Buffer> {
+async function* sniffGzip(raw: AsyncIterable<Buffer>, input: string): AsyncGenerator<Buffer> {
   const it = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>
   let first: Buffer | undefined
   try {

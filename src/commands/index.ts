@@ -7,6 +7,7 @@ import BundleExtract from './bundle/extract.js'
 import BundleFetch from './bundle/fetch.js'
 import BundleInspect from './bundle/inspect.js'
 import BundlePublish from './bundle/publish.js'
+import BundleSplit from './bundle/split.js'
 import BundleVerify from './bundle/verify.js'
 import CertsCa from './certs/ca.js'
 import CertsCsr from './certs/csr.js'
@@ -26,6 +27,7 @@ export const COMMANDS = {
   'bundle:fetch': BundleFetch,
   'bundle:inspect': BundleInspect,
   'bundle:publish': BundlePublish,
+  'bundle:split': BundleSplit,
   'bundle:verify': BundleVerify,
   'certs:ca': CertsCa,
   'certs:csr': CertsCsr,

@@ -1,0 +1,94 @@
+import {open, stat, type FileHandle} from 'node:fs/promises'
+
+import {READ_CHUNK} from '../bundle/entry.js'
+import {AirlockError, fromFsError} from '../ui/errors.js'
+import {openPartsIndex, partsIndexFor} from './parts.js'
+
+/**
+ * A bundle read by offset: `images push` and `images serve` take blobs straight out of the tar at the
+ * `dataOffset` TarReader reported, whether the bundle is one file or split into parts.
+ *
+ * It does not check part digests (a range read sees only part of a part); callers check the blob's
+ * own digest, which SHA256SUMS already vouches for.
+ */
+export interface RandomAccessBundle {
+  /** total bytes of the (joined) bundle */
+  size: number
+  /** the bytes [offset, offset + length), in chunks of at most 1 MiB; each chunk is a fresh buffer the caller may keep */
+  read(offset: number, length: number): AsyncGenerator<Buffer>
+  /** a small range as one buffer (headers, manifests) */
+  readBuffer(offset: number, length: number): Promise<Buffer>
+  close(): Promise<void>
+}
+
+interface Segment {
+  path: string
+  offset: number
+  size: number
+  handle?: Promise<FileHandle>
+}
+
+/** `input`: a bundle file, its first part, or its `.parts` index. A gzip bundle has no offsets to seek to and is refused. */
+export async function openRandomAccess(input: string): Promise<RandomAccessBundle> {
+  const index = await partsIndexFor(input)
+  let segments: Segment[]
+  if (index) {
+    segments = (await openPartsIndex(index)).parts.map((p) => ({path: p.path, offset: p.offset, size: p.size}))
+  } else {
+    try {
+      const info = await stat(input)
+      if (!info.isFile()) throw Object.assign(new Error('not a file'), {code: 'EISDIR'})
+      segments = [{path: input, offset: 0, size: info.size}]
+    } catch (error) {
+      throw fromFsError(error, input, 'bundle')
+    }
+  }
+  const size = segments.reduce((sum, s) => sum + s.size, 0)
+  const handleOf = (s: Segment) =>
+    (s.handle ??= open(s.path, 'r').catch((error) => {
+      throw fromFsError(error, s.path, 'part')
+    }))
+
+  const bundle: RandomAccessBundle = {
+    size,
+    async *read(offset: number, length: number) {
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
+        throw new AirlockError('TRUNCATED', `${input}: the range ${offset}+${length} lies beyond the end of the bundle (${size} bytes)`, {subject: input, hint: 'the bundle is cut short; copy it again'})
+      }
+      let pos = offset
+      const end = offset + length
+      for (const s of segments) {
+        if (pos >= end) break
+        if (pos >= s.offset + s.size) continue
+        const handle = await handleOf(s)
+        while (pos < end && pos < s.offset + s.size) {
+          const want = Math.min(READ_CHUNK, end - pos, s.offset + s.size - pos)
+          const buf = Buffer.allocUnsafe(want)
+          let got = 0
+          while (got < want) {
+            const {bytesRead} = await handle.read(buf, got, want - got, pos - s.offset + got)
+            if (bytesRead === 0) throw new AirlockError('TRUNCATED', `${s.path} ended early at ${pos - s.offset + got} bytes`, {subject: s.path, hint: 'the file shrank while it was read; copy it again'})
+            got += bytesRead
+          }
+          pos += want
+          yield buf
+        }
+      }
+    },
+    async readBuffer(offset: number, length: number) {
+      const chunks: Buffer[] = []
+      for await (const c of bundle.read(offset, length)) chunks.push(c)
+      return Buffer.concat(chunks)
+    },
+    async close() {
+      await Promise.all(segments.map(async (s) => (s.handle ? (await s.handle.catch(() => undefined))?.close() : undefined)))
+      for (const s of segments) s.handle = undefined
+    },
+  }
+  const magic = size >= 2 ? await bundle.readBuffer(0, 2) : Buffer.alloc(0)
+  if (magic[0] === 0x1f && magic[1] === 0x8b) {
+    await bundle.close()
+    throw new AirlockError('INPUT_INVALID', `${input} is gzip-compressed: blobs cannot be read from it by offset`, {subject: input, hint: 'gunzip it first (gzip -dc BUNDLE > BUNDLE.tar), or build without --gzip'})
+  }
+  return bundle
+}
