@@ -1,0 +1,36 @@
+# Shared by the bench scripts: timing with peak RSS, and test data. Not a test: figures only.
+set -euo pipefail
+BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+AIRLOCK="node $BENCH_ROOT/bin/run.js"
+
+# measure LABEL CMD...: runs CMD, records seconds and peak RSS (KB) in $SECS and $RSS_KB
+measure() {
+  local label=$1; shift
+  local out tf
+  tf=$(mktemp)
+  /usr/bin/time -o "$tf" -f '%e %M' "$@" >/dev/null 2>&1
+  out=$(tail -1 "$tf"); rm -f "$tf"
+  SECS=${out% *}
+  RSS_KB=${out#* }
+  printf '  %-34s %7.2f s  %7.1f MB peak RSS\n' "$label" "$SECS" "$(echo "$RSS_KB / 1024" | bc -l)"
+}
+
+ratio() { echo "scale=3; $1 / $2" | bc -l; }
+
+# make_files DIR TOTAL_MB COUNT: COUNT random files adding up to TOTAL_MB (blobs are incompressible)
+make_files() {
+  local dir=$1 total=$2 count=$3
+  mkdir -p "$dir/src"
+  local each=$(( total / count ))
+  for i in $(seq 1 "$count"); do
+    [ -f "$dir/src/blob$i.bin" ] || head -c "$(( each * 1024 * 1024 ))" /dev/urandom > "$dir/src/blob$i.bin"
+  done
+  {
+    echo "apiVersion: airlock.dev/v1"
+    echo "kind: Bundle"
+    echo "metadata: {name: bench, version: ${total}m}"
+    echo "spec:"
+    echo "  files:"
+    for i in $(seq 1 "$count"); do echo "    - {source: ./src/blob$i.bin, as: blob$i.bin}"; done
+  } > "$dir/spec.yaml"
+}
