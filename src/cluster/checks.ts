@@ -169,7 +169,7 @@ function checkPerNode({workers, addNodes}: Context, resource: string, id: string
     severity: 'fail',
     status: status(ok, 'fail'),
     observed: smallest ? `smallest ${smallest.node.name}: ${smallest.bytes === undefined ? 'not reported' : formatMemory(smallest.bytes)} capacity` : 'no schedulable worker nodes',
-    expected: `>= ${minText} (${formatMemory(min)}) on every worker`,
+    expected: `>= ${formatMemory(min)} capacity on every worker`,
     ...(ok ? {} : {hint: `give every worker at least ${minText} of ${resource}; ${addNodes}`}),
     ...(small.length
       ? {details: small.map((s) => `${s.node.name}: capacity ${s.bytes === undefined ? 'not reported' : formatMemory(s.bytes)}, allocatable ${s.allocatable === undefined ? 'not reported' : formatMemory(s.allocatable)}`)}
@@ -360,7 +360,7 @@ function checkPodCapacity({profile, options, workers, addNodes}: Context): Check
 
 function checkAccess({facts, profile}: Context): CheckResult {
   const wanted = profile.rbac.installer
-  const base = {id: 'rbac.installer', title: 'Installer permissions', severity: 'fail' as const, expected: `allowed: ${wanted.map(permission).join(', ')}`}
+  const base = {id: 'rbac.installer', title: 'Installer permissions', severity: 'fail' as const, expected: `all ${wanted.length} installer permissions allowed (SelfSubjectAccessReview)`}
   const canI = wanted.map((p) => `kubectl auth can-i ${p.verb} ${p.group ? `${p.resource}.${p.group}` : p.resource}`).join('; ')
   if (!facts.accessReviews) return {...base, status: 'skip', observed: 'no access reviews in the facts (kubectl dump)', hint: `as the installer, run: ${canI}`}
   const answer = (p: (typeof wanted)[number]) => facts.accessReviews?.find((r) => r.group === p.group && r.resource === p.resource && r.verb === p.verb)
@@ -408,7 +408,8 @@ function checkTenancy({facts, profile}: Context): CheckResult {
     tenants = Object.keys(counts).filter((ns) => (counts[ns] ?? 0) > 0 && foreign(ns)).sort()
     observed = tenants.length ? `pods in ${tenants.length} other namespace${tenants.length === 1 ? '' : 's'}: ${tenants.map((t) => `${t} (${counts[t]})`).join(', ')}` : 'no other workloads'
   } else {
-    tenants = facts.namespaces.map((n) => n.name).filter(foreign).sort()
+    // `default` exists in every cluster; without pod counts its mere presence says nothing.
+    tenants = facts.namespaces.map((n) => n.name).filter((n) => n !== 'default' && foreign(n)).sort()
     observed = tenants.length ? `other namespaces (pods not in the facts): ${tenants.join(', ')}` : 'no other namespaces'
   }
   return {

@@ -97,6 +97,8 @@ export const SYSTEM_NAMESPACES: readonly (string | RegExp)[] = [
   /^gke-/,
   /^gmp-/,
   'local-path-storage',
+  'longhorn-system',
+  'rook-ceph',
   'cert-manager',
   'ingress-nginx',
   'metallb-system',

@@ -178,7 +178,8 @@ export function mapApiError(error: unknown, path: string, server: string): unkno
   if (error instanceof AirlockError) return error
   const e = error as {code?: unknown; body?: unknown; message?: string; cause?: {code?: string}}
   if (typeof e.code === 'number') {
-    const message = apiMessage(e.body) ?? `HTTP ${e.code}`
+    // The generated client drops the body of some answers (401) and keeps only the status text in its message.
+    const message = apiMessage(e.body) ?? /^Message: (.+)$/m.exec(e.message ?? '')?.[1] ?? `HTTP ${e.code}`
     const subject = `${server}${path}`
     if (e.code === 401) {
       return new AirlockError('CLUSTER_AUTH', `the API server refused the credentials (401): ${message}`, {subject, hint: 'the token or client certificate in the kubeconfig is not accepted; log in again (e.g. refresh the token) and retry', cause: error})
