@@ -165,6 +165,20 @@ describe('single executable (npm run package)', function () {
     assert.equal(missing.json.error.subject, `${spec2}#spec.profile`)
   })
 
+  it('lists the templates it carries (kots config finds the shipped profiles without a folder)', async () => {
+    const shipped = (await readdir(join(REPO_ROOT, 'templates', 'profiles'))).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length))
+    const r = await runIsolated(exe, ['kots', 'config', '--cores', '8', '--domain', 'platform.example.com', '--json'], dir)
+    if (shipped.length === 1) {
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.json.profile, shipped[0])
+    } else {
+      // several shipped: the user must choose, and the error names every one the executable carries
+      assert.equal(r.code, 2, r.stderr)
+      assert.equal(r.json.error.subject, '--profile')
+      for (const name of shipped) assert.ok(r.json.error.message.includes(name), name)
+    }
+  })
+
   it('refuses a spec file that would take the place of files/airlock', async () => {
     const work = join(dir, 'clash')
     await mkdir(work)
