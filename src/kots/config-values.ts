@@ -128,7 +128,7 @@ export function renderConfigValues(input: ConfigValuesInput): RenderedConfigValu
     written.set(kots.inputs.edition.item, {value: edition, source: 'edition'})
   }
 
-  const toggleByService = new Map(kots.toggles.map((t) => [t.service, t]))
+  const toggleByService = new Map(kots.services.map((t) => [t.service, t]))
   const services: ServiceDecision[] = profile.services.items.map((service) => {
     const enabled = service.minCores <= tier
     const toggle = toggleByService.get(service.id)
@@ -199,11 +199,11 @@ export function renderConfigValues(input: ConfigValuesInput): RenderedConfigValu
 function kotsSection(loaded: LoadedProfile): KotsProfile {
   const kots = loaded.profile.kots
   if (!kots) {
-    throw new AirlockError('PROFILE_INVALID', `${loaded.source}: kots: the profile has no KOTS section`, {subject: `${loaded.source}#kots`, hint: 'add kots: {app, inputs, toggles} to the profile'})
+    throw new AirlockError('PROFILE_INVALID', `${loaded.source}: kots: the profile has no KOTS section`, {subject: `${loaded.source}#kots`, hint: 'add kots: {app, inputs, services} to the profile'})
   }
   const ids = new Set(loaded.profile.services.items.map((s) => s.id))
-  kots.toggles.forEach((t, i) => {
-    const at = `${loaded.source}#kots.toggles[${i}]`
+  kots.services.forEach((t, i) => {
+    const at = `${loaded.source}#kots.services[${i}]`
     if (!ids.has(t.service)) {
       const near = closestNames(t.service, ids)
       throw new AirlockError('PROFILE_INVALID', `${at}.service: ${t.service} is not a service of services.items${near.length ? ` (closest: ${near.join(', ')})` : ''}`, {subject: `${at}.service`, hint: 'use an id from services.items'})
@@ -326,7 +326,7 @@ function validateAgainstApp(app: AppConfig, values: Map<string, {value: string; 
       problems.push({item, text: `${item}${from}: ${JSON.stringify(value)} is not one of its options (${def.options.join(', ')})${near.length ? `; closest: ${near.join(', ')}` : ''}`})
     }
   }
-  for (const toggle of kots.toggles) {
+  for (const toggle of kots.services) {
     const def = app.items.get(toggle.item)
     if (toggle.type !== 'select' || !def || !SELECT_TYPES.has(def.type) || def.options.length === 0) continue
     for (const v of [toggle.on, toggle.off]) {
@@ -344,6 +344,6 @@ function validateAgainstApp(app: AppConfig, values: Map<string, {value: string; 
   if (!first) return
   throw new AirlockError('INPUT_INVALID', `the ConfigValues do not match the application's Config ${app.source}:\n  ${problems.map((p) => p.text).join('\n  ')}`, {
     subject: `spec.values.${first.item}`,
-    hint: 'fix the item names in the profile (kots.toggles, kots.inputs) or pass --set ITEM=VALUE for required items',
+    hint: 'fix the item names in the profile (kots.services, kots.inputs) or pass --set ITEM=VALUE for required items',
   })
 }

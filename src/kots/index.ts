@@ -3,3 +3,4 @@ export {CONFIG_VALUES_API, FLAG_NAMES, renderConfigValues, type ConfigValuesInpu
 export {resolveProfile} from './profile-ref.js'
 export {closestNames} from './suggest.js'
 export {generateKotsConfig, parseSetFlags, type KotsConfigOptions, type KotsConfigOutcome} from './write.js'
+export {serviceToggles, type ServiceToggle} from './toggles.js'

@@ -77,7 +77,7 @@ export const profileSchema = z.strictObject({
         })
         .default({}),
       /** one item per service that the tier rule may turn off; `bool` writes "1"/"0", `select` writes on/off */
-      toggles: z
+      services: z
         .array(
           z.strictObject({
             service: z.string().regex(/^[a-z0-9-]+$/),

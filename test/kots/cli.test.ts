@@ -88,6 +88,6 @@ describe('cli: kots config', () => {
       const r = await runCli(['kots', 'config', '--size', '8', '--domain', 'a.example.com', '--profile', path, '--json'])
       assert.equal(r.code, 2)
       assert.equal(r.json.error.code, 'PROFILE_INVALID')
-      assert.equal(r.json.error.subject, `${path}#kots.toggles[3].tpye`)
+      assert.equal(r.json.error.subject, `${path}#kots.services[3].tpye`)
     }))
 })

@@ -27,11 +27,11 @@ describe('kots: the profile\'s kots section', () => {
     const loaded = parseProfile(Buffer.from(text), 'p.yaml')
     const ids = new Set(loaded.profile.services.items.map((s) => s.id))
     assert.ok(loaded.profile.kots)
-    for (const t of loaded.profile.kots.toggles) assert.ok(ids.has(t.service), t.service)
+    for (const t of loaded.profile.kots.services) assert.ok(ids.has(t.service), t.service)
   })
 
   it('a wrong type in the kots section names the field', () => {
-    expectProfileError(() => parseProfile(Buffer.from(text.replace('type: select, on: multiple', 'type: radio, on: multiple')), 'p.yaml'), 'p.yaml#kots.toggles[0].type')
+    expectProfileError(() => parseProfile(Buffer.from(text.replace('type: select, on: multiple', 'type: radio, on: multiple')), 'p.yaml'), 'p.yaml#kots.services[0].type')
   })
 
   it('a bad value elsewhere names that field', () => {
@@ -40,16 +40,29 @@ describe('kots: the profile\'s kots section', () => {
 
   it('a toggle for a service not in the table is an error naming the toggle', () => {
     const loaded = parseProfile(Buffer.from(text.replace('{service: alerting, item: enable_alerting}', '{service: alertng, item: enable_alerting}')), 'p.yaml')
-    expectProfileError(() => renderConfigValues({profile: loaded, size: 8, domain: 'a.example.com'}), 'p.yaml#kots.toggles[1].service')
+    expectProfileError(() => renderConfigValues({profile: loaded, size: 8, domain: 'a.example.com'}), 'p.yaml#kots.services[1].service')
   })
 
   it('a select toggle without its off value is an error naming it', () => {
     const loaded = parseProfile(Buffer.from(text.replace('on: multiple, off: single,', 'on: multiple,')), 'p.yaml')
-    expectProfileError(() => renderConfigValues({profile: loaded, size: 8, domain: 'a.example.com'}), 'p.yaml#kots.toggles[0].off')
+    expectProfileError(() => renderConfigValues({profile: loaded, size: 8, domain: 'a.example.com'}), 'p.yaml#kots.services[0].off')
   })
 
   it('a profile without a kots section cannot render ConfigValues', () => {
     const loaded = parseProfile(Buffer.from(text.slice(0, text.indexOf('\nkots:'))), 'p.yaml')
     expectProfileError(() => renderConfigValues({profile: loaded, size: 8, domain: 'a.example.com'}), 'p.yaml#kots')
+  })
+})
+
+describe('kots: serviceToggles, for readers of existing ConfigValues', () => {
+  it('reads bool items as 1/true and select items at their on option only', async () => {
+    const {serviceToggles} = await import('../../src/kots/index.js')
+    const loaded = parseProfile(await readFile(SHIPPED), 'p.yaml')
+    const toggles = serviceToggles(loaded.profile)
+    assert.equal(toggles.get('plateau')?.isOn('1'), true)
+    assert.equal(toggles.get('plateau')?.isOn('0'), false)
+    assert.equal(toggles.get('jupyter-multi')?.isOn('multiple'), true)
+    assert.equal(toggles.get('jupyter-multi')?.isOn('single'), false)
+    assert.equal(toggles.has('inference'), false)
   })
 })
