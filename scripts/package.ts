@@ -9,6 +9,7 @@
  *      stripped of its debug symbols when `strip` is installed;
  *   4. postject injects the blob into that copy.
  * The result is dist/airlock-linux-x64 and dist/airlock-linux-x64.sha256 (sha256sum -c format).
+ * `npm run package -- --no-code-cache` builds a byte-reproducible executable that starts slower.
  * Nothing here lists commands or templates: whatever is in the map and in templates/ at build time
  * goes in.
  */
@@ -133,12 +134,14 @@ async function main(): Promise<void> {
     output: blob,
     disableExperimentalSEAWarning: true,
     // A V8 code cache of the bundle is what lets the executable start no slower than `node bin/run.js`.
-    useCodeCache: true,
+    // V8 does not write it byte for byte the same twice; --no-code-cache trades start-up time for
+    // an executable that is byte-identical across builds of the same sources with the same node.
+    useCodeCache: !process.argv.includes('--no-code-cache'),
     assets: {'package.json': pjsonPath, 'oclif.manifest.json': manifestPath, 'templates.index.json': indexPath, ...templates},
   }
   const configPath = join(WORK, 'sea-config.json')
   await writeFile(configPath, `${JSON.stringify(seaConfig, null, 2)}\n`)
-  step(`preparing the blob (${Object.keys(templates).length} templates)`)
+  step(`preparing the blob (${Object.keys(templates).length} templates, code cache ${seaConfig.useCodeCache ? 'on' : 'off'})`)
   execFileSync(process.execPath, ['--experimental-sea-config', configPath], {stdio: ['ignore', 'ignore', 'inherit']})
 
   const exe = join(WORK, NAME)
