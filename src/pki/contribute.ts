@@ -40,7 +40,7 @@ export async function contributeTls(ctx: BuildContext): Promise<Contribution | u
   }
   ctx.progress(`tls: making a ${keyType} key for ${tls.domain}`)
   const now = new Date()
-  const request = {domain: tls.domain, sans: tls.sans, keyType, subject: tls.subject, days, now}
+  const request = {domain: tls.domain, sans: tls.sans, keyType, subject: tls.subject, days, now, labels: {domain: `${at}.domain`, sans: `${at}.sans`, subject: `${at}.subject`}}
   const objects: PkiObject[] = []
   const entries = []
   const provenance = [

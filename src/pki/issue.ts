@@ -37,6 +37,8 @@ export interface CsrRequest {
   sans?: string[]
   keyType?: TlsKeyType
   subject?: string
+  /** what errors name: flags by default, spec paths from the bundle build */
+  labels?: {domain: string; sans: string; subject: string}
 }
 
 export interface MadeCsr {
@@ -49,8 +51,8 @@ export interface MadeCsr {
 }
 
 export async function makeCsr(request: CsrRequest): Promise<MadeCsr> {
-  const sans = collectSans(request.domain, request.sans ?? [])
-  const attributes: NameAttribute[] = [...parseSubject(request.subject), {type: 'CN', value: request.domain.toLowerCase()}]
+  const sans = collectSans(request.domain, request.sans ?? [], request.labels?.sans, request.labels?.domain)
+  const attributes: NameAttribute[] = [...parseSubject(request.subject, request.labels?.subject), {type: 'CN', value: request.domain.toLowerCase()}]
   const keyType = request.keyType ?? DEFAULT_TLS_KEY_TYPE
   const key = await generateTlsKey(keyType)
   const der = buildCsr({key, subject: encodeName(attributes), sans})

@@ -26,10 +26,10 @@ export interface SubjectAltNames {
 const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/
 
 /** The domain first, then each --san once; IP addresses become IP SANs, everything else must be a DNS name. */
-export function collectSans(domain: string, sans: string[], subject = '--san'): SubjectAltNames {
+export function collectSans(domain: string, sans: string[], subject = '--san', domainSubject = '--domain'): SubjectAltNames {
   const out: SubjectAltNames = {dns: [], ip: [], other: []}
   for (const [i, raw] of [domain, ...sans].entries()) {
-    const at = i === 0 ? '--domain' : subject
+    const at = i === 0 ? domainSubject : subject
     const value = raw.trim().toLowerCase()
     if (isIP(value)) {
       const normal = ipToString(ipBytes(value))

@@ -1,0 +1,60 @@
+import {strict as assert} from 'node:assert'
+
+import {namedBits, toDer, unsignedInteger} from '../../src/pki/asn1.js'
+import {hostMatches} from '../../src/pki/inspect.js'
+import {validityWindow} from '../../src/pki/issue.js'
+import {parseSubject} from '../../src/pki/name.js'
+import {collectSans, ipBytes, ipToString, randomSerial} from '../../src/pki/x509.js'
+import {AirlockError} from '../../src/ui/errors.js'
+
+describe('pki building blocks', () => {
+  it('collectSans: the domain first, IPs as IP SANs, duplicates once, junk refused naming the field', () => {
+    assert.deepEqual(collectSans('Wallaroo.Example.com', ['api.example.com', '10.0.0.5', 'wallaroo.example.com', '::1', '*.apps.example.com']), {dns: ['wallaroo.example.com', 'api.example.com', '*.apps.example.com'], ip: ['10.0.0.5', '::1'], other: []})
+    assert.throws(() => collectSans('wallaroo.example.com', ['bad_name!']), (e: AirlockError) => e.code === 'USAGE' && e.subject === '--san')
+    assert.throws(() => collectSans('*.example.com', []), (e: AirlockError) => e.subject === '--domain', 'the domain itself is never a wildcard')
+    assert.throws(() => collectSans('x.example.com', ['-bad.example.com'], 'spec.tls.sans'), (e: AirlockError) => e.subject === 'spec.tls.sans')
+  })
+
+  it('IPv6 round-trips through its 16 bytes', () => {
+    assert.equal(ipBytes('2001:db8::1').toString('hex'), '20010db8000000000000000000000001')
+    assert.equal(ipToString(ipBytes('2001:db8::1')), '2001:db8::1')
+    assert.equal(ipToString(ipBytes('10.1.2.3')), '10.1.2.3')
+  })
+
+  it('hostMatches: a wildcard covers exactly one label', () => {
+    assert.ok(hostMatches('*.example.com', 'a.example.com'))
+    assert.ok(!hostMatches('*.example.com', 'a.b.example.com'))
+    assert.ok(!hostMatches('*.example.com', 'example.com'))
+    assert.ok(hostMatches('Wallaroo.example.com.', 'wallaroo.example.com'))
+  })
+
+  it('serials are positive DER INTEGERs of 128 random bits', () => {
+    for (let i = 0; i < 200; i++) {
+      const der = toDer(unsignedInteger(randomSerial()))
+      assert.equal(der[0], 0x02)
+      assert.ok((der[2] ?? 0) < 0x80, 'positive')
+      assert.ok(der[1] === 16 || der[1] === 17 || (der[1] ?? 0) < 16)
+      if (der[1] === 17) assert.equal(der[2], 0, 'a leading zero only to keep the sign')
+    }
+  })
+
+  it('keyUsage named bits are minimal DER', () => {
+    assert.equal(toDer(namedBits([0, 2])).toString('hex'), '030205a0') // digitalSignature, keyEncipherment
+    assert.equal(toDer(namedBits([5, 6])).toString('hex'), '03020106') // keyCertSign, cRLSign
+    assert.equal(toDer(namedBits([0])).toString('hex'), '03020780')
+  })
+
+  it('validity: starts 5 minutes back, lasts exactly the days asked (both ends inclusive)', () => {
+    const now = new Date('2025-03-01T12:00:00.500Z')
+    const {notBefore, notAfter} = validityWindow(now, 397)
+    assert.equal(notBefore.toISOString(), '2025-03-01T11:55:00.000Z')
+    assert.equal((notAfter.getTime() - notBefore.getTime() + 1000) / 86_400_000, 397)
+  })
+
+  it('parseSubject: KEY=VALUE pairs, escaped commas, no CN, two-letter C', () => {
+    assert.deepEqual(parseSubject('O=Acme\\, Inc,OU=Platform,C=US'), [{type: 'O', value: 'Acme, Inc'}, {type: 'OU', value: 'Platform'}, {type: 'C', value: 'US'}])
+    assert.throws(() => parseSubject('CN=x'), (e: AirlockError) => e.subject === '--subject')
+    assert.throws(() => parseSubject('C=USA'), (e: AirlockError) => e.subject === '--subject')
+    assert.throws(() => parseSubject('X=1', 'spec.tls.subject'), (e: AirlockError) => e.subject === 'spec.tls.subject')
+  })
+})
