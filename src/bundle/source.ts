@@ -1,5 +1,5 @@
 import {createReadStream} from 'node:fs'
-import {stat} from 'node:fs/promises'
+import {open, stat} from 'node:fs/promises'
 import {createGunzip} from 'node:zlib'
 
 import {openPartsIndex, partsIndexFor, streamParts} from '../transport/parts.js'
@@ -27,8 +27,57 @@ export async function openBundleStream(input: BundleInput): Promise<AsyncIterabl
   } catch (error) {
     throw fromFsError(error, input, 'bundle')
   }
-  const raw = createReadStream(input, {highWaterMark: READ_CHUNK})
-  return closing(sniffGzip(raw, input), () => raw.destroy())
+  if (await isGzipFile(input)) {
+    const raw = createReadStream(input, {highWaterMark: READ_CHUNK})
+    return closing(sniffGzip(raw, input), () => raw.destroy())
+  }
+  return readFileReusingBuffers(input)
+}
+
+async function isGzipFile(path: string): Promise<boolean> {
+  const handle = await open(path, 'r')
+  try {
+    const {bytesRead, buffer} = await handle.read(Buffer.alloc(2), 0, 2, 0)
+    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b
+  } finally {
+    await handle.close()
+  }
+}
+
+const POOL = 4
+
+/**
+ * A plain file read through a small ring of buffers, one read always ahead: no allocation per chunk,
+ * so memory stays flat and the garbage collector idle however large the bundle. A chunk handed out
+ * is overwritten POOL-1 reads later; every consumer (tar walk, hashing, extraction) is done with it
+ * long before, since each awaits its chunk before asking for the next.
+ */
+async function* readFileReusingBuffers(path: string): AsyncGenerator<Buffer> {
+  const handle = await open(path, 'r')
+  const ring = Array.from({length: POOL}, () => Buffer.allocUnsafe(READ_CHUNK))
+  let slot = 0
+  let position = 0
+  const readNext = () => {
+    const buffer = ring[slot++ % POOL] as Buffer
+    const at = position
+    const read = handle.read(buffer, 0, buffer.length, at).then(({bytesRead}) => buffer.subarray(0, bytesRead))
+    read.catch(() => {})
+    return read
+  }
+  try {
+    let ahead = readNext()
+    for (;;) {
+      const chunk = await ahead
+      if (chunk.length === 0) return
+      position += chunk.length
+      ahead = readNext()
+      yield chunk
+    }
+  } catch (error) {
+    throw fromFsError(error, path, 'bundle')
+  } finally {
+    await handle.close()
+  }
 }
 
 /** A reader that stops early (inspect reads four entries) must still release the file. */

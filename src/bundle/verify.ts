@@ -1,5 +1,3 @@
-import {createHash} from 'node:crypto'
-
 import {checkSignerTrusted, parseSigner, type Trust} from '../signing/trust.js'
 import {verifyDetached} from '../signing/keys.js'
 import {AirlockError} from '../ui/errors.js'
@@ -18,6 +16,7 @@ import {
   type BundleManifest,
 } from './format.js'
 import {checkEntryType, checkRelativePath} from './path-safety.js'
+import {HashPool} from './hash-pool.js'
 import {openBundleStream, type BundleInput} from './source.js'
 import {TarReader, type TarEntry} from './tar-reader.js'
 
@@ -55,6 +54,17 @@ export interface EntryWriter {
   /** called only after the digest matched */
   close(): Promise<void>
   abort(): Promise<void>
+}
+
+const LAG = 8
+
+interface Pending {
+  path: string
+  size: number
+  expected: string
+  digest: Promise<string>
+  writer?: EntryWriter
+  keep?: Buffer[]
 }
 
 /** Splits `ROOT/rel` and refuses anything that is not under the bundle's single root folder. */
@@ -113,43 +123,55 @@ export async function verifyBundle(input: BundleInput, trust: Trust, sink?: Entr
   const seen = new Set<string>()
   let contentBytes = 0
   let manifest: BundleManifest | undefined
-  for (;;) {
-    const entry = await reader.next()
-    if (!entry) break
-    const kind = checkEntryType(entry.path, entry.type)
-    const rel = relativeToRoot(entry, root)
-    if (kind === 'directory') continue
-    if ((HEAD_ENTRIES as readonly string[]).includes(rel) || seen.has(rel)) {
-      throw new AirlockError('ENTRY_DUPLICATE', `entry ${entry.path} appears twice`, {subject: entry.path, hint: 'a second copy could shadow the verified one on extraction; do not use this bundle'})
+  // Digests of large entries come back from worker threads; they are checked in tar order, at most
+  // LAG entries behind the reader, so the first bad entry is the one reported.
+  const pool = new HashPool()
+  const queue: Pending[] = []
+  const settle = async (item: Pending) => {
+    const actual = await item.digest
+    if (actual !== item.expected) {
+      throw new AirlockError('DIGEST_MISMATCH', `entry ${item.path} has sha256:${actual}, ${SUMS} says sha256:${item.expected}`, {subject: item.path, hint: 'the bundle was changed or damaged after signing; do not use it, copy it again'})
     }
-    const digest = expected.get(rel)
-    if (digest === undefined) {
-      throw new AirlockError('ENTRY_UNLISTED', `entry ${entry.path} is not listed in ${SUMS}`, {subject: entry.path, hint: 'a file was added after signing; do not use this bundle'})
-    }
-    seen.add(rel)
-    const writer = await sink?.open(rel, entry, manifest)
-    const hash = createHash('sha256')
-    const keep: Buffer[] | undefined = rel === MANIFEST ? [] : undefined
-    try {
+    await item.writer?.close()
+    item.writer = undefined
+    contentBytes += item.size
+    if (item.keep) manifest = parseManifest(Buffer.concat(item.keep), `${root}/${MANIFEST}`, root)
+  }
+  try {
+    for (;;) {
+      const entry = await reader.next()
+      if (!entry) break
+      const kind = checkEntryType(entry.path, entry.type)
+      const rel = relativeToRoot(entry, root)
+      if (kind === 'directory') continue
+      if ((HEAD_ENTRIES as readonly string[]).includes(rel) || seen.has(rel)) {
+        throw new AirlockError('ENTRY_DUPLICATE', `entry ${entry.path} appears twice`, {subject: entry.path, hint: 'a second copy could shadow the verified one on extraction; do not use this bundle'})
+      }
+      const digest = expected.get(rel)
+      if (digest === undefined) {
+        throw new AirlockError('ENTRY_UNLISTED', `entry ${entry.path} is not listed in ${SUMS}`, {subject: entry.path, hint: 'a file was added after signing; do not use this bundle'})
+      }
+      seen.add(rel)
+      const item: Pending = {path: entry.path, size: entry.size, expected: digest, digest: Promise.resolve(''), keep: rel === MANIFEST ? [] : undefined}
+      queue.push(item)
+      item.writer = await sink?.open(rel, entry, manifest)
+      if (item.keep && entry.size > MAX_MANIFEST_BYTES) throw new AirlockError('MANIFEST_INVALID', `${entry.path} is too large`, {subject: entry.path})
+      const job = pool.begin(entry.size)
       for await (const chunk of reader.body()) {
-        hash.update(chunk)
-        if (keep) {
-          if (entry.size > MAX_MANIFEST_BYTES) throw new AirlockError('MANIFEST_INVALID', `${entry.path} is too large`, {subject: entry.path})
-          keep.push(Buffer.from(chunk))
-        }
-        if (writer) await writer.write(chunk)
+        await job.update(chunk)
+        if (item.keep) item.keep.push(Buffer.from(chunk))
+        if (item.writer) await item.writer.write(chunk)
       }
-      const actual = hash.digest('hex')
-      if (actual !== digest) {
-        throw new AirlockError('DIGEST_MISMATCH', `entry ${entry.path} has sha256:${actual}, ${SUMS} says sha256:${digest}`, {subject: entry.path, hint: 'the bundle was changed or damaged after signing; do not use it, copy it again'})
-      }
-    } catch (error) {
-      await writer?.abort()
-      throw error
+      item.digest = job.digest()
+      // the manifest decides how later entries are written (roles), so it is settled at once
+      while (queue.length > (item.keep ? 0 : LAG)) await settle(queue.shift() as Pending)
     }
-    await writer?.close()
-    contentBytes += entry.size
-    if (keep) manifest = parseManifest(Buffer.concat(keep), `${root}/${MANIFEST}`, root)
+    while (queue.length > 0) await settle(queue.shift() as Pending)
+  } catch (error) {
+    for (const item of queue) await item.writer?.abort()
+    throw error
+  } finally {
+    await pool.close()
   }
   const missing = [...expected.keys()].filter((p) => !seen.has(p))
   if (missing.length > 0) {
