@@ -16,7 +16,7 @@
 import {execFileSync, spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
-import {chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
+import {chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
 import {createRequire} from 'node:module'
 import {join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -26,7 +26,6 @@ import {build} from 'esbuild'
 
 const REPO = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '')
 const DIST = join(REPO, 'dist')
-const WORK = join(DIST, '.sea')
 const NAME = 'airlock-linux-x64'
 const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'
 
@@ -87,7 +86,6 @@ async function bundleScript(out: string): Promise<void> {
     // sits next to the executable.
     define: {'import.meta.url': JSON.stringify('file:///nonexistent/airlock-sea/dist/util/module.js')},
     logLevel: 'warning',
-    metafile: true,
   })
   if (result.errors.length > 0) throw new Error('esbuild failed')
 }
@@ -109,55 +107,63 @@ async function main(): Promise<void> {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     throw new Error(`npm run package builds ${NAME} and must run on linux x64 (this is ${process.platform} ${process.arch})`)
   }
-  await rm(WORK, {recursive: true, force: true})
-  await mkdir(WORK, {recursive: true})
+  const unknown = process.argv.slice(2).filter((arg) => arg !== '--no-code-cache')
+  if (unknown.length > 0) throw new Error(`unknown argument ${unknown.join(' ')}; the only option is --no-code-cache`)
+  await mkdir(DIST, {recursive: true})
+  // A folder of its own, so that two builds at once (two test runs) never mix their files; each
+  // ends with an atomic rename into dist/.
+  const work = await mkdtemp(join(DIST, '.sea-'))
+  try {
+    step('bundling src/sea/main.ts with esbuild')
+    const script = join(work, 'airlock.cjs')
+    await bundleScript(script)
 
-  step('bundling src/sea/main.ts with esbuild')
-  const script = join(WORK, 'airlock.cjs')
-  await bundleScript(script)
+    const pjson = await embeddedPjson()
+    const pjsonPath = join(work, 'package.json')
+    await writeFile(pjsonPath, `${JSON.stringify(pjson)}\n`)
+    // The same source esbuild just bundled, loaded here through tsx: oclif's manifest of every command
+    // in the map, so the executable answers --version and --help without evaluating any command.
+    const {COMMANDS} = await import('../src/commands/index.js')
+    const {manifestFor} = await import('../src/sea/plugin.js')
+    const manifestPath = join(work, 'oclif.manifest.json')
+    await writeFile(manifestPath, `${JSON.stringify(await manifestFor(pjson as unknown as Interfaces.PJSON, COMMANDS))}\n`)
+    const templates = await templateAssets()
+    const indexPath = join(work, 'templates.index.json')
+    await writeFile(indexPath, `${JSON.stringify(Object.keys(templates).map((key) => key.slice('templates/'.length)).sort())}\n`)
+    const blob = join(work, 'airlock.blob')
+    const seaConfig = {
+      main: script,
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      // A V8 code cache of the bundle is what lets the executable start no slower than `node bin/run.js`.
+      // V8 does not write it byte for byte the same twice; --no-code-cache trades start-up time for
+      // an executable that is byte-identical across builds of the same sources with the same node.
+      useCodeCache: !process.argv.includes('--no-code-cache'),
+      assets: {'package.json': pjsonPath, 'oclif.manifest.json': manifestPath, 'templates.index.json': indexPath, ...templates},
+    }
+    const configPath = join(work, 'sea-config.json')
+    await writeFile(configPath, `${JSON.stringify(seaConfig, null, 2)}\n`)
+    step(`preparing the blob (${Object.keys(templates).length} templates, code cache ${seaConfig.useCodeCache ? 'on' : 'off'})`)
+    execFileSync(process.execPath, ['--experimental-sea-config', configPath], {stdio: ['ignore', 'ignore', 'inherit']})
 
-  const pjson = await embeddedPjson()
-  const pjsonPath = join(WORK, 'package.json')
-  await writeFile(pjsonPath, `${JSON.stringify(pjson)}\n`)
-  // The same source esbuild just bundled, loaded here through tsx: oclif's manifest of every command
-  // in the map, so the executable answers --version and --help without evaluating any command.
-  const {COMMANDS} = await import('../src/commands/index.js')
-  const {manifestFor} = await import('../src/sea/plugin.js')
-  const manifestPath = join(WORK, 'oclif.manifest.json')
-  await writeFile(manifestPath, `${JSON.stringify(await manifestFor(pjson as unknown as Interfaces.PJSON, COMMANDS))}\n`)
-  const templates = await templateAssets()
-  const indexPath = join(WORK, 'templates.index.json')
-  await writeFile(indexPath, `${JSON.stringify(Object.keys(templates).map((key) => key.slice('templates/'.length)).sort())}\n`)
-  const blob = join(WORK, 'airlock.blob')
-  const seaConfig = {
-    main: script,
-    output: blob,
-    disableExperimentalSEAWarning: true,
-    // A V8 code cache of the bundle is what lets the executable start no slower than `node bin/run.js`.
-    // V8 does not write it byte for byte the same twice; --no-code-cache trades start-up time for
-    // an executable that is byte-identical across builds of the same sources with the same node.
-    useCodeCache: !process.argv.includes('--no-code-cache'),
-    assets: {'package.json': pjsonPath, 'oclif.manifest.json': manifestPath, 'templates.index.json': indexPath, ...templates},
+    const exe = join(work, NAME)
+    await copyFile(process.execPath, exe)
+    await chmod(exe, 0o755)
+    step(stripIfPossible(exe) ? `stripped a copy of ${process.execPath} (node ${process.version})` : 'strip not found: keeping the node binary unstripped')
+    step('injecting the blob with postject')
+    await inject(exe, 'NODE_SEA_BLOB', await readFile(blob), {sentinelFuse: SENTINEL_FUSE})
+
+    const target = join(DIST, NAME)
+    const digest = await sha256(exe)
+    await writeFile(join(work, `${NAME}.sha256`), `${digest}  ${NAME}\n`)
+    await rename(exe, target)
+    await rename(join(work, `${NAME}.sha256`), `${target}.sha256`)
+    const {size} = await stat(target)
+    process.stdout.write(`${relative(REPO, target)}  ${(size / (1 << 20)).toFixed(1)} MiB  sha256:${digest}\n`)
+  } finally {
+    // AIRLOCK_SEA_DEBUG keeps the bundled script and the blob for a look.
+    if (!process.env.AIRLOCK_SEA_DEBUG) await rm(work, {recursive: true, force: true})
   }
-  const configPath = join(WORK, 'sea-config.json')
-  await writeFile(configPath, `${JSON.stringify(seaConfig, null, 2)}\n`)
-  step(`preparing the blob (${Object.keys(templates).length} templates, code cache ${seaConfig.useCodeCache ? 'on' : 'off'})`)
-  execFileSync(process.execPath, ['--experimental-sea-config', configPath], {stdio: ['ignore', 'ignore', 'inherit']})
-
-  const exe = join(WORK, NAME)
-  await copyFile(process.execPath, exe)
-  await chmod(exe, 0o755)
-  step(stripIfPossible(exe) ? `stripped a copy of ${process.execPath} (node ${process.version})` : 'strip not found: keeping the node binary unstripped')
-  step('injecting the blob with postject')
-  await inject(exe, 'NODE_SEA_BLOB', await readFile(blob), {sentinelFuse: SENTINEL_FUSE})
-
-  const target = join(DIST, NAME)
-  await rename(exe, target)
-  const digest = await sha256(target)
-  await writeFile(`${target}.sha256`, `${digest}  ${NAME}\n`)
-  await rm(WORK, {recursive: true, force: true})
-  const {size} = await stat(target)
-  process.stdout.write(`${relative(REPO, target)}  ${(size / (1 << 20)).toFixed(1)} MiB  sha256:${digest}\n`)
 }
 
 main().catch((error: unknown) => {
