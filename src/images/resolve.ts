@@ -115,8 +115,9 @@ function parseLocal(specRef: string, baseDir: string): {kind: 'oci' | 'oci-archi
   if (!m) return undefined
   let path = m[2] as string
   let tag: string | undefined
-  const colon = path.lastIndexOf(':')
-  if (colon > 0 && !path.slice(colon + 1).includes('/') && !path.slice(colon + 1).startsWith('.')) {
+  // As skopeo splits it: the path ends at its first ":" (a path with a colon cannot be named).
+  const colon = path.indexOf(':')
+  if (colon > 0) {
     tag = path.slice(colon + 1)
     path = path.slice(0, colon)
   }

@@ -26,7 +26,7 @@ export function credentialFiles(env: NodeJS.ProcessEnv = process.env): string[] 
   const files: string[] = []
   if (env.REGISTRY_AUTH_FILE) files.push(env.REGISTRY_AUTH_FILE)
   if (env.XDG_RUNTIME_DIR) files.push(join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'))
-  files.push(join(env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), '.docker'), 'config.json'))
+  files.push(join(env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker'), 'config.json'))
   return files
 }
 

@@ -155,7 +155,9 @@ function describeNetworkError(error: unknown, what: string, subject: string, att
   if (code === 'ENOTFOUND') {
     return new AirlockError('REMOTE_UNREACHABLE', `${what}: cannot resolve ${subject}`, {subject, hint: 'check the registry name and DNS', cause: error})
   }
-  return new AirlockError(error instanceof RetryableError ? 'REGISTRY_ERROR' : 'REMOTE_UNREACHABLE', `${what}: ${msg}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`, {
+  // Never reached at all is "unreachable"; reached but dropped, 429 or 5xx until the bound is a registry error.
+  const unreachable = ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(code)
+  return new AirlockError(unreachable ? 'REMOTE_UNREACHABLE' : 'REGISTRY_ERROR', `${what}: ${msg}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`, {
     subject,
     hint: 'check that the registry is up and reachable; airlock retries dropped connections, 429 and 5xx with backoff',
     cause: error,

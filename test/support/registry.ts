@@ -86,7 +86,7 @@ export async function makePki(): Promise<Pki> {
 
 /** bcrypt, the only hash docker-registry's htpasswd accepts, from Python's crypt module. */
 async function bcrypt(password: string): Promise<string> {
-  const {stdout} = await run('python3', ['-W', 'ignore', '-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))', password])
+  const {stdout} = await run('python3', ['-W', 'ignore', '-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))', password])
   return stdout.trim()
 }
 
