@@ -420,29 +420,43 @@ function checkTenancy({facts, profile}: Context): CheckResult {
   }
 }
 
-/** Service id -> KOTS ConfigValues item, from the profile's `kots:` section; undefined when it has none. */
-export function serviceItems(profile: RequirementProfile): Map<string, string> | undefined {
+/** How a service is switched on in ConfigValues: its item, and for `select` items the value that means on. */
+export interface ServiceItem {
+  item: string
+  on?: string
+}
+
+/**
+ * Service id -> KOTS ConfigValues item, from the profile's `kots.services` list (owned by src/kots).
+ * Read defensively: the section is optional and may grow, so entries without a service and an item are
+ * ignored, and undefined means the profile maps nothing (the check then says it was skipped).
+ */
+export function serviceItems(profile: RequirementProfile): Map<string, ServiceItem> | undefined {
   const kots = profile.kots as Record<string, unknown> | undefined
   if (!kots || typeof kots !== 'object') return undefined
-  const raw = kots.services ?? kots.serviceItems ?? kots.items
-  const map = new Map<string, string>()
+  const raw = kots.services ?? kots.toggles
+  const map = new Map<string, ServiceItem>()
   if (Array.isArray(raw)) {
     for (const entry of raw) {
-      const e = entry as Record<string, unknown>
-      const id = e.id ?? e.service
-      const item = e.item ?? e.configItem ?? e.name
-      if (typeof id === 'string' && typeof item === 'string') map.set(id, item)
+      const e = (entry ?? {}) as Record<string, unknown>
+      const id = e.service ?? e.id
+      if (typeof id !== 'string' || typeof e.item !== 'string') continue
+      map.set(id, {item: e.item, ...(e.type === 'select' && typeof e.on === 'string' ? {on: e.on} : {})})
     }
   } else if (raw && typeof raw === 'object') {
     for (const [id, v] of Object.entries(raw as Record<string, unknown>)) {
-      if (typeof v === 'string') map.set(id, v)
-      else if (v && typeof v === 'object' && typeof (v as {item?: unknown}).item === 'string') map.set(id, (v as {item: string}).item)
+      if (typeof v === 'string') map.set(id, {item: v})
     }
   }
   return map.size > 0 ? map : undefined
 }
 
 const ON = new Set(['1', 'true', 'yes', 'on'])
+
+function isOn(item: ServiceItem, value: string | undefined): boolean {
+  if (value === undefined) return false
+  return item.on === undefined ? ON.has(value.toLowerCase()) : value === item.on
+}
 
 function checkServices({profile, workers}: Context, config: ConfigValuesInput): CheckResult {
   const cores = clusterCores(workers).whole
@@ -454,7 +468,7 @@ function checkServices({profile, workers}: Context, config: ConfigValuesInput): 
   }
   const on = profile.services.items.filter((s) => {
     const item = items.get(s.id)
-    return item !== undefined && ON.has((config.values[item] ?? '').toLowerCase())
+    return item !== undefined && isOn(item, config.values[item.item])
   })
   const tooBig = on.filter((s) => s.minCores > cores)
   return {
@@ -463,8 +477,8 @@ function checkServices({profile, workers}: Context, config: ConfigValuesInput): 
     observed: tooBig.length ? `too large for ${cores} cores: ${tooBig.map((s) => `${s.name} (needs ${s.minCores})`).join(', ')}` : `${on.length} services on, all fit`,
     ...(tooBig.length
       ? {
-          hint: `switch off ${tooBig.map((s) => `${items.get(s.id)} (${s.name})`).join(', ')} in the ConfigValues (regenerate with \`airlock kots config --cores ${cores}\`), or grow the cluster`,
-          details: tooBig.map((s) => `${s.name}: item ${items.get(s.id)}=${config.values[items.get(s.id) as string]}, needs ${s.minCores} cores`),
+          hint: `switch off ${tooBig.map((s) => `${items.get(s.id)?.item} (${s.name})`).join(', ')} in the ConfigValues (regenerate with \`airlock kots config --cores ${cores}\`), or grow the cluster`,
+          details: tooBig.map((s) => `${s.name}: ${items.get(s.id)?.item}=${config.values[items.get(s.id)?.item ?? '']}, needs ${s.minCores} cores`),
         }
       : {}),
   }

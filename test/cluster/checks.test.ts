@@ -340,11 +340,19 @@ describe('cluster checks at their boundaries', () => {
   })
 
   describe('services.cores', () => {
-    const withKots = (services: unknown): RequirementProfile => ({...profile, kots: {services}})
+    type KotsSection = NonNullable<RequirementProfile['kots']>
+    const withKots = (services: {service: string; item: string; type?: 'bool' | 'select'; on?: string; off?: string}[]): RequirementProfile => ({
+      ...profile,
+      kots: {...(profile.kots as KotsSection), services: services.map((x) => ({type: 'bool' as const, verified: false, ...x}))},
+    })
     const values = (v: Record<string, string>): ConfigValuesInput => ({source: 'config-values.yaml', values: v})
 
     it('fails a service switched on that the cores cannot carry, naming it', () => {
-      const p = withKots({plateau: 'enable_plateau', inference: 'enable_inference', alerting: 'enable_alerting'})
+      const p = withKots([
+        {service: 'plateau', item: 'enable_plateau'},
+        {service: 'inference', item: 'enable_inference'},
+        {service: 'alerting', item: 'enable_alerting'},
+      ])
       const facts = eksWith((n) => {
         n.allocatable.cpu = '1930m'
         n.capacity.cpu = '2'
@@ -357,8 +365,28 @@ describe('cluster checks at their boundaries', () => {
     })
 
     it('passes the same config at 16 cores', () => {
-      const p = withKots([{id: 'plateau', item: 'enable_plateau'}])
+      const p = withKots([{service: 'plateau', item: 'enable_plateau'}])
       assert.equal(check(fixtureFacts('eks'), 'services.cores', {profile: p, configValues: values({enable_plateau: '1'})}).status, 'pass')
+    })
+
+    it('reads select items by their on value (jupyter_mode: multiple needs 16 cores)', () => {
+      const p = withKots([{service: 'jupyter-multi', item: 'jupyter_mode', type: 'select', on: 'multiple', off: 'single'}])
+      const small = eksWith((n) => {
+        n.allocatable.cpu = '2'
+        n.capacity.cpu = '2'
+      })
+      assert.equal(check(small, 'services.cores', {profile: p, configValues: values({jupyter_mode: 'single'})}).status, 'pass')
+      const r = check(small, 'services.cores', {profile: p, configValues: values({jupyter_mode: 'multiple'})})
+      assert.equal(r.status, 'fail')
+      assert.match(r.observed, /JupyterHub, multiple labs/)
+    })
+
+    it('the shipped profile maps plateau, so a plateau switched on at 8 cores fails', () => {
+      const small = eksWith((n) => {
+        n.allocatable.cpu = '2'
+        n.capacity.cpu = '2'
+      })
+      assert.equal(check(small, 'services.cores', {configValues: values({enable_plateau: '1'})}).status, 'fail')
     })
 
     it('says it was skipped when the profile maps no services to KOTS items', () => {

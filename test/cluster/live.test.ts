@@ -1,5 +1,4 @@
 import {strict as assert} from 'node:assert'
-import {chmod, mkdir, writeFile} from 'node:fs/promises'
 import {createServer} from 'node:net'
 import {join} from 'node:path'
 
@@ -7,7 +6,7 @@ import {gatherLiveFacts} from '../../src/cluster/live.js'
 import {loadProfile, type RequirementProfile} from '../../src/profile/index.js'
 import {AirlockError} from '../../src/ui/errors.js'
 import {makeTempDir} from '../support/cli.js'
-import {loadFixture, makePki, startKubeApi, writeKubeconfig, type KubeApi, type Pki} from '../support/kube-api.js'
+import {fakeKubectl, loadFixture, makePki, startKubeApi, writeKubeconfig, type KubeApi, type Pki} from '../support/kube-api.js'
 
 const TOKEN = 'kubeadm-token-7f3a9c.0b1d2e3f4a5b6c7d'
 
@@ -20,15 +19,6 @@ async function rejectsWith(p: Promise<unknown>, code: string): Promise<AirlockEr
     return error
   }
   assert.fail(`expected ${code}`)
-}
-
-/** A kubectl that answers `version --client -o json`, so the kubectl check sees a known version. */
-export async function fakeKubectl(dir: string, gitVersion: string): Promise<string> {
-  const bin = join(dir, 'bin')
-  await mkdir(bin, {recursive: true})
-  await writeFile(join(bin, 'kubectl'), `#!/bin/sh\necho '{"clientVersion":{"major":"1","gitVersion":"${gitVersion}"}}'\n`)
-  await chmod(join(bin, 'kubectl'), 0o755)
-  return bin
 }
 
 describe('live facts through @kubernetes/client-node', () => {

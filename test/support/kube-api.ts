@@ -1,6 +1,6 @@
 import {generateKeyPairSync, randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'
-import {writeFile} from 'node:fs/promises'
+import {chmod, mkdir, writeFile} from 'node:fs/promises'
 import {createServer, type Server} from 'node:https'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
@@ -242,4 +242,13 @@ export async function writeKubeconfig(path: string, options: KubeconfigOptions):
   }
   await writeFile(path, JSON.stringify(config, null, 2), {mode: 0o600})
   return path
+}
+
+/** A kubectl that answers `version --client -o json`, so the kubectl check sees a known version. */
+export async function fakeKubectl(dir: string, gitVersion: string): Promise<string> {
+  const bin = join(dir, 'bin')
+  await mkdir(bin, {recursive: true})
+  await writeFile(join(bin, 'kubectl'), `#!/bin/sh\necho '{"clientVersion":{"major":"1","gitVersion":"${gitVersion}"}}'\n`)
+  await chmod(join(bin, 'kubectl'), 0o755)
+  return bin
 }

@@ -1,0 +1,292 @@
+import {strict as assert} from 'node:assert'
+import {readFile, stat, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import {makeKeys} from '../support/bundles.js'
+import {makeTempDir, runCli, type CliResult} from '../support/cli.js'
+import {fakeKubectl, loadFixture, makePki, startKubeApi, writeKubeconfig, type ClusterFixture, type FixtureName, type KubeApi, type KubeApiOptions, type Pki} from '../support/kube-api.js'
+
+const TOKEN = 'sha256~Zk3x9QbW1mN7cVt2LpR8sYdH4gJ6fA0eUo5iKq'
+
+interface Case {
+  fixture: FixtureName
+  distribution: string
+  /** what breaks it on purpose, and the check that must then fail */
+  breakIt: (f: ClusterFixture) => Partial<KubeApiOptions> | void
+  fails: string[]
+  /** the distribution-specific words the hint must carry */
+  hint?: RegExp
+}
+
+const setReady = (node: {status: {conditions: {type: string; status: string; reason?: string}[]}}, status: string) => {
+  node.status.conditions = node.status.conditions.map((c) => (c.type === 'Ready' ? {...c, status, reason: 'NodeStatusUnknown'} : c))
+}
+
+const CASES: Case[] = [
+  {fixture: 'eks', distribution: 'eks', breakIt: (f) => setReady(f.nodes.items[2], 'Unknown'), fails: ['nodes.schedulable', 'capacity.pods'], hint: /eksctl create nodegroup/},
+  {fixture: 'gke', distribution: 'gke', breakIt: (f) => void (f.version.gitVersion = 'v1.28.15-gke.1020000'), fails: ['version.kubernetes']},
+  {
+    fixture: 'aks',
+    distribution: 'aks',
+    // Azure CNI's default of 30 pods per node: 120 is below the enterprise 200
+    breakIt: (f) => f.nodes.items.forEach((n) => (n.status.allocatable.pods = '30')),
+    fails: ['capacity.pods'],
+    hint: /az aks nodepool add/,
+  },
+  {
+    fixture: 'openshift-4.18',
+    distribution: 'openshift',
+    breakIt: (f) => {
+      f.clusterversion.status.history[0].version = '4.16.30'
+      f.clusterversion.status.desired.version = '4.16.30'
+    },
+    fails: ['version.openshift'],
+  },
+  {
+    fixture: 'k3s',
+    distribution: 'k3s',
+    breakIt: (f) => {
+      f.namespaces.items.push({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'wallaroo', labels: {'kubernetes.io/metadata.name': 'wallaroo'}}, status: {phase: 'Active'}})
+      f.pods.items.push({apiVersion: 'v1', kind: 'Pod', metadata: {name: 'api-lb-7d9f8-x2x', namespace: 'wallaroo'}, spec: {nodeName: 'k3s-agent-1'}, status: {phase: 'Running'}})
+    },
+    fails: ['namespace.install'],
+  },
+  {
+    fixture: 'rke2',
+    distribution: 'rke2',
+    breakIt: (f) => void (f.nodes.items.find((n) => n.metadata.name === 'rke2-agent-2').metadata.labels['wallaroo.ai/node-purpose'] = 'pipelines'),
+    fails: ['node-pool.pipelines'],
+  },
+  {fixture: 'kind', distribution: 'kind', breakIt: () => ({deny: ['escalate clusterroles.rbac.authorization.k8s.io']}), fails: ['rbac.installer']},
+]
+
+describe('airlock cluster verify / snapshot (built CLI against a local HTTPS API server)', () => {
+  let pki: Pki
+  let dir: string
+  let env: NodeJS.ProcessEnv
+  const servers: KubeApi[] = []
+
+  before(async () => {
+    pki = makePki()
+    dir = await makeTempDir()
+    env = {PATH: `${await fakeKubectl(dir, 'v1.31.4')}:${process.env.PATH ?? ''}`, KUBECONFIG: join(dir, 'none')}
+  })
+  after(async () => {
+    await Promise.all(servers.map((s) => s.close()))
+  })
+
+  async function kubeconfigFor(fixture: ClusterFixture, name: string, options: Partial<KubeApiOptions> = {}): Promise<string> {
+    const api = await startKubeApi(fixture, {pki, token: TOKEN, ...options})
+    servers.push(api)
+    return writeKubeconfig(join(dir, `${name}.kubeconfig`), {server: api.url, caPem: pki.caPem, token: TOKEN})
+  }
+
+  const verify = (args: string[]): Promise<CliResult> => runCli(['cluster', 'verify', '--json', ...args], {env})
+  const statusOf = (r: CliResult, id: string) => r.json?.checks?.find((c: {id: string}) => c.id === id)?.status
+
+  for (const c of CASES) {
+    it(`${c.fixture}: passes as captured, fails ${c.fails.join(' and ')} when broken on purpose`, async () => {
+      const ok = await verify(['--kubeconfig', await kubeconfigFor(loadFixture(c.fixture), `${c.fixture}-ok`)])
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr)
+      assert.equal(ok.json.ok, true)
+      assert.equal(ok.json.distribution.id, c.distribution)
+      assert.equal(ok.json.summary.fail, 0)
+
+      const broken = loadFixture(c.fixture)
+      const options = c.breakIt(broken) ?? {}
+      const bad = await verify(['--kubeconfig', await kubeconfigFor(broken, `${c.fixture}-bad`, options)])
+      assert.equal(bad.code, 1, bad.stdout + bad.stderr)
+      assert.equal(bad.json.ok, false)
+      const failed = bad.json.checks.filter((x: {status: string}) => x.status === 'fail').map((x: {id: string}) => x.id)
+      assert.deepEqual(failed, c.fails)
+      const check = bad.json.checks.find((x: {id: string}) => x.id === c.fails[0])
+      assert.ok(check.hint && check.observed && check.expected)
+      if (c.hint) assert.match(check.hint, c.hint)
+    })
+  }
+
+  it('AKS at 30 pods per node still fits the community edition', async () => {
+    const f = loadFixture('aks')
+    f.nodes.items.forEach((n) => (n.status.allocatable.pods = '30'))
+    const r = await verify(['--kubeconfig', await kubeconfigFor(f, 'aks-community'), '--edition', 'community'])
+    assert.equal(r.code, 0, r.stdout)
+    assert.equal(statusOf(r, 'capacity.pods'), 'pass')
+  })
+
+  it('prints a table without --json, and writes JUnit and Markdown reports even when a check fails', async () => {
+    const f = loadFixture('eks')
+    setReady(f.nodes.items[0], 'Unknown')
+    const kubeconfig = await kubeconfigFor(f, 'eks-reports')
+    const junit = join(dir, 'reports', 'cluster.xml')
+    const markdown = join(dir, 'cluster.md')
+    await runCli(['cluster', 'verify', '--kubeconfig', kubeconfig, '--junit', junit, '--markdown', markdown], {env}).then(async (r) => {
+      assert.equal(r.code, 2, 'a report folder that does not exist is a usage error')
+      assert.match(r.stderr, /reports/)
+    })
+    const r = await runCli(['cluster', 'verify', '--kubeconfig', kubeconfig, '--junit', join(dir, 'cluster.xml'), '--markdown', markdown], {env})
+    assert.equal(r.code, 1)
+    assert.match(r.stdout, /^FAIL\s+nodes\.schedulable/m)
+    assert.match(r.stdout, /^PASS\s+memory\.per-node/m)
+    const xml = await readFile(join(dir, 'cluster.xml'), 'utf8')
+    // one node NotReady of four m5.xlarge: too few nodes, and 3 x 58 pods is below 200
+    assert.match(xml, /<testsuites name="airlock cluster verify" tests="\d+" failures="2"/)
+    assert.equal(xml.match(/<failure /g)?.length, 2)
+    assert.match(xml, /name="nodes\.schedulable: [^"]*">\s*<failure/)
+    const md = await readFile(markdown, 'utf8')
+    assert.match(md, /\| FAIL \| `nodes\.schedulable`/)
+    assert.match(md, /## Nodes not counted/)
+  })
+
+  it('snapshot: writes the facts once, verify --from reads them without the cluster; no secrets or env values', async () => {
+    const f = loadFixture('openshift-4.18')
+    f.pods.items[0].spec.containers[0].env = [{name: 'DB_PASSWORD', value: 'hunter2-do-not-leak'}]
+    const kubeconfig = await kubeconfigFor(f, 'ocp-snap')
+    const out = join(dir, 'ocp.snapshot.json')
+    const s = await runCli(['cluster', 'snapshot', '--kubeconfig', kubeconfig, '--out', out, '--json'], {env})
+    assert.equal(s.code, 0, s.stdout + s.stderr)
+    assert.equal(s.json.nodes, 7)
+    assert.equal(s.json.distribution.id, 'openshift')
+    const text = await readFile(out, 'utf8')
+    assert.doesNotMatch(text, /hunter2|DB_PASSWORD|"env"|containers/)
+    const snap = JSON.parse(text)
+    assert.equal(snap.kind, 'ClusterSnapshot')
+    assert.equal(snap.format, 1)
+    assert.equal(snap.accessReviews.length, 6)
+
+    const again = await runCli(['cluster', 'snapshot', '--kubeconfig', kubeconfig, '--out', out, '--json'], {env})
+    assert.equal(again.code, 2)
+    assert.equal(again.json.error.code, 'FILE_EXISTS')
+
+    const r = await verify(['--from', out])
+    assert.equal(r.code, 0, r.stdout)
+    assert.equal(r.json.source.kind, 'snapshot')
+    assert.equal(r.json.distribution.id, 'openshift')
+    assert.equal(statusOf(r, 'version.openshift'), 'pass')
+    assert.equal(statusOf(r, 'rbac.installer'), 'pass')
+  })
+
+  it('--from a kubectl dump: OpenShift found by its labels, CRI-O accepted, access reviews skipped with the can-i commands', async () => {
+    const f = loadFixture('openshift-4.18')
+    const dump = {apiVersion: 'v1', kind: 'List', metadata: {resourceVersion: ''}, items: [...f.nodes.items, ...f.namespaces.items, ...f.storageclasses.items]}
+    const file = join(dir, 'dump.json')
+    await writeFile(file, JSON.stringify(dump))
+    const r = await verify(['--from', file])
+    assert.equal(r.code, 0, r.stdout)
+    assert.equal(r.json.source.kind, 'kubectl-dump')
+    assert.equal(r.json.distribution.id, 'openshift')
+    assert.equal(statusOf(r, 'runtime.container'), 'pass')
+    assert.equal(statusOf(r, 'rbac.installer'), 'skip')
+    assert.equal(statusOf(r, 'version.openshift'), 'skip')
+    assert.match(r.json.checks.find((c: {id: string}) => c.id === 'version.kubernetes').observed, /kubelet/)
+  })
+
+  it('--from a dump of k3s nodes alone, as YAML', async () => {
+    const f = loadFixture('k3s')
+    const file = join(dir, 'dump.yaml')
+    const {stringify} = await import('yaml')
+    await writeFile(file, stringify({apiVersion: 'v1', kind: 'List', items: [...f.nodes.items, ...f.storageclasses.items]}))
+    const r = await verify(['--from', file])
+    assert.equal(r.code, 0, r.stdout)
+    assert.equal(r.json.distribution.id, 'k3s')
+  })
+
+  describe('malformed input files exit 2 with SNAPSHOT_INVALID naming the file and field', () => {
+    const bad: [string, string, string | RegExp][] = [
+      ['not JSON', '{"kind": "ClusterSnapshot", ', ''],
+      ['a quantity that is not one', 'QTY', '#nodes[0].capacity.memory'],
+      ['a future format', 'FORMAT', '#format'],
+      ['a dump without nodes', JSON.stringify({apiVersion: 'v1', kind: 'List', items: []}), '#items'],
+      ['a dump node without status', JSON.stringify({apiVersion: 'v1', kind: 'List', items: [{kind: 'Node', metadata: {name: 'n1'}}]}), '#items[0]'],
+      ['some other kind', JSON.stringify({apiVersion: 'v1', kind: 'Secret', data: {}}), '#kind'],
+    ]
+    for (const [what, content, at] of bad) {
+      it(what, async () => {
+        const snapshot = JSON.parse(await readFile(join(dir, 'ocp.snapshot.json'), 'utf8').catch(() => '{}'))
+        let text = content
+        if (content === 'QTY') {
+          snapshot.nodes[0].capacity.memory = '16 GB'
+          text = JSON.stringify(snapshot)
+        } else if (content === 'FORMAT') {
+          text = JSON.stringify({...snapshot, format: 2})
+        }
+        const file = join(dir, `bad-${what.replaceAll(' ', '-')}.json`)
+        await writeFile(file, text)
+        const r = await verify(['--from', file])
+        assert.equal(r.code, 2, r.stdout)
+        assert.equal(r.json.error.code, 'SNAPSHOT_INVALID')
+        assert.equal(r.json.error.subject, `${file}${at}`)
+        assert.ok(r.json.error.hint)
+      })
+    }
+  })
+
+  it('401 and an unreachable server exit 4 with CLUSTER_AUTH / CLUSTER_UNREACHABLE', async () => {
+    const api = await startKubeApi(loadFixture('gke'), {pki, token: TOKEN})
+    servers.push(api)
+    const wrong = await writeKubeconfig(join(dir, 'wrong.kubeconfig'), {server: api.url, caPem: pki.caPem, token: 'revoked'})
+    const r = await verify(['--kubeconfig', wrong])
+    assert.equal(r.code, 4)
+    assert.equal(r.json.error.code, 'CLUSTER_AUTH')
+    assert.match(r.json.error.message, /Unauthorized/)
+    const down = await writeKubeconfig(join(dir, 'down.kubeconfig'), {server: 'https://127.0.0.1:9', caPem: pki.caPem, token: TOKEN})
+    const d = await verify(['--kubeconfig', down])
+    assert.equal(d.code, 4)
+    assert.equal(d.json.error.code, 'CLUSTER_UNREACHABLE')
+    assert.equal(d.json.error.subject, 'https://127.0.0.1:9')
+  })
+
+  it('--config-values: a service switched on that the cores cannot carry fails, naming it', async () => {
+    const f = loadFixture('eks')
+    f.nodes.items.forEach((n) => {
+      n.status.capacity.cpu = '2'
+      n.status.allocatable.cpu = '1930m'
+    })
+    const kubeconfig = await kubeconfigFor(f, 'eks-8')
+    const values = join(dir, 'config-values.yaml')
+    await writeFile(values, 'apiVersion: kots.io/v1beta1\nkind: ConfigValues\nmetadata: {name: wallaroo}\nspec:\n  values:\n    enable_plateau: {value: "1"}\n    enable_alerting: {value: "0"}\n')
+    const r = await verify(['--kubeconfig', kubeconfig, '--config-values', values])
+    assert.equal(r.code, 1)
+    const check = r.json.checks.find((c: {id: string}) => c.id === 'services.cores')
+    assert.equal(check.status, 'fail')
+    assert.match(check.observed, /Plateau/)
+    assert.doesNotMatch(check.observed, /Alerting/)
+
+    await writeFile(values, 'apiVersion: v1\nkind: ConfigMap\n')
+    const wrong = await verify(['--kubeconfig', kubeconfig, '--config-values', values])
+    assert.equal(wrong.code, 2)
+    assert.equal(wrong.json.error.subject, `${values}#kind`)
+  })
+
+  it('--bundle: verified first, then its requirements and ConfigValues are checked; a bundle from an untrusted signer is refused (exit 3)', async () => {
+    const keys = await makeKeys(dir)
+    const spec = join(dir, 'site.yaml')
+    await writeFile(spec, 'apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {name: site, version: 1.0.0}\nspec:\n  profile: wallaroo-2025.1\n  kots: {cores: 16, domain: wallaroo.example.com}\n')
+    const bundle = join(dir, 'site.tar')
+    const b = await runCli(['bundle', 'build', spec, '--key', keys.key, '--out', bundle, '--json'], {env})
+    assert.equal(b.code, 0, b.stdout + b.stderr)
+
+    const f = loadFixture('eks')
+    f.nodes.items.forEach((n) => {
+      n.status.capacity.cpu = '2'
+      n.status.allocatable.cpu = '1930m'
+    })
+    const small = await kubeconfigFor(f, 'eks-bundle-8')
+    const r = await verify(['--kubeconfig', small, '--bundle', bundle, '--trust', keys.pub])
+    assert.equal(r.code, 1, r.stdout + r.stderr)
+    assert.equal(r.json.profile.source, 'site-1.0.0/requirements.yaml')
+    const check = r.json.checks.find((c: {id: string}) => c.id === 'services.cores')
+    assert.equal(check.status, 'fail')
+    assert.match(check.observed, /Plateau/)
+
+    const big = await verify(['--kubeconfig', await kubeconfigFor(loadFixture('eks'), 'eks-bundle-16'), '--bundle', bundle, '--trust', keys.pub])
+    assert.equal(big.code, 0, big.stdout)
+
+    const other = await makeKeys(dir, 'stranger')
+    const untrusted = await verify(['--kubeconfig', small, '--bundle', bundle, '--trust', other.pub])
+    assert.equal(untrusted.code, 3)
+    const missing = await verify(['--kubeconfig', small, '--bundle', bundle])
+    assert.equal(missing.code, 2)
+    assert.equal(missing.json.error.subject, '--trust')
+    assert.ok((await stat(bundle)).size > 0)
+  })
+})
