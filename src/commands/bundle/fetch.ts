@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
-import {fetchBundle, type FetchResult} from '../../transport/fetch.js'
+import type {FetchResult} from '../../transport/fetch.js'
 import {parseSize} from '../../transport/size.js'
 import {formatBytes, formatTransfer} from '../../ui/progress.js'
 import {BaseCommand} from '../base.js'
@@ -36,6 +36,8 @@ export default class BundleFetch extends BaseCommand {
     const spinner = this.progress(`fetching ${args.url}`)
     let started = 0
     try {
+      // the AWS SDK is loaded only by the commands that talk to S3: every other command starts faster
+      const {fetchBundle} = await import('../../transport/fetch.js')
       const result = await fetchBundle(
         {url: args.url, out: flags.out, endpoint: flags.endpoint, region: flags.region, partSize: parseSize(flags['part-size'], '--part-size'), concurrency: flags.concurrency, trust, force: flags.force},
         (phase, done, total) => {

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
-import {publishBundle, type PublishResult} from '../../transport/publish.js'
+import type {PublishResult} from '../../transport/publish.js'
 import {parseSize} from '../../transport/size.js'
 import {formatBytes, formatTransfer} from '../../ui/progress.js'
 import {BaseCommand} from '../base.js'
@@ -34,6 +34,8 @@ export default class BundlePublish extends BaseCommand {
     const spinner = this.progress(`hashing ${args.bundle}`)
     let started = 0
     try {
+      // the AWS SDK is loaded only by the commands that talk to S3: every other command starts faster
+      const {publishBundle} = await import('../../transport/publish.js')
       const result = await publishBundle(
         {file: args.bundle, destination: args.destination, endpoint: flags.endpoint, region: flags.region, partSize: parseSize(flags['part-size'], '--part-size'), concurrency: flags.concurrency},
         (phase, done, total) => {
