@@ -62,4 +62,12 @@ describe('kots: the application Config', () => {
       await expectReject(loadAppConfig(path), 'INPUT_INVALID', path)
       await expectReject(loadAppConfig(join(dir, 'nope.yaml')), 'FILE_NOT_FOUND', join(dir, 'nope.yaml'))
     }))
+
+  it('a decompression bomb is refused as an input error, without filling memory or disk', () =>
+    withTempDir(async (dir) => {
+      await writeFile(join(dir, 'zeros.bin'), Buffer.alloc(20 << 20))
+      const bomb = join(dir, 'bomb.airgap')
+      await create({gzip: true, cwd: dir, file: bomb}, ['zeros.bin'])
+      await expectReject(loadAppConfig(bomb), 'INPUT_INVALID', bomb)
+    }))
 })
