@@ -9,8 +9,6 @@ import BundleInspect from './bundle/inspect.js'
 import BundlePublish from './bundle/publish.js'
 import BundleSplit from './bundle/split.js'
 import BundleVerify from './bundle/verify.js'
-import ClusterSnapshot from './cluster/snapshot.js'
-import ClusterVerify from './cluster/verify.js'
 import CertsCa from './certs/ca.js'
 import CertsCsr from './certs/csr.js'
 import CertsInspect from './certs/inspect.js'
@@ -31,8 +29,6 @@ export const COMMANDS = {
   'bundle:publish': BundlePublish,
   'bundle:split': BundleSplit,
   'bundle:verify': BundleVerify,
-  'cluster:snapshot': ClusterSnapshot,
-  'cluster:verify': ClusterVerify,
   'certs:ca': CertsCa,
   'certs:csr': CertsCsr,
   'certs:inspect': CertsInspect,
