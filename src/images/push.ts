@@ -90,6 +90,8 @@ export async function pushBundleImages(options: PushOptions): Promise<PushResult
     if (!l) throw new AirlockError('ENTRY_MISSING', `${bundle} has no ${rel} (${what})`, {subject: rel, hint: 'the bundle holds no images, or it is incomplete'})
     return l
   }
+  const empty: PushResult = {bundle, registry: options.registry, verified: Boolean(options.trust), images: [], blobs: {uploaded: 0, uploadedBytes: 0, mounted: 0, present: 0}, manifests: {pushed: 0, present: 0}}
+  if (!located.has(`${LAYOUT_DIR}/index.json`)) return empty // a bundle without images: nothing to push
   const indexBytes = await readAt(bundle, at(`${LAYOUT_DIR}/index.json`, 'the image index'))
   const index = parseManifest(indexBytes, undefined, `${LAYOUT_DIR}/index.json`)
   if (index.kind !== 'index') throw new AirlockError('MANIFEST_INVALID', `${LAYOUT_DIR}/index.json is not an index`, {subject: `${LAYOUT_DIR}/index.json`})
@@ -100,7 +102,7 @@ export async function pushBundleImages(options: PushOptions): Promise<PushResult
   const pool = new RegistryPool(new Transport({ca, insecure: options.insecureRegistries}), {env: options.env})
   const client = pool.client(dest.host)
   const limit = pLimit(Math.max(1, options.concurrency ?? 4))
-  const result: PushResult = {bundle, registry: options.registry, verified: Boolean(options.trust), images: [], blobs: {uploaded: 0, uploadedBytes: 0, mounted: 0, present: 0}, manifests: {pushed: 0, present: 0}}
+  const result = empty
   // Where each blob is known to be in the destination, so the next repository can mount it.
   const placed = new Map<string, string>()
   const readDoc = (d: Descriptor) => readAt(bundle, at(`${LAYOUT_DIR}/${blobPath(d.digest)}`, `manifest ${d.digest}`))

@@ -3,6 +3,7 @@ import {execFile} from 'node:child_process'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
+import {buildTestBundle} from '../support/bundles.js'
 import {runCli} from '../support/cli.js'
 import {inspectDigest, skopeo} from '../support/registry.js'
 import {authEnv, getFixture, writeImageSpec, type Fixture} from './fixture.js'
@@ -87,6 +88,16 @@ describe('images push', function () {
     assert.equal(none.json.error.code, 'USAGE')
     const other = await runCli(['images', 'push', bundle, '--registry', f.plain.host, '--trust-fingerprint', `sha256:${'0'.repeat(64)}`, '--json'])
     assert.equal(other.code, 3, other.stderr + other.stdout)
+  })
+
+  it('pushes nothing from a bundle without images, and says so', async () => {
+    const dir = join(f.dir, 'no-images')
+    const {mkdir} = await import('node:fs/promises')
+    await mkdir(dir)
+    const plain = await buildTestBundle(dir, f.keys)
+    const r = await runCli(['images', 'push', plain, '--registry', f.plain.host, '--insecure-registry', f.plain.host, '--trust', f.keys.pub, '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(r.json.images, [])
   })
 
   it('refuses a malformed --registry (exit 2)', async () => {
