@@ -1,7 +1,7 @@
 /* Shared by the image benchmarks: a local registry seeded with images that share base layers. */
 import {execFile} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
-import {open} from 'node:fs/promises'
+import {mkdir, open, rename, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
@@ -35,7 +35,6 @@ async function writeLayer(layout: string, size: number): Promise<{digest: string
   }
   await fh.close()
   const digest = `sha256:${hash.digest('hex')}`
-  const {rename} = await import('node:fs/promises')
   await rename(tmp, join(layout, 'blobs', 'sha256', digest.slice(7)))
   return {digest, size, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', diffId: digest, data: Buffer.alloc(0)}
 }
@@ -53,7 +52,6 @@ export interface Seeded {
  */
 export async function seedImages(totalMb: number, count = 4): Promise<Seeded> {
   const layout = await tempDir('bench-layout')
-  const {mkdir, writeFile} = await import('node:fs/promises')
   await mkdir(join(layout, 'blobs', 'sha256'), {recursive: true})
   const mb = 1 << 20
   const base = [await writeLayer(layout, Math.floor(totalMb * 0.25) * mb), await writeLayer(layout, Math.floor(totalMb * 0.15) * mb)]
