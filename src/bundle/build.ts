@@ -50,7 +50,8 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
   try {
     const ctx: BuildContext = {loaded, options, workDir, now, progress}
     const contributions: Contribution[] = []
-    for (const contribute of CONTRIBUTORS) {
+    for (const load of CONTRIBUTORS) {
+      const contribute = await load()
       const c = await contribute(ctx)
       if (c) contributions.push(c)
     }

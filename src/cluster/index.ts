@@ -3,7 +3,7 @@ import {classifyNode, clusterCores, runChecks, type CheckResult, type CheckStatu
 import {detectDistribution, type Distribution} from './distribution.js'
 import type {ClusterFacts} from './facts.js'
 import {probeKubectl} from './kubectl.js'
-import {gatherLiveFacts, type LiveOptions} from './live.js'
+import type {LiveOptions} from './live.js'
 import {readFactsFile, writeSnapshot} from './snapshot.js'
 
 export type {CheckResult, CheckStatus, ConfigValuesInput} from './checks.js'
@@ -39,7 +39,7 @@ export async function gatherFacts(profile: LoadedProfile, options: FactSourceOpt
     if (facts.kubectl === undefined) facts.kubectl = await probeKubectl(options.env)
     return facts
   }
-  return gatherLiveFacts(profile.profile, options)
+  return (await liveSource()).gatherLiveFacts(profile.profile, options)
 }
 
 export interface VerifyClusterOptions extends FactSourceOptions {
@@ -87,7 +87,7 @@ export interface SnapshotResult {
 }
 
 export async function snapshotCluster(profile: LoadedProfile, options: LiveOptions & {out: string; force?: boolean}): Promise<SnapshotResult> {
-  const facts = await gatherLiveFacts(profile.profile, options)
+  const facts = await (await liveSource()).gatherLiveFacts(profile.profile, options)
   await writeSnapshot(facts, options.out, options.force)
   return {
     out: options.out,
@@ -98,4 +98,9 @@ export async function snapshotCluster(profile: LoadedProfile, options: LiveOptio
     storageClasses: facts.storageClasses.length,
     accessReviews: facts.accessReviews?.length ?? 0,
   }
+}
+
+/** @kubernetes/client-node is loaded only when a live cluster is asked: it is the slowest module to load. */
+async function liveSource(): Promise<typeof import('./live.js')> {
+  return import('./live.js')
 }

@@ -5,9 +5,9 @@ import {AirlockError} from '../ui/errors.js'
 import {bitStringBytes, children, fromDer, nullValue, oid, seq, type Asn1} from './asn1.js'
 import {OID} from './oids.js'
 
-export type TlsKeyType = 'rsa-3072' | 'rsa-4096' | 'ecdsa-p256'
-export const TLS_KEY_TYPES: TlsKeyType[] = ['rsa-3072', 'rsa-4096', 'ecdsa-p256']
-export const DEFAULT_TLS_KEY_TYPE: TlsKeyType = 'rsa-3072'
+import type {TlsKeyType} from './key-types.js'
+
+export {DEFAULT_TLS_KEY_TYPE, TLS_KEY_TYPES, type TlsKeyType} from './key-types.js'
 
 const generate = promisify(generateKeyPair)
 

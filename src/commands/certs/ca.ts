@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {createCa, DEFAULT_TLS_KEY_TYPE, TLS_KEY_TYPES, type CaResult, type TlsKeyType} from '../../pki/index.js'
+import type {CaResult} from '../../pki/index.js'
+import {DEFAULT_TLS_KEY_TYPE, TLS_KEY_TYPES, type TlsKeyType} from '../../pki/key-types.js'
 import {BaseCommand} from '../base.js'
 import {passphraseFromEnv} from '../flags.js'
 
@@ -25,6 +26,8 @@ export default class CertsCa extends BaseCommand {
   }
 
   async run(): Promise<CertsCaResult> {
+    // node-forge loads only when a certs command runs
+    const {createCa} = await import('../../pki/index.js')
     const {flags} = await this.parse(CertsCa)
     const passphrase = passphraseFromEnv(flags['passphrase-env'])
     const spinner = this.progress(`making the CA ${flags.name}`)

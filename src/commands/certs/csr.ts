@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {createCsr, DEFAULT_TLS_KEY_TYPE, TLS_KEY_TYPES, type CsrResult, type TlsKeyType} from '../../pki/index.js'
+import type {CsrResult} from '../../pki/index.js'
+import {DEFAULT_TLS_KEY_TYPE, TLS_KEY_TYPES, type TlsKeyType} from '../../pki/key-types.js'
 import {BaseCommand} from '../base.js'
 import {passphraseFromEnv} from '../flags.js'
 
@@ -25,6 +26,8 @@ export default class CertsCsr extends BaseCommand {
   }
 
   async run(): Promise<CertsCsrResult> {
+    // node-forge loads only when a certs command runs
+    const {createCsr} = await import('../../pki/index.js')
     const {flags} = await this.parse(CertsCsr)
     const passphrase = passphraseFromEnv(flags['passphrase-env'])
     const spinner = this.progress(`making a ${flags['key-type']} key and CSR for ${flags.domain}`)

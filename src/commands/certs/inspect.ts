@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
-import {inspectFiles, sortFindings, type InspectReport} from '../../pki/index.js'
+import type {InspectReport} from '../../pki/index.js'
 import {EXIT} from '../../ui/errors.js'
 import {renderTable} from '../../ui/table.js'
 import {BaseCommand} from '../base.js'
@@ -29,6 +29,8 @@ export default class CertsInspect extends BaseCommand {
   }
 
   async run(): Promise<CertsInspectResult> {
+    // node-forge loads only when a certs command runs
+    const {inspectFiles, sortFindings} = await import('../../pki/index.js')
     const {argv, flags} = await this.parse(CertsInspect)
     const files = argv as string[]
     const report = await inspectFiles(files, {domain: flags.domain, ca: flags.ca, passphrase: passphraseFromEnv(flags['passphrase-env'])})

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {DEFAULT_TLS_KEY_TYPE, issueCertificate, TLS_KEY_TYPES, type IssueResult, type TlsKeyType} from '../../pki/index.js'
+import type {IssueResult} from '../../pki/index.js'
+import {DEFAULT_TLS_KEY_TYPE, TLS_KEY_TYPES, type TlsKeyType} from '../../pki/key-types.js'
 import {BaseCommand} from '../base.js'
 import {passphraseFromEnv} from '../flags.js'
 
@@ -30,6 +31,8 @@ export default class CertsIssue extends BaseCommand {
   }
 
   async run(): Promise<CertsIssueResult> {
+    // node-forge loads only when a certs command runs
+    const {issueCertificate} = await import('../../pki/index.js')
     const {flags} = await this.parse(CertsIssue)
     const caPassphrase = passphraseFromEnv(flags['ca-passphrase-env'])
     const passphrase = passphraseFromEnv(flags['passphrase-env'])
