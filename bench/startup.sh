@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 runs=${1:-15}
 cd "$BENCH_ROOT"
-npm run -s build >/dev/null
+npm run -s build >/dev/null 2>&1
 npm run -s package 2>/dev/null | tail -1
 EXE="$BENCH_ROOT/dist/airlock-linux-x64"
 SCRIPT="node $BENCH_ROOT/bin/run.js"
@@ -39,7 +39,7 @@ compare() {
   local sm em smin emin
   sm=$(printf '%s\n' "${s[@]}" | median); em=$(printf '%s\n' "${e[@]}" | median)
   smin=$(printf '%s\n' "${s[@]}" | minimum); emin=$(printf '%s\n' "${e[@]}" | minimum)
-  printf '  %-24s node bin/run.js %5s ms (min %4s)   executable %5s ms (min %4s)   executable / script = %s\n' \
+  printf '  %-24s node bin/run.js %5s ms (min %4s)   executable %5s ms (min %4s)   executable / script = %.2f\n' \
     "$label" "$sm" "$smin" "$em" "$emin" "$(ratio "$em" "$sm")"
 }
 
