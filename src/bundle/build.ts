@@ -40,7 +40,7 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
   if (await pathExists(out)) {
     throw new AirlockError('FILE_EXISTS', `${out} already exists`, {subject: out, hint: 'remove it or choose another --out'})
   }
-  const loaded = await loadSpec(options.specPath)
+  const loaded = await loadSpec(options.specPath, options.set)
   const signer = await loadSigner(options.keyPath, {certPath: options.certPath, passphrase: options.passphrase})
   const now = options.now ?? buildClock()
   const {name, version} = loaded.spec.metadata

@@ -12,3 +12,14 @@ export function passphraseFromEnv(name: string | undefined): string | undefined 
   }
   return value
 }
+
+/** `--set KEY=VALUE`, repeated; the first `=` splits, so values may contain `=`. */
+export function parseSetFlags(values: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const item of values ?? []) {
+    const at = item.indexOf('=')
+    if (at <= 0) throw new AirlockError('USAGE', `--set ${item}: expected KEY=VALUE`, {subject: `--set ${item}`, hint: 'e.g. --set files.app=./app.airgap or --set kots.cores=16'})
+    out[item.slice(0, at)] = item.slice(at + 1)
+  }
+  return out
+}

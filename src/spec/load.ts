@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 import {dirname, resolve} from 'node:path'
-import {LineCounter, parseDocument} from 'yaml'
+import {LineCounter, parse as parseYaml, parseDocument} from 'yaml'
 import type {z} from 'zod'
 
 import {AirlockError} from '../ui/errors.js'
@@ -31,8 +31,45 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return issue.message
 }
 
+/**
+ * `--set KEY=VALUE` overrides, applied before validation so that a bad value is reported like one
+ * written in the file. `files.<id>=PATH` replaces the source of the file entry with that id (a path
+ * given on the command line is taken from the current folder); any other KEY is a dotted path under
+ * `spec` (`kots.cores=16`), its VALUE read as YAML so numbers and booleans keep their type.
+ */
+export function applyOverrides(doc: unknown, overrides: Record<string, string>, source: string): unknown {
+  const root = (doc ?? {}) as {spec?: Record<string, unknown>}
+  for (const [key, value] of Object.entries(overrides)) {
+    const parts = key.split('.')
+    if (parts.some((p) => p === '' || p === '__proto__' || p === 'constructor' || p === 'prototype')) {
+      throw new AirlockError('USAGE', `--set ${key}: not a valid path`, {subject: `--set ${key}`, hint: 'use a dotted path under spec, e.g. kots.cores=16 or files.app=./app.airgap'})
+    }
+    root.spec ??= {}
+    if (parts[0] === 'files' && parts.length === 2) {
+      const files = (Array.isArray(root.spec.files) ? root.spec.files : []) as {id?: string; source?: string}[]
+      const entry = files.find((f) => f && f.id === parts[1])
+      if (!entry) {
+        const ids = files.map((f) => f?.id).filter(Boolean)
+        throw new AirlockError('SPEC_INVALID', `--set ${key}: ${source} has no spec.files entry with id "${parts[1]}"`, {
+          subject: `--set ${key}`,
+          hint: ids.length > 0 ? `ids in this spec: ${ids.join(', ')}` : 'give the file entry an id: field',
+        })
+      }
+      entry.source = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : resolve(value)
+      continue
+    }
+    let node = root.spec as Record<string, unknown>
+    for (const part of parts.slice(0, -1)) {
+      if (typeof node[part] !== 'object' || node[part] === null) node[part] = {}
+      node = node[part] as Record<string, unknown>
+    }
+    node[parts.at(-1) as string] = parseYaml(value)
+  }
+  return root
+}
+
 /** Parses and validates spec text; `source` names the file in every error. */
-export function parseSpec(text: string, source: string): BundleSpec {
+export function parseSpec(text: string, source: string, overrides: Record<string, string> = {}): BundleSpec {
   const lines = new LineCounter()
   const doc = parseDocument(text, {lineCounter: lines, prettyErrors: true})
   if (doc.errors.length > 0) {
@@ -40,7 +77,7 @@ export function parseSpec(text: string, source: string): BundleSpec {
     const pos = first?.linePos?.[0]
     throw new AirlockError('SPEC_INVALID', `${source}${pos ? `:${pos.line}:${pos.col}` : ''}: not valid YAML: ${first?.message.split('\n')[0]}`, {subject: source, hint: 'fix the YAML syntax at that line'})
   }
-  const result = specSchema.safeParse(doc.toJS())
+  const result = specSchema.safeParse(applyOverrides(doc.toJS(), overrides, source))
   if (result.success) return result.data
   const messages = result.error.issues.slice(0, 10).map((issue) => {
     const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] ?? ''] : issue.path
@@ -55,8 +92,8 @@ export function parseSpec(text: string, source: string): BundleSpec {
   })
 }
 
-export async function loadSpec(path: string): Promise<LoadedSpec> {
+export async function loadSpec(path: string, overrides: Record<string, string> = {}): Promise<LoadedSpec> {
   const data = await readSmallFile(path, {what: 'bundle spec', maxBytes: 4 << 20})
-  const spec = parseSpec(data.toString('utf8'), path)
+  const spec = parseSpec(data.toString('utf8'), path, overrides)
   return {spec, path, baseDir: dirname(resolve(path)), sha256: createHash('sha256').update(data).digest('hex')}
 }

@@ -23,6 +23,8 @@ export const imageSchema = z.union([
 ])
 
 export const fileSchema = z.strictObject({
+  /** a name for `bundle build --set files.<id>=PATH`, which replaces `source` at build time */
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, "_" and "-"').optional(),
   source: z.string().min(1, 'a local path, https:// URL or s3:// URL'),
   as: z.string().regex(SAFE_REL, 'a relative name of letters, digits, ".", "_", "-" and "/" (no "..")'),
   sha256: z.string().regex(SHA256, 'sha256: and 64 lower-case hex digits').optional(),

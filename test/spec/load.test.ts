@@ -124,3 +124,27 @@ describe('https file sources', () => {
     }
   })
 })
+
+describe('bundle build --set', () => {
+  it('replaces a file source by id and a spec value by path, and names an unknown id', async () => {
+    const dir = await makeTempDir()
+    const keys = await makeKeys(dir)
+    await writeFile(join(dir, 'real.bin'), 'the real artifact')
+    await writeFile(join(dir, 's.yaml'), `${HEAD}spec:\n  files:\n    - {id: app, source: ./placeholder.bin, as: app.bin}\n`)
+    const ok = await runCli(['bundle', 'build', join(dir, 's.yaml'), '--key', keys.key, '--out', join(dir, 'o.tar'), '--set', `files.app=${join(dir, 'real.bin')}`, '--json'])
+    assert.equal(ok.code, 0, ok.stderr)
+    assert.equal(execFileSync('tar', ['-xOf', join(dir, 'o.tar'), 'demo-1.0.0/files/app.bin'], {encoding: 'utf8'}), 'the real artifact')
+
+    const unknown = await runCli(['bundle', 'build', join(dir, 's.yaml'), '--key', keys.key, '--out', join(dir, 'u.tar'), '--set', 'files.nope=x', '--json'])
+    assert.equal(unknown.code, 2)
+    assert.equal(unknown.json.error.subject, '--set files.nope')
+    assert.match(unknown.json.error.hint, /app/)
+
+    const typed = await runCli(['bundle', 'build', join(dir, 's.yaml'), '--key', keys.key, '--out', join(dir, 't.tar'), '--set', 'platforms=linux', '--json'])
+    assert.equal(typed.code, 2)
+    assert.equal(typed.json.error.code, 'SPEC_INVALID')
+    const malformed = await runCli(['bundle', 'build', join(dir, 's.yaml'), '--key', keys.key, '--out', join(dir, 'm.tar'), '--set', 'novalue', '--json'])
+    assert.equal(malformed.code, 2)
+    assert.equal(malformed.json.error.subject, '--set novalue')
+  })
+})

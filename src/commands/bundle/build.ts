@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {buildBundle, type BuildResult} from '../../bundle/build.js'
 import {formatBytes, formatTransfer} from '../../ui/progress.js'
 import {BaseCommand} from '../base.js'
-import {passphraseFromEnv} from '../flags.js'
+import {parseSetFlags, passphraseFromEnv} from '../flags.js'
 import {isPackaged} from '../../sea/runtime.js'
 
 export type BundleBuildResult = BuildResult
@@ -11,7 +11,10 @@ export type BundleBuildResult = BuildResult
 export default class BundleBuild extends BaseCommand {
   static override summary = 'Build one signed bundle from a bundle spec.'
   static override description = 'Resolves everything the spec names, writes SHA256SUMS and its signature first, then streams every entry into OUT.partial, hashing each byte as it is copied, and renames to OUT only when the last byte is written. Set SOURCE_DATE_EPOCH for byte-identical rebuilds.'
-  static override examples = ['<%= config.bin %> <%= command.id %> bundles/demo.yaml --key keys/release.key --out demo.tar']
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> bundles/demo.yaml --key keys/release.key --out demo.tar',
+    '<%= config.bin %> <%= command.id %> bundles/wallaroo-2025.1.yaml --key keys/release.key --out wallaroo.tar --set files.app=./wallaroo.airgap --set kots.cores=16',
+  ]
 
   static override args = {
     spec: Args.string({required: true, description: 'bundle spec (bundles/*.yaml)'}),
@@ -24,6 +27,7 @@ export default class BundleBuild extends BaseCommand {
     'passphrase-env': Flags.string({description: 'environment variable holding the signing key passphrase'}),
     gzip: Flags.boolean({description: 'gzip the tar (image layers are compressed already, so this rarely pays)'}),
     'ca-file': Flags.string({description: 'extra CA certificates (PEM) to trust for https:// file sources'}),
+    set: Flags.string({multiple: true, description: 'override a spec value: files.<id>=PATH replaces that file\'s source; any other KEY is a path under spec (kots.cores=16)'}),
     concurrency: Flags.integer({default: 4, min: 1, max: 32, description: 'downloads that may run ahead at once'}),
     cache: Flags.string({description: 'content-addressed cache folder: a rebuild downloads nothing it already has'}),
     lock: Flags.boolean({description: 'write SPEC.lock.yaml with every resolved digest'}),
@@ -49,6 +53,7 @@ export default class BundleBuild extends BaseCommand {
           passphrase: passphraseFromEnv(flags['passphrase-env']),
           gzip: flags.gzip,
           caFile: flags['ca-file'],
+          set: parseSetFlags(flags.set),
           concurrency: flags.concurrency,
           cacheDir: flags.cache,
           lock: flags.lock,
