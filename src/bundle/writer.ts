@@ -4,7 +4,7 @@ import {finished} from 'node:stream/promises'
 import {createGzip} from 'node:zlib'
 
 import {signDetached} from '../signing/keys.js'
-import {AirlockError} from '../ui/errors.js'
+import {AirlockError, fromFsError} from '../ui/errors.js'
 import {withPartialFile} from '../util/partial.js'
 import type {EntrySource} from './entry.js'
 import {SIG, SIGNER, SUMS, renderSums} from './format.js'
@@ -97,7 +97,8 @@ export async function writeBundle(options: WriteBundleOptions): Promise<WrittenB
     } catch (error) {
       sink.destroy()
       file.destroy()
-      throw error
+      // a full disk or a read-only folder is the user's to fix: say which file and what to do
+      throw fromFsError(error, options.out, 'bundle')
     }
     return {out: options.out, contentBytes: written, entries: entries.length + 3}
   })

@@ -117,3 +117,25 @@ describe('bundle build', () => {
     })
   }
 })
+
+describe('bundle build on a full disk', () => {
+  it('says the disk is full, names the bundle, and leaves nothing behind', async function () {
+    const dir = await makeTempDir()
+    const keys = await makeKeys(dir)
+    const spec = await writeFilesSpec(dir, {'big.bin': Buffer.alloc(3 << 20, 1)})
+    const small = join(dir, 'small')
+    await mkdir(small)
+    // a 1 MiB tmpfs: the 3 MiB bundle cannot fit
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small])
+    try {
+      const out = join(small, 'b.tar')
+      const r = await runCli(['bundle', 'build', spec, '--key', keys.key, '--out', out, '--json'])
+      assert.equal(r.code, 2, r.stdout + r.stderr)
+      assert.equal(r.json.error.code, 'NO_SPACE')
+      assert.equal(r.json.error.subject, out)
+      assert.deepEqual(await readdir(small), [])
+    } finally {
+      execFileSync('umount', [small])
+    }
+  })
+})
