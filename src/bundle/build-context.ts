@@ -1,6 +1,8 @@
 import type {LoadedSpec} from '../spec/load.js'
 import type {EntrySource} from './entry.js'
-import type {ImageRecord} from './format.js'
+import type {ImageRecord, InventoryEntry} from './format.js'
+import type {SinceBase} from './since.js'
+import type {Trust} from '../signing/trust.js'
 
 /** Every option `bundle build` takes; each build step reads the ones it owns. */
 export interface BuildOptions {
@@ -26,6 +28,8 @@ export interface BuildOptions {
   secretsDir?: string
   includeSelf?: boolean
   since?: string
+  /** --since-trust: verify the --since bundle in full against this signer before using its list */
+  sinceTrust?: Trust
   /** --set KEY=VALUE overrides of spec values */
   set?: Record<string, string>
   /** fixed clock for reproducible builds (SOURCE_DATE_EPOCH) */
@@ -39,6 +43,8 @@ export interface BuildContext {
   workDir: string
   now: Date
   progress(text: string): void
+  /** the --since bundle: entries it carries (same path and digest) are left out */
+  since?: SinceBase
 }
 
 /** What one build step adds to the bundle. */
@@ -50,6 +56,8 @@ export interface Contribution {
   /** things the user must know: "private key written to ..." */
   notes?: string[]
   profile?: {name: string; sha256: string}
+  /** entries left out because the --since bundle carries them */
+  omitted?: InventoryEntry[]
 }
 
 export type Contributor = (ctx: BuildContext) => Promise<Contribution | undefined>

@@ -10,7 +10,8 @@ import {toolVersion} from '../util/version.js'
 import type {BuildContext, BuildOptions, Contribution} from './build-context.js'
 import {CONTRIBUTORS} from './contributors.js'
 import {bufferEntry, type EntrySource} from './entry.js'
-import {FORMAT_VERSION, MANIFEST, VERIFY_TXT, renderVerifyScript, rootName, type BundleManifest, type ImageRecord, type InventoryEntry} from './format.js'
+import {FORMAT_VERSION, MANIFEST, VERIFY_TXT, renderVerifyScript, rootName, type BundleBase, type BundleManifest, type ImageRecord, type InventoryEntry} from './format.js'
+import {describeBase, loadSinceBase} from './since.js'
 import {writeBundle} from './writer.js'
 
 export interface BuildResult {
@@ -24,6 +25,8 @@ export interface BuildResult {
   contentBytes: number
   images: ImageRecord[]
   files: InventoryEntry[]
+  /** a differential bundle: the base it follows and what it left out */
+  base?: BundleBase
   notes: string[]
 }
 
@@ -42,13 +45,15 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
   }
   const loaded = await loadSpec(options.specPath, options.set)
   const signer = await loadSigner(options.keyPath, {certPath: options.certPath, passphrase: options.passphrase})
+  if (options.since) progress(`reading ${options.since}`)
+  const since = options.since ? await loadSinceBase(options.since, options.sinceTrust) : undefined
   const now = options.now ?? buildClock()
   const {name, version} = loaded.spec.metadata
   const root = rootName(name, version)
   const workDir = await mkdtemp(resolve(dirname(out), `.${basename(out)}.work-`))
   const unregister = removeOnInterrupt(workDir)
   try {
-    const ctx: BuildContext = {loaded, options, workDir, now, progress}
+    const ctx: BuildContext = {loaded, options, workDir, now, progress, ...(since ? {since} : {})}
     const contributions: Contribution[] = []
     for (const load of CONTRIBUTORS) {
       const contribute = await load()
@@ -59,6 +64,7 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
     const images = contributions.flatMap((c) => c.images ?? [])
     const extensions = Object.assign({}, ...contributions.map((c) => c.extensions ?? {})) as Record<string, unknown>
     const profile = contributions.find((c) => c.profile)?.profile
+    const base = since ? describeBase(since, contributions.flatMap((c) => c.omitted ?? [])) : undefined
     const verifyTxt = bufferEntry(VERIFY_TXT, renderVerifyScript({root, bundleFile: basename(out), signerIsCertificate: Boolean(options.certPath)}), 'verify-instructions')
     // manifest.json cannot list itself; SHA256SUMS covers it
     const files: InventoryEntry[] = [verifyTxt, ...entries].map((e) => ({path: e.path, size: e.size, sha256: e.sha256, role: e.role}))
@@ -73,6 +79,7 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
       images,
       files,
       ...(Object.keys(extensions).length > 0 ? {extensions} : {}),
+      ...(base ? {base} : {}),
     }
     const head = [bufferEntry(MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`, 'manifest'), verifyTxt]
     progress(`writing ${basename(out)}`)
@@ -88,6 +95,7 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
       contentBytes: written.contentBytes,
       images,
       files,
+      ...(base ? {base} : {}),
       notes: contributions.flatMap((c) => c.notes ?? []),
     }
   } finally {

@@ -5,6 +5,8 @@ import {AirlockError, fromFsError} from '../ui/errors.js'
 import {downloadToFile} from '../sources/http.js'
 import {loadProfile} from '../profile/index.js'
 import {bufferEntry, fileEntry} from './entry.js'
+import type {InventoryEntry} from './format.js'
+import {baseCarries, omitCarried} from './since.js'
 import type {BuildContext, Contribution} from './build-context.js'
 
 /** spec.files: local paths (relative to the spec), https:// URLs; each lands at files/<as>. */
@@ -15,10 +17,18 @@ export async function contributeFiles(ctx: BuildContext): Promise<Contribution |
     throw fromFsError(error, ctx.options.caFile ?? '', 'CA file')
   }) : undefined
   const entries = []
+  const omitted: InventoryEntry[] = []
   for (const [i, file] of files.entries()) {
     const subject = `spec.files[${i}].source`
     const path = `files/${file.as}`
     const role = file.executable ? 'executable' as const : 'file' as const
+    const pinned = file.sha256?.replace(/^sha256:/, '')
+    if (/^https:\/\//i.test(file.source) && pinned && baseCarries(ctx.since, path, pinned)) {
+      // pinned by digest and carried by the --since bundle: no need to download it at all
+      ctx.progress(`${path}: carried by ${ctx.since?.file}`)
+      omitted.push({path, size: ctx.since?.sizes.get(path) ?? 0, sha256: pinned, role})
+      continue
+    }
     let local: string
     if (/^https:\/\//i.test(file.source)) {
       ctx.progress(`downloading ${file.source}`)
@@ -44,7 +54,8 @@ export async function contributeFiles(ctx: BuildContext): Promise<Contribution |
     }
     entries.push(entry)
   }
-  return {entries}
+  const split = omitCarried(ctx.since, entries)
+  return {entries: split.kept, omitted: [...omitted, ...split.omitted]}
 }
 
 /** spec.profile: templates/profiles/<name>.yaml, validated, copied byte for byte as requirements.yaml. */

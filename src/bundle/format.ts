@@ -48,6 +48,22 @@ export interface BundleManifest {
   files: InventoryEntry[]
   /** free-form summaries contributed by the build steps (kots tier, tls mode, ...) */
   extensions?: Record<string, unknown>
+  /** set on a differential bundle (`bundle build --since OLD`): what it was built against */
+  base?: BundleBase
+}
+
+/**
+ * The bundle a differential bundle was built against. Entries it left out are listed with their
+ * digests (they are not in SHA256SUMS), so a reader knows what must already be at the site.
+ */
+export interface BundleBase {
+  name: string
+  version: string
+  /** SHA-256 of the base bundle file (of the whole, for a bundle split into parts) */
+  sha256: string
+  /** true when `--since-trust` checked the base's signature and every digest at build time */
+  verified: boolean
+  omitted: InventoryEntry[]
 }
 
 const HEX64 = /^[0-9a-f]{64}$/

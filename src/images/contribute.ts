@@ -3,9 +3,11 @@ import pLimit from 'p-limit'
 
 import type {BuildContext, Contribution} from '../bundle/build-context.js'
 import {bufferEntry, type EntrySource} from '../bundle/entry.js'
-import type {ImageRecord} from '../bundle/format.js'
+import type {ImageRecord, InventoryEntry} from '../bundle/format.js'
+import {baseCarries} from '../bundle/since.js'
 import {blobPath} from '../oci/digest.js'
 import {OCI_LAYOUT} from '../oci/layout.js'
+import {parseManifest} from '../oci/manifest.js'
 import {MT, REF_NAME, SOURCE_DIGEST} from '../oci/media-types.js'
 import {RegistryPool} from '../registry/client.js'
 import {Transport} from '../registry/transport.js'
@@ -81,11 +83,26 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
     written.add(digest)
     entries.push(make())
   }
+  // A differential bundle (--since) leaves out layers the base carries; manifests and configs stay,
+  // so the layout's index and every document in it are complete and readable on their own.
+  const configs = new Set(resolved.flatMap((img) => img.documents.flatMap((d) => {
+    const m = parseManifest(d.bytes, d.mediaType, `${img.name} ${d.digest}`)
+    return m.kind === 'manifest' ? [m.config.digest] : []
+  })))
+  const omitted: InventoryEntry[] = []
   const records: ImageRecord[] = []
   const extension: ImageExtension[] = []
   for (const img of resolved) {
     for (const d of img.documents) add(d.digest, () => ({...bufferEntry(`${LAYOUT_DIR}/${blobPath(d.digest)}`, d.bytes, 'image-blob'), label: `image ${img.name} manifest ${d.digest}`}))
-    for (const b of img.blobs) add(b.digest, () => fetcher.entry(b.digest, `${LAYOUT_DIR}/${blobPath(b.digest)}`))
+    for (const b of img.blobs) {
+      const path = `${LAYOUT_DIR}/${blobPath(b.digest)}`
+      if (!configs.has(b.digest) && baseCarries(ctx.since, path, b.digest.slice('sha256:'.length))) {
+        if (!written.has(b.digest)) omitted.push({path, size: b.size, sha256: b.digest.slice('sha256:'.length), role: 'image-blob'})
+        written.add(b.digest)
+      } else {
+        add(b.digest, () => fetcher.entry(b.digest, path))
+      }
+    }
     const all = [...img.documents, ...img.blobs]
     records.push({ref: img.specRef, digest: img.top.digest, mediaType: img.top.mediaType, platforms: img.platforms, size: all.reduce((n, d) => n + d.size, 0)})
     extension.push({
@@ -116,7 +133,9 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
   } else if (locked.size > 0) {
     notes.push(`image digests pinned by ${lockPath}`)
   }
-  const blobBytes = resolved.flatMap((img) => img.blobs).filter((b, i, all) => all.findIndex((x) => x.digest === b.digest) === i).reduce((n, b) => n + b.size, 0)
+  const left = new Set(omitted.map((o) => `sha256:${o.sha256}`))
+  const blobBytes = resolved.flatMap((img) => img.blobs).filter((b, i, all) => !left.has(b.digest) && all.findIndex((x) => x.digest === b.digest) === i).reduce((n, b) => n + b.size, 0)
   notes.push(`images: ${resolved.length}, ${fetcher.stats.blobs} blobs (${blobBytes} bytes) stored once each`)
-  return {entries, images: records, extensions: {images: extension}, notes}
+  if (ctx.since) notes.push(`left out ${omitted.length} layer${omitted.length === 1 ? '' : 's'} (${omitted.reduce((n, o) => n + o.size, 0)} bytes) that ${ctx.since.file} carries`)
+  return {entries, images: records, extensions: {images: extension}, notes, omitted}
 }

@@ -1,17 +1,19 @@
 import {createReadStream} from 'node:fs'
+import {Readable} from 'node:stream'
 import {readFile} from 'node:fs/promises'
 import pLimit from 'p-limit'
 
+import type {BundleManifest} from '../bundle/format.js'
 import {verifyBundle, type EntrySink} from '../bundle/verify.js'
-import {blobPath} from '../oci/digest.js'
+import {blobPath, isDigest} from '../oci/digest.js'
 import {parseManifest, type Descriptor} from '../oci/manifest.js'
 import {REF_NAME, SOURCE_DIGEST} from '../oci/media-types.js'
-import {RegistryPool} from '../registry/client.js'
-import {parseReference} from '../registry/reference.js'
+import {RegistryPool, type RegistryClient} from '../registry/client.js'
+import {parseReference, type ImageReference} from '../registry/reference.js'
 import {Transport} from '../registry/transport.js'
 import type {Trust} from '../signing/trust.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
-import {checkSeekable, locateEntries, readAt, type Located} from './bundle-read.js'
+import {checkSeekable, locateEntries, readAt, readBundleManifest, type Located} from './bundle-read.js'
 import {LAYOUT_DIR} from './contribute.js'
 
 export interface PushOptions {
@@ -45,6 +47,8 @@ export interface PushResult {
   images: PushedImage[]
   blobs: {uploaded: number; uploadedBytes: number; mounted: number; present: number}
   manifests: {pushed: number; present: number}
+  /** a differential bundle: the base it follows, and how many left-out blobs were found in the registry */
+  base?: {name: string; version: string; sha256: string; blobsChecked: number}
 }
 
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
@@ -72,11 +76,13 @@ export async function pushBundleImages(options: PushOptions): Promise<PushResult
   await checkSeekable(bundle)
 
   let located: Map<string, Located>
+  let manifest: BundleManifest | undefined
   if (options.trust) {
     progress(`verifying ${bundle}`)
     located = new Map()
     const sink: EntrySink = {
-      async open(rel, entry) {
+      async open(rel, entry, verified) {
+        manifest ??= verified
         if (rel.startsWith(`${LAYOUT_DIR}/`)) located.set(rel, {size: entry.size, offset: entry.dataOffset})
         return undefined
       },
@@ -84,6 +90,7 @@ export async function pushBundleImages(options: PushOptions): Promise<PushResult
     await verifyBundle(bundle, options.trust, sink)
   } else {
     located = await locateEntries(bundle)
+    manifest = (await readBundleManifest(bundle)).manifest
   }
   const at = (rel: string, what: string): Located => {
     const l = located.get(rel)
@@ -108,12 +115,14 @@ export async function pushBundleImages(options: PushOptions): Promise<PushResult
   const readDoc = (d: Descriptor) => readAt(bundle, at(`${LAYOUT_DIR}/${blobPath(d.digest)}`, `manifest ${d.digest}`))
 
   try {
+    // Plan every image first (small documents only), so a differential bundle's base can be checked
+    // before a single byte is uploaded.
+    const plans: ImagePlan[] = []
     for (const top of index.manifests) {
       const name = top.annotations?.[REF_NAME]
       if (!name) throw new AirlockError('MANIFEST_INVALID', `${LAYOUT_DIR}/index.json: image ${top.digest} has no ${REF_NAME}`, {subject: `${LAYOUT_DIR}/index.json`})
       const src = parseReference(name, `${LAYOUT_DIR}/index.json ${REF_NAME}`)
       const repository = dest.prefix ? `${dest.prefix}/${src.repository}` : src.repository
-      progress(`pushing ${name}`)
 
       // Manifests to push, children before their index, and every blob they reference.
       const documents: {desc: Descriptor; bytes: Buffer}[] = []
@@ -129,10 +138,29 @@ export async function pushBundleImages(options: PushOptions): Promise<PushResult
       }
       if (parsed.kind === 'manifest') for (const b of [parsed.config, ...parsed.layers]) blobs.set(b.digest, b)
       documents.push({desc: top, bytes: topBytes})
+      plans.push({top, topBytes, name, src, repository, documents, blobs})
+    }
 
+    const omitted = omittedBlobs(manifest)
+    const base = omitted.size > 0 ? await checkOmittedBlobs({plans, omitted, client, limit, host: dest.host, manifest, progress}) : undefined
+    if (manifest?.base) result.base = {name: manifest.base.name, version: manifest.base.version, sha256: manifest.base.sha256, blobsChecked: base?.checked ?? 0}
+
+    for (const {top, topBytes, name, src, repository, documents, blobs} of plans) {
+      progress(`pushing ${name}`)
       await Promise.all(
         [...blobs.values()].map((b) =>
           limit(async () => {
+            if (omitted.has(b.digest)) {
+              // left out of this bundle: the check above found it in this repository or in another to mount from
+              const from = base?.mountFrom.get(`${repository}@${b.digest}`)
+              if (from === undefined) result.blobs.present++
+              else {
+                await client.pushBlob(repository, b.digest, b.size, () => refuseUpload(b.digest, repository), from)
+                result.blobs.mounted++
+              }
+              if (!placed.has(b.digest)) placed.set(b.digest, repository)
+              return
+            }
             const loc = at(`${LAYOUT_DIR}/${blobPath(b.digest)}`, `blob ${b.digest} of ${name}`)
             if (await client.hasBlob(repository, b.digest)) {
               result.blobs.present++
@@ -177,4 +205,92 @@ export async function pushBundleImages(options: PushOptions): Promise<PushResult
     pool.close()
   }
   return result
+}
+
+interface ImagePlan {
+  top: Descriptor
+  topBytes: Buffer
+  name: string
+  src: ImageReference
+  repository: string
+  documents: {desc: Descriptor; bytes: Buffer}[]
+  blobs: Map<string, Descriptor>
+}
+
+/** digest -> size of every image blob a differential bundle left out (manifest.json `base.omitted`). */
+function omittedBlobs(manifest: BundleManifest | undefined): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const o of manifest?.base?.omitted ?? []) {
+    if (o.path.startsWith(`${LAYOUT_DIR}/blobs/sha256/`) && isDigest(`sha256:${o.sha256}`)) out.set(`sha256:${o.sha256}`, o.size)
+  }
+  return out
+}
+
+interface OmittedCheck {
+  plans: ImagePlan[]
+  omitted: Map<string, number>
+  client: RegistryClient
+  limit: <T>(fn: () => Promise<T>) => Promise<T>
+  host: string
+  manifest: BundleManifest | undefined
+  progress: (text: string) => void
+}
+
+/**
+ * Every blob a differential bundle leaves out must already be in the registry: in the image's own
+ * repository, or in another repository of this push it can be mounted from (a registry answers HEAD
+ * per repository). All are checked before anything is uploaded; every missing one is named with
+ * the images that need it, so a half-pushed release never happens.
+ */
+async function checkOmittedBlobs(c: OmittedCheck): Promise<{checked: number; mountFrom: Map<string, string>}> {
+  const wanted = new Map<string, {digest: string; repository: string; images: string[]}>()
+  for (const p of c.plans) {
+    for (const digest of p.blobs.keys()) {
+      if (!c.omitted.has(digest)) continue
+      const key = `${p.repository}@${digest}`
+      const w = wanted.get(key) ?? {digest, repository: p.repository, images: []}
+      w.images.push(p.name)
+      wanted.set(key, w)
+    }
+  }
+  c.progress(`checking ${wanted.size} blob${wanted.size === 1 ? '' : 's'} the bundle leaves out`)
+  const heads = new Map<string, Promise<boolean>>()
+  const has = (repository: string, digest: string) => {
+    const key = `${repository}@${digest}`
+    let p = heads.get(key)
+    if (!p) heads.set(key, (p = c.limit(() => c.client.hasBlob(repository, digest))))
+    return p
+  }
+  const repositories = [...new Set(c.plans.map((p) => p.repository))]
+  const mountFrom = new Map<string, string>()
+  const missing: {digest: string; repository: string; images: string[]}[] = []
+  await Promise.all(
+    [...wanted.entries()].map(async ([key, w]) => {
+      if (await has(w.repository, w.digest)) return
+      for (const other of repositories) {
+        if (other !== w.repository && (await has(other, w.digest))) {
+          mountFrom.set(key, other)
+          return
+        }
+      }
+      missing.push(w)
+    }),
+  )
+  if (missing.length > 0) {
+    missing.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0))
+    const base = c.manifest?.base
+    const list = missing.map((m) => `${m.digest} (${m.images.join(', ')})`).join('; ')
+    throw new AirlockError('REGISTRY_NOT_FOUND', `${missing.length} blob${missing.length === 1 ? '' : 's'} this differential bundle leaves out ${missing.length === 1 ? 'is' : 'are'} not in ${c.host}: ${list}`, {
+      subject: `${c.host}/${missing[0]?.repository}@${missing[0]?.digest}`,
+      hint: base ? `push the base bundle ${base.name} ${base.version} (sha256:${base.sha256}) into the same --registry first, then run this again` : 'push the bundle this one was built --since first',
+    })
+  }
+  return {checked: wanted.size, mountFrom}
+}
+
+/** An omitted blob has no bytes here: if the registry refuses the mount, say so rather than upload nothing. */
+function refuseUpload(digest: string, repository: string): Readable {
+  const stream = new Readable({read() {}})
+  stream.destroy(new AirlockError('REGISTRY_NOT_FOUND', `the registry would not mount ${digest} into ${repository}, and this differential bundle does not carry it`, {subject: `${repository}@${digest}`, hint: 'push the base bundle into this repository first'}))
+  return stream
 }

@@ -5,6 +5,8 @@ import {formatBytes, formatTransfer} from '../../ui/progress.js'
 import {BaseCommand} from '../base.js'
 import {parseSetFlags, passphraseFromEnv} from '../flags.js'
 import {isPackaged} from '../../sea/runtime.js'
+import {parseTrust} from '../../signing/trust.js'
+import {readSmallFile} from '../../util/fs.js'
 
 export type BundleBuildResult = BuildResult
 
@@ -36,6 +38,8 @@ export default class BundleBuild extends BaseCommand {
     'insecure-registry': Flags.string({multiple: true, description: 'registry HOST[:PORT] that may be reached over plain HTTP'}),
     'tls-ca-cert': Flags.string({description: 'CA certificate that issues the platform certificate (spec.tls.mode: ca)'}),
     'tls-ca-key': Flags.string({description: 'private key of that CA'}),
+    since: Flags.string({description: 'differential bundle: leave out every image layer and file OLD_BUNDLE carries (same path and digest); the site must have pushed OLD_BUNDLE first', helpValue: 'OLD_BUNDLE'}),
+    'since-trust': Flags.string({dependsOn: ['since'], description: 'verify OLD_BUNDLE in full against this signer (public key or CA, PEM) before using it; without it only its signed list is read'}),
     'include-self': Flags.boolean({allowNo: true, default: isPackaged(), description: 'carry the airlock executable at files/airlock (on by default when airlock runs as the packaged executable)'}),
   }
 
@@ -63,6 +67,8 @@ export default class BundleBuild extends BaseCommand {
           tlsCaCert: flags['tls-ca-cert'],
           tlsCaKey: flags['tls-ca-key'],
           includeSelf: flags['include-self'],
+          since: flags.since,
+          sinceTrust: flags['since-trust'] ? parseTrust((await readSmallFile(flags['since-trust'], {what: 'trust file', maxBytes: 1 << 20})).toString('utf8'), flags['since-trust']) : undefined,
         },
         (text) => spinner.update(text),
         (done, total) => {
@@ -76,6 +82,7 @@ export default class BundleBuild extends BaseCommand {
       this.out(`signer       ${result.signer.subject ?? result.signer.fingerprint}`)
       this.out(`entries      ${result.entries} (${formatBytes(result.contentBytes)})`)
       if (result.images.length > 0) this.out(`images       ${result.images.length}`)
+      if (result.base) this.out(`since        ${result.base.name} ${result.base.version} (sha256:${result.base.sha256}): ${result.base.omitted.length} entries left out (${formatBytes(result.base.omitted.reduce((n, o) => n + o.size, 0))})`)
       for (const note of result.notes) this.note(note)
       return result
     } catch (error) {
