@@ -77,7 +77,7 @@ async function createFile(base: string, rel: string, mode: number): Promise<File
  * when every check passed; on any failure the temporary folder is removed and `to` is untouched.
  * The bundle's root folder is stripped: `to` receives SHA256SUMS, manifest.json, images/, ...
  */
-export async function extractBundle(input: BundleInput, trust: Trust, to: string): Promise<ExtractResult> {
+export async function extractBundle(input: BundleInput, trust: Trust, to: string, onProgress?: (bytesRead: number) => void): Promise<ExtractResult> {
   const target = resolve(to)
   const existedEmpty = await checkTarget(target)
   await mkdir(dirname(target), {recursive: true})
@@ -87,7 +87,7 @@ export async function extractBundle(input: BundleInput, trust: Trust, to: string
     async (tmp) => {
       await mkdir(tmp, {mode: 0o755})
       const sink = diskSink(tmp)
-      const result = await verifyBundle(input, trust, sink)
+      const result = await verifyBundle(input, trust, sink, new Date(), onProgress)
       if (existedEmpty) await rmdir(target)
       return {...result, to: target, files: sink.count}
     },

@@ -98,7 +98,7 @@ async function readHead(reader: TarReader, expected: string, max: number, root: 
  * first, then every entry's digest as it streams past, then that nothing listed is missing. Nothing
  * is believed because the bundle says so: trust comes only from `trust`.
  */
-export async function verifyBundle(input: BundleInput, trust: Trust, sink?: EntrySink, now = new Date()): Promise<VerifyResult> {
+export async function verifyBundle(input: BundleInput, trust: Trust, sink?: EntrySink, now = new Date(), onProgress?: (bytesRead: number) => void): Promise<VerifyResult> {
   const reader = new TarReader(await openBundleStream(input))
   const {root, data: sums} = await readHead(reader, SUMS, MAX_SUMS_BYTES, undefined)
   const {data: sig} = await readHead(reader, SIG, MAX_SIG_BYTES, root)
@@ -158,6 +158,7 @@ export async function verifyBundle(input: BundleInput, trust: Trust, sink?: Entr
       if (item.keep && entry.size > MAX_MANIFEST_BYTES) throw new AirlockError('MANIFEST_INVALID', `${entry.path} is too large`, {subject: entry.path})
       const job = pool.begin(entry.size)
       for await (const chunk of reader.body()) {
+        onProgress?.(reader.position)
         await job.update(chunk)
         if (item.keep) item.keep.push(Buffer.from(chunk))
         if (item.writer) await item.writer.write(chunk)

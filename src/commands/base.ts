@@ -1,7 +1,8 @@
+import {statSync} from 'node:fs'
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 
 import {AirlockError, type ErrorEnvelope} from '../ui/errors.js'
-import {startProgress, type Progress} from '../ui/progress.js'
+import {formatBytes, formatTransfer, startProgress, type Progress} from '../ui/progress.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -65,5 +66,26 @@ export abstract class BaseCommand extends Command {
       throw new Errors.ExitError(1)
     }
     return super.catch(err)
+  }
+}
+
+/**
+ * Bytes, rate and ETA on the spinner for a step that reads a bundle file; the total is the file's
+ * size (unknown for stdin and parts, where only bytes and rate show). Updates at most 10 times a second.
+ */
+export function byteProgress(progress: Progress, input: string, verb: string): (bytes: number) => void {
+  let total = 0
+  try {
+    total = input === '-' ? 0 : statSync(input).size
+  } catch {
+    total = 0
+  }
+  const started = Date.now()
+  let last = 0
+  return (bytes) => {
+    const now = Date.now()
+    if (now - last < 100) return
+    last = now
+    progress.update(`${verb} ${total > 0 ? formatTransfer(bytes, total, started, now) : `${formatBytes(bytes)}, ${formatBytes(bytes / Math.max((now - started) / 1000, 0.001))}/s`}`)
   }
 }

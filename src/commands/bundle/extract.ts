@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {extractBundle, type ExtractResult} from '../../bundle/extract.js'
-import {BaseCommand} from '../base.js'
+import {BaseCommand, byteProgress} from '../base.js'
 import {trustFlags, trustFromFlags} from '../trust-flags.js'
 
 export type BundleExtractResult = ExtractResult
@@ -25,7 +25,8 @@ export default class BundleExtract extends BaseCommand {
     const trust = await trustFromFlags(flags)
     const spinner = this.progress(`verifying and extracting ${args.bundle}`)
     try {
-      const result = await extractBundle(args.bundle, trust, flags.to)
+      const track = byteProgress(spinner, args.bundle, 'extracting')
+      const result = await extractBundle(args.bundle, trust, flags.to, track)
       spinner.succeed(`extracted ${result.root}`)
       this.out(`extracted  ${result.files} files of ${result.name} ${result.version} into ${result.to}`)
       this.out(`signer     ${result.signer.fingerprint} (trusted by ${result.signer.trustedBy})`)

@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 
 import {verifyBundle, type VerifyResult} from '../../bundle/verify.js'
 import {formatBytes} from '../../ui/progress.js'
-import {BaseCommand} from '../base.js'
+import {BaseCommand, byteProgress} from '../base.js'
 import {trustFlags, trustFromFlags} from '../trust-flags.js'
 
 export type BundleVerifyResult = VerifyResult
@@ -27,7 +27,8 @@ export default class BundleVerify extends BaseCommand {
     const trust = await trustFromFlags(flags)
     const spinner = this.progress(`verifying ${args.bundle}`)
     try {
-      const result = await verifyBundle(args.bundle, trust)
+      const track = byteProgress(spinner, args.bundle, 'verifying')
+      const result = await verifyBundle(args.bundle, trust, undefined, new Date(), track)
       spinner.succeed(`verified ${result.root}`)
       this.out(`bundle     ${result.bundle}: OK`)
       this.out(`name       ${result.name} ${result.version} (created ${result.created})`)
