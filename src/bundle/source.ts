@@ -4,6 +4,7 @@ import {createGunzip} from 'node:zlib'
 
 import {openPartsIndex, partsIndexFor, streamParts} from '../transport/parts.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
+import {isGzipMagic, readFileHead} from '../util/fs.js'
 import {READ_CHUNK} from './entry.js'
 
 /** Named so a later reader (parts, S3 ranges) can supply bytes the same way. */
@@ -35,13 +36,7 @@ export async function openBundleStream(input: BundleInput): Promise<AsyncIterabl
 }
 
 async function isGzipFile(path: string): Promise<boolean> {
-  const handle = await open(path, 'r')
-  try {
-    const {bytesRead, buffer} = await handle.read(Buffer.alloc(2), 0, 2, 0)
-    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b
-  } finally {
-    await handle.close()
-  }
+  return isGzipMagic(await readFileHead(path, 2, 'bundle'))
 }
 
 const POOL = 4

@@ -5,7 +5,8 @@ import {MANIFEST, MAX_MANIFEST_BYTES, SIG, SIGNER, SUMS, type BundleManifest} fr
 import {openBundleStream} from '../bundle/source.js'
 import {BLOCK, TarReader, padding} from '../bundle/tar-reader.js'
 import {parseManifest as parseBundleManifest} from '../bundle/verify.js'
-import {AirlockError, fromFsError} from '../ui/errors.js'
+import {AirlockError} from '../ui/errors.js'
+import {isGzipMagic, readFileHead} from '../util/fs.js'
 
 /** manifest.json from the head of a bundle: reads four entries and stops (works on .tar.gz too). */
 export async function readBundleManifest(bundle: string): Promise<{root: string; manifest: BundleManifest}> {
@@ -34,23 +35,11 @@ export interface Located {
 
 /** Refuses a gzip bundle up front: its blobs cannot be read by offset. */
 export async function checkSeekable(bundle: string): Promise<void> {
-  let handle
-  try {
-    handle = await open(bundle, 'r')
-  } catch (error) {
-    throw fromFsError(error, bundle, 'bundle')
-  }
-  try {
-    const magic = Buffer.alloc(2)
-    await handle.read(magic, 0, 2, 0)
-    if (magic[0] === 0x1f && magic[1] === 0x8b) {
-      throw new AirlockError('INPUT_INVALID', `${bundle} is gzip-compressed; images push reads blobs by their offset in the tar, which a .tar.gz does not have`, {
-        subject: bundle,
-        hint: `decompress it once (gzip -dk ${bundle}) and push the .tar; image layers are compressed already, so build with no --gzip next time`,
-      })
-    }
-  } finally {
-    await handle.close()
+  if (isGzipMagic(await readFileHead(bundle, 2, 'bundle'))) {
+    throw new AirlockError('INPUT_INVALID', `${bundle} is gzip-compressed; images push reads blobs by their offset in the tar, which a .tar.gz does not have`, {
+      subject: bundle,
+      hint: `decompress it once (gzip -dk ${bundle}) and push the .tar; image layers are compressed already, so build with no --gzip next time`,
+    })
   }
 }
 
@@ -63,36 +52,45 @@ export async function checkSeekable(bundle: string): Promise<void> {
 export async function locateEntries(bundle: string): Promise<Map<string, Located>> {
   await checkSeekable(bundle)
   const handle = await open(bundle, 'r')
-  const found = new Map<string, Located>()
   try {
     const {size: total} = await handle.stat()
-    let pos = 0
-    let extended: Record<string, unknown> = {}
-    let longPath: string | undefined
-    const block = Buffer.alloc(BLOCK)
-    while (pos + BLOCK <= total) {
-      await handle.read(block, 0, BLOCK, pos)
-      const h = new Header(block)
-      if (h.nullBlock) break
-      if (!h.cksumValid) throw new AirlockError('NOT_A_BUNDLE', `corrupt tar header at byte ${pos} of ${bundle}`, {subject: bundle, hint: 'the bundle is damaged; copy it again'})
-      const size = h.size ?? 0
-      const body = pos + BLOCK
-      if (h.type === 'ExtendedHeader' || h.type === 'NextFileHasLongPath') {
-        if (size > 1 << 20) throw new AirlockError('NOT_A_BUNDLE', `oversized tar record at byte ${pos}`, {subject: bundle})
-        const buf = Buffer.alloc(size)
-        await handle.read(buf, 0, size, body)
-        if (h.type === 'ExtendedHeader') extended = {...extended, ...Pax.parse(buf.toString('utf8'), {}, false)}
-        else longPath = buf.toString('utf8').replace(/\0.*$/s, '')
-      } else {
-        const path = longPath ?? (extended.path as string | undefined) ?? h.path ?? ''
-        if (h.type === 'File' || h.type === 'OldFile') found.set(path.split('/').slice(1).join('/'), {size, offset: body})
-        extended = {}
-        longPath = undefined
-      }
-      pos = body + size + padding(size)
-    }
+    return await walkTarHeaders(total, async (pos, length) => {
+      const buf = Buffer.alloc(length)
+      await handle.read(buf, 0, length, pos)
+      return buf
+    }, bundle)
   } finally {
     await handle.close()
+  }
+}
+
+/**
+ * The header walk behind locateEntries, over any byte source that reads by position (a file, or a
+ * bundle split into parts through openRandomAccess).
+ */
+export async function walkTarHeaders(total: number, readAt: (pos: number, length: number) => Promise<Buffer>, subject: string): Promise<Map<string, Located>> {
+  const found = new Map<string, Located>()
+  let pos = 0
+  let extended: Record<string, unknown> = {}
+  let longPath: string | undefined
+  while (pos + BLOCK <= total) {
+    const h = new Header(await readAt(pos, BLOCK))
+    if (h.nullBlock) break
+    if (!h.cksumValid) throw new AirlockError('NOT_A_BUNDLE', `corrupt tar header at byte ${pos} of ${subject}`, {subject, hint: 'the bundle is damaged; copy it again'})
+    const size = h.size ?? 0
+    const body = pos + BLOCK
+    if (h.type === 'ExtendedHeader' || h.type === 'NextFileHasLongPath') {
+      if (size > 1 << 20) throw new AirlockError('NOT_A_BUNDLE', `oversized tar record at byte ${pos}`, {subject})
+      const buf = await readAt(body, Math.min(size, Math.max(0, total - body)))
+      if (h.type === 'ExtendedHeader') extended = {...extended, ...Pax.parse(buf.toString('utf8'), {}, false)}
+      else longPath = buf.toString('utf8').replace(/\0.*$/s, '')
+    } else {
+      const path = longPath ?? (extended.path as string | undefined) ?? h.path ?? ''
+      if (h.type === 'File' || h.type === 'OldFile') found.set(path.split('/').slice(1).join('/'), {size, offset: body})
+      extended = {}
+      longPath = undefined
+    }
+    pos = body + size + padding(size)
   }
   return found
 }

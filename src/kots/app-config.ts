@@ -1,10 +1,9 @@
 import {createReadStream} from 'node:fs'
-import {open} from 'node:fs/promises'
 import {Parser, type ReadEntry} from 'tar'
 import {parseAllDocuments} from 'yaml'
 
 import {AirlockError, fromFsError} from '../ui/errors.js'
-import {readSmallFile} from '../util/fs.js'
+import {isGzipMagic, readFileHead, readSmallFile} from '../util/fs.js'
 
 /** One item of a KOTS `kind: Config` (kots.io/v1beta1), reduced to what validation needs. */
 export interface AppConfigItem {
@@ -50,22 +49,8 @@ export async function loadAppConfig(path: string): Promise<AppConfig> {
 }
 
 async function isArchive(path: string): Promise<boolean> {
-  let handle
-  try {
-    handle = await open(path, 'r')
-  } catch (error) {
-    throw fromFsError(error, path, 'application Config')
-  }
-  try {
-    const head = Buffer.alloc(512)
-    const {bytesRead} = await handle.read(head, 0, 512, 0)
-    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return true
-    return bytesRead >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar'
-  } catch (error) {
-    throw fromFsError(error, path, 'application Config')
-  } finally {
-    await handle.close()
-  }
+  const head = await readFileHead(path, 512, 'application Config')
+  return isGzipMagic(head) || (head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar')
 }
 
 /** Parses every YAML document of `text`; returns the Config it holds, if any. Bad YAML is an error only when nothing else could be the Config. */

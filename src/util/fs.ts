@@ -68,3 +68,25 @@ export async function writeSecretFile(path: string, data: string | Buffer, optio
   await writeFileAtomic(path, data, {force: options.force, mode: 0o600})
   await chmod(path, 0o600)
 }
+
+/** The first `n` bytes of a file (fewer if it is shorter): enough to tell a format by its magic. */
+export async function readFileHead(path: string, n: number, what = 'file'): Promise<Buffer> {
+  let handle
+  try {
+    handle = await open(path, 'r')
+  } catch (error) {
+    throw fromFsError(error, path, what)
+  }
+  try {
+    const {bytesRead, buffer} = await handle.read(Buffer.alloc(n), 0, n, 0)
+    return buffer.subarray(0, bytesRead)
+  } catch (error) {
+    throw fromFsError(error, path, what)
+  } finally {
+    await handle.close()
+  }
+}
+
+export function isGzipMagic(head: Buffer): boolean {
+  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b
+}
