@@ -1,4 +1,6 @@
 import {createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, type KeyObject} from 'node:crypto'
+import {mkdir} from 'node:fs/promises'
+import {dirname} from 'node:path'
 import {p256} from '@noble/curves/nist.js'
 
 import {AirlockError} from '../ui/errors.js'
@@ -47,6 +49,9 @@ export async function writeSigningKeyPair(outBase: string, type: SigningKeyType,
   const pair = generateSigningKey(type, options.passphrase)
   const privateKey = `${outBase}.key`
   const publicKey = `${outBase}.pub`
+  // `--out keys/release` in a fresh checkout: make keys/ as `certs ca --out ca/` does, rather than
+  // report the key we are about to write as "not found"
+  await mkdir(dirname(privateKey), {recursive: true})
   await writeSecretFile(privateKey, pair.privateKeyPem, {force: options.force})
   await writeFileAtomic(publicKey, pair.publicKeyPem, {force: options.force, mode: 0o644})
   return {privateKey, publicKey, fingerprint: pair.fingerprint, type, encrypted: Boolean(options.passphrase)}
