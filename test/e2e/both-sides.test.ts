@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {copyFile, mkdir, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
-import {basename, join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 import {create as createTar} from 'tar'
 import {parse as parseYaml, stringify as stringifyYaml} from 'yaml'
 
@@ -18,7 +18,6 @@ import {fakeKubectl, loadFixture, makePki as makeKubePki, startKubeApi, writeKub
 import {issueWithOpenssl} from '../support/openssl-ca.js'
 import {BIN, REPO_ROOT} from '../support/paths.js'
 import {
-  cleanupAll,
   inspectDigest,
   makeImage,
   makeIndex,
@@ -71,6 +70,8 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
   let tool: {amd64: TestImage; arm64: TestImage; index: string}
   let buildEnv: NodeJS.ProcessEnv
   let vendorCa: string
+  /** folders the registry helpers made for this file; removed here, not by cleanupAll, which would also stop registries other test files share */
+  const helperDirs: string[] = []
   let airgap: string
   let kotsadm: string
   let ca: {cert: string; key: string}
@@ -95,7 +96,9 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
     dir = await makeTempDir()
     const pki = await makePki()
     vendorCa = pki.caCert
+    helperDirs.push(pki.dir)
     ;[vendor, site] = await Promise.all([startRegistry({tls: pki, htpasswd: {user: USER, password: PASSWORD}}), startRegistry()])
+    helperDirs.push(vendor.dir, site.dir)
 
     // Two application images sharing two base layers, and a tool as a two-platform index that shares one.
     const base1 = makeLayer('e2e-base-1', 300_000)
@@ -113,6 +116,7 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
       {tag: 'tool', index: {blob: index, images: [amd64, arm64]}},
     ])
     const certDir = await skopeoCertDir(pki)
+    helperDirs.push(certDir)
     const auth = {creds: `${USER}:${PASSWORD}`, certDir}
     const refs = imageRefs()
     await Promise.all([seed(layout, 'app1', refs.app1, auth), seed(layout, 'app2', refs.app2, auth), seed(layout, 'tool', refs.tool, auth)])
@@ -134,9 +138,8 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
   })
 
   after(async () => {
-    await Promise.all(apis.map((a) => a.close()))
-    await cleanupAll()
-    if (dir) await rm(dir, {recursive: true, force: true})
+    await Promise.all([...apis.map((a) => a.close()), vendor?.stop(), site?.stop()])
+    await Promise.all([dir, ...helperDirs].filter(Boolean).map((d) => rm(d, {recursive: true, force: true})))
   })
 
   describe('connected side', () => {
@@ -308,6 +311,23 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
 
       const raw = await skopeo(['inspect', '--raw', `oci:${join(to, 'images')}:${imageRefs().app2}`])
       assert.equal(`sha256:${sha256(Buffer.from(raw))}`, app2.manifest.digest)
+    })
+
+    it('the CSR from the bundle, signed by the site CA, gives a certificate that passes review with the key kept beside the bundle', async () => {
+      const siteCa = await runCli(['certs', 'ca', '--name', 'Acme Site CA', '--out', join(dir, 'site-ca'), '--json'])
+      ok(siteCa, 'certs ca (site)')
+      const issued = await runCli(['certs', 'issue', '--ca-cert', siteCa.json.cert, '--ca-key', siteCa.json.key, '--csr', join(isolated, 'wallaroo', 'tls', `${DOMAIN}.csr`), '--out', join(isolated, 'tls'), '--json'])
+      ok(issued, 'certs issue')
+      assert.equal(issued.json.domain, DOMAIN)
+      assert.ok(issued.json.sans.dns.includes(DOMAIN), JSON.stringify(issued.json.sans))
+      const key = join(dirname(bundle), `${DOMAIN}.key`)
+      const review = await runCli(['certs', 'inspect', issued.json.fullchain, key, '--domain', DOMAIN, '--ca', siteCa.json.cert, '--json'])
+      ok(review, 'certs inspect')
+      assert.notEqual(review.json.verdict, 'fail')
+      const severity = (check: string) => review.json.findings.find((f: {check: string}) => f.check === check)?.severity
+      assert.equal(severity('key-match'), 'ok')
+      assert.equal(severity('chain'), 'ok')
+      assert.equal(severity('domain'), 'ok')
     })
 
     it('pushes every image into the site registry; skopeo reads each back with the expected digest', async () => {
