@@ -17,6 +17,7 @@ import ClusterSnapshot from './cluster/snapshot.js'
 import ClusterVerify from './cluster/verify.js'
 import ImagesList from './images/list.js'
 import ImagesPush from './images/push.js'
+import ImagesServe from './images/serve.js'
 import KeysGenerate from './keys/generate.js'
 import KotsConfig from './kots/config.js'
 import ManifestsRender from './manifests/render.js'
@@ -37,6 +38,7 @@ export const COMMANDS = {
   'cluster:verify': ClusterVerify,
   'images:list': ImagesList,
   'images:push': ImagesPush,
+  'images:serve': ImagesServe,
   'keys:generate': KeysGenerate,
   'kots:config': KotsConfig,
   'manifests:render': ManifestsRender,
