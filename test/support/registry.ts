@@ -128,7 +128,8 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
   child.stdout?.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-4000)))
   child.stderr?.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-4000)))
   const stop = async () => {
-    if (child.exitCode === null) {
+    // a registry stopped by SIGTERM has a signalCode and no exitCode: without this a second stop() waits forever
+    if (child.exitCode === null && child.signalCode === null) {
       const gone = new Promise((r) => child.once('exit', r))
       child.kill('SIGTERM')
       await gone
