@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import {spawn, type ChildProcess} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {copyFile, mkdir, open, readFile} from 'node:fs/promises'
+import {copyFile, mkdir, open, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
+import {gzipSync} from 'node:zlib'
 
 import {runCli} from '../support/cli.js'
 import {BIN} from '../support/paths.js'
@@ -212,6 +213,36 @@ describe('images serve', function () {
     } finally {
       assert.equal(await s.stop(), 0)
     }
+  })
+
+  it('serves a differential bundle: manifests and configs, and 404 for the layers it leaves out', async () => {
+    const spec = await writeImageSpec(dir, [`${f.plain.host}/team/app2:1.0`])
+    const diff = join(dir, 'diff.tar')
+    const built = await runCli(['bundle', 'build', spec, '--key', f.keys.key, '--out', diff, '--insecure-registry', f.plain.host, '--since', bundle, '--json'], {env: authEnv(f.authFile)})
+    assert.equal(built.code, 0, built.stderr + built.stdout)
+    const s = await serve([diff, '--trust', f.keys.pub])
+    try {
+      const base = `http://${s.json.address}/v2/team/app2`
+      assert.equal((await fetch(`${base}/manifests/1.0`)).headers.get('docker-content-digest'), f.app2.manifest.digest)
+      assert.equal((await fetch(`${base}/blobs/${f.app2.config.digest}`, {method: 'HEAD'})).status, 200)
+      const layer = await fetch(`${base}/blobs/${f.app2.layers[0]!.digest}`)
+      assert.equal(layer.status, 404)
+      assert.equal(((await layer.json()) as {errors: {code: string}[]}).errors[0]?.code, 'BLOB_UNKNOWN')
+    } finally {
+      assert.equal(await s.stop(), 0)
+    }
+  })
+
+  it('refuses a certificate with the wrong key, and a gzip bundle (exit 2)', async () => {
+    const pki = await makePki()
+    const r = await runCli(['images', 'serve', bundle, '--no-verify', '--listen', '127.0.0.1:0', '--tls-cert', pki.serverCert, '--tls-key', join(pki.dir, 'ca.key'), '--json'])
+    assert.equal(r.code, 2, r.stderr + r.stdout)
+    assert.equal(r.json.error.subject, '--tls-key')
+    const gz = join(dir, 'serve.tar.gz')
+    await writeFile(gz, gzipSync(await readFile(bundle), {level: 1}))
+    const g = await runCli(['images', 'serve', gz, '--no-verify', '--listen', '127.0.0.1:0', '--json'])
+    assert.equal(g.code, 2, g.stderr + g.stdout)
+    assert.equal(g.json.error.code, 'INPUT_INVALID')
   })
 
   it('refuses a malformed --listen and a port in use (exit 2)', async () => {
