@@ -1,4 +1,4 @@
-import {mkdtemp, rm} from 'node:fs/promises'
+import {mkdir, mkdtemp, rm} from 'node:fs/promises'
 import {basename, dirname, resolve} from 'node:path'
 
 import {loadSpec} from '../spec/load.js'
@@ -50,6 +50,8 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
   const now = options.now ?? buildClock()
   const {name, version} = loaded.spec.metadata
   const root = rootName(name, version)
+  // `--out out/x.tar` in a fresh folder: make out/ rather than fail on the work folder inside it
+  await mkdir(dirname(out), {recursive: true})
   const workDir = await mkdtemp(resolve(dirname(out), `.${basename(out)}.work-`))
   const unregister = removeOnInterrupt(workDir)
   try {

@@ -173,7 +173,8 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
       await mkdir(connected)
       const specPath = join(connected, 'wallaroo-2025.1.yaml')
       await writeFile(specPath, stringifyYaml(spec))
-      bundle = join(connected, `${ROOT}.tar`)
+      // out/ does not exist yet: build makes it, as a person's first build in a fresh folder needs
+      bundle = join(connected, 'out', `${ROOT}.tar`)
 
       const r = await runCli(
         [
@@ -199,7 +200,7 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
       }
       // the TLS private key is written beside the bundle, never into it
       assert.ok(![...files.keys()].some((p) => p.endsWith('.key')))
-      assert.equal((await stat(join(connected, `${DOMAIN}.key`))).mode & 0o777, 0o600)
+      assert.equal((await stat(join(dirname(bundle), `${DOMAIN}.key`))).mode & 0o777, 0o600)
 
       const inspect = await runCli(['bundle', 'inspect', bundle, '--json'])
       ok(inspect, 'bundle inspect')
