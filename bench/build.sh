@@ -13,6 +13,7 @@ for mb in "${sizes[@]}"; do
   cat "$d"/src/* > /dev/null
   echo "build of $mb MB in 16 files, $(nproc) cores"
   rm -f "$d/ref.tar"
+  MEASURE_CLEANUP="rm -f $d/ref.tar $d/bundle.tar"
   measure "tar cf" tar -C "$d/src" -cf "$d/ref.tar" .; t_tar=$SECS
   measure "sha256sum (of the files)" sh -c "sha256sum $d/src/*"; t_sum=$SECS
   rm -f "$d/ref.tar" "$d/bundle.tar"

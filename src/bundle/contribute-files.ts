@@ -16,7 +16,7 @@ export async function contributeFiles(ctx: BuildContext): Promise<Contribution |
   const ca = ctx.options.caFile ? await readFile(ctx.options.caFile, 'utf8').catch((error: unknown) => {
     throw fromFsError(error, ctx.options.caFile ?? '', 'CA file')
   }) : undefined
-  const entries = []
+  const pending: {i: number; path: string; local: string; role: 'file' | 'executable'; subject: string; expected?: string}[] = []
   const omitted: InventoryEntry[] = []
   for (const [i, file] of files.entries()) {
     const subject = `spec.files[${i}].source`
@@ -39,21 +39,30 @@ export async function contributeFiles(ctx: BuildContext): Promise<Contribution |
     } else {
       local = isAbsolute(file.source) ? file.source : resolve(ctx.loaded.baseDir, file.source)
     }
-    let entry
-    try {
-      entry = await fileEntry(path, local, role)
-    } catch (error) {
-      if (error instanceof AirlockError && error.code === 'FILE_NOT_FOUND') {
-        throw new AirlockError('FILE_NOT_FOUND', `${ctx.loaded.path}#${subject}: ${local} does not exist`, {subject: `${ctx.loaded.path}#${subject}`, hint: 'paths are relative to the spec file; fix the path or build the file first'})
-      }
-      throw error
-    }
-    const expected = file.sha256?.replace(/^sha256:/, '')
-    if (expected && expected !== entry.sha256) {
-      throw new AirlockError('DIGEST_MISMATCH', `${local} has sha256:${entry.sha256}, the spec expects sha256:${expected}`, {subject: `${ctx.loaded.path}#spec.files[${i}].sha256`, hint: 'the file changed; check it and update sha256 in the spec'})
-    }
-    entries.push(entry)
+    // hashed below, all at once: large files go to worker threads and are read side by side
+    pending.push({i, path, local, role, subject, expected: file.sha256?.replace(/^sha256:/, '')})
   }
+  const entries = await Promise.all(
+    pending.map(async ({i, path, local, role, subject, expected}) => {
+      let entry
+      try {
+        entry = await fileEntry(path, local, role)
+      } catch (error) {
+        if (error instanceof AirlockError && error.code === 'FILE_NOT_FOUND') {
+          const id = files[i]?.id
+          throw new AirlockError('FILE_NOT_FOUND', `${ctx.loaded.path}#${subject}: ${local} does not exist`, {
+            subject: `${ctx.loaded.path}#${subject}`,
+            hint: id ? `give its path at build time: --set files.${id}=PATH (paths in the spec are relative to the spec file)` : 'paths are relative to the spec file; fix the path or build the file first',
+          })
+        }
+        throw error
+      }
+      if (expected && expected !== entry.sha256) {
+        throw new AirlockError('DIGEST_MISMATCH', `${local} has sha256:${entry.sha256}, the spec expects sha256:${expected}`, {subject: `${ctx.loaded.path}#spec.files[${i}].sha256`, hint: 'the file changed; check it and update sha256 in the spec'})
+      }
+      return entry
+    }),
+  )
   const split = omitCarried(ctx.since, entries)
   return {entries: split.kept, omitted: [...omitted, ...split.omitted]}
 }

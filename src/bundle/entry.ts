@@ -3,6 +3,7 @@ import {createReadStream} from 'node:fs'
 import {stat} from 'node:fs/promises'
 
 import {fromFsError} from '../ui/errors.js'
+import {PARALLEL_MIN_BYTES, sharedHashPool} from './hash-pool.js'
 import type {EntryRole} from './format.js'
 
 /**
@@ -36,9 +37,11 @@ export function bufferEntry(path: string, data: Buffer | string, role: EntryRole
 
 export const READ_CHUNK = 1 << 20
 
-/** SHA-256 and size of a local file, streamed. */
+/** SHA-256 and size of a local file, streamed: on a worker thread when large, so files hash side by side. */
 export async function hashFile(path: string): Promise<{sha256: string; size: number}> {
   try {
+    const info = await stat(path)
+    if (info.size >= PARALLEL_MIN_BYTES) return await sharedHashPool().hashFile(path, info.size)
     const hash = createHash('sha256')
     let size = 0
     for await (const chunk of createReadStream(path, {highWaterMark: READ_CHUNK})) {

@@ -42,7 +42,7 @@ function diskSink(base: string): EntrySink & {count: number} {
     },
     async open(rel: string, _entry: unknown, manifest: BundleManifest | undefined): Promise<EntryWriter> {
       // Only the signed manifest may grant the execute bit, and only to entries it marks executable.
-      const executable = manifest?.files.some((f) => f.path === rel && f.role === 'executable') ?? false
+      const executable = manifest?.files.some((f) => f.path === rel && (f.role === 'executable' || f.executable === true)) ?? false
       const handle = await createFile(base, rel, executable ? 0o755 : 0o644)
       sink.count++
       return {

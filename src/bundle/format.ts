@@ -23,6 +23,8 @@ export interface InventoryEntry {
   size: number
   sha256: string
   role: EntryRole
+  /** extract restores the execute bit for these only (role `executable`, or a script like nodepools.sh) */
+  executable?: boolean
 }
 
 export interface ImageRecord {

@@ -13,10 +13,34 @@ import {Worker} from 'node:worker_threads'
 const WORKER_SOURCE = `
 const {parentPort, workerData} = require('node:worker_threads')
 const {createHash} = require('node:crypto')
+const fs = require('node:fs')
 const ring = new Uint8Array(workerData.ring)
 const jobs = new Map()
+let fileBuffer
+function hashFile(m) {
+  fileBuffer = fileBuffer || Buffer.allocUnsafe(4 << 20)
+  const h = createHash('sha256')
+  let size = 0
+  let fd
+  try {
+    fd = fs.openSync(m.path, 'r')
+    for (;;) {
+      const n = fs.readSync(fd, fileBuffer, 0, fileBuffer.length, null)
+      if (n === 0) break
+      h.update(fileBuffer.subarray(0, n))
+      size += n
+    }
+    parentPort.postMessage({t: 'd', id: m.id, d: h.digest('hex'), size})
+  } catch (error) {
+    parentPort.postMessage({t: 'x', id: m.id, code: error.code, message: error.message})
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd)
+  }
+}
 parentPort.on('message', (m) => {
-  if (m.t === 'u') {
+  if (m.t === 'f') {
+    hashFile(m)
+  } else if (m.t === 'u') {
     let h = jobs.get(m.id)
     if (!h) jobs.set(m.id, (h = createHash('sha256')))
     h.update(ring.subarray(m.off, m.off + m.n))
@@ -49,7 +73,7 @@ export class HashPool {
   private ring: Uint8Array | undefined
   private free: number[] = []
   private waiters: (() => void)[] = []
-  private readonly pending = new Map<number, {resolve: (d: string) => void; reject: (e: Error) => void}>()
+  private readonly pending = new Map<number, {resolve: (d: string, size: number) => void; reject: (e: Error) => void}>()
   private nextId = 0
   private failed: Error | undefined
 
@@ -60,7 +84,7 @@ export class HashPool {
     if (expectedBytes < PARALLEL_MIN_BYTES || this.size < 2) return localJob(createHash('sha256'))
     const slot = this.pick()
     const id = this.nextId++
-    const digest = new Promise<string>((resolve, reject) => this.pending.set(id, {resolve, reject}))
+    const digest = new Promise<string>((resolve, reject) => this.pending.set(id, {resolve: (d) => resolve(d), reject}))
     digest.catch(() => {})
     slot.queued += expectedBytes
     return {
@@ -84,6 +108,23 @@ export class HashPool {
     }
   }
 
+  /**
+   * SHA-256 and size of a whole local file, read and hashed on a worker: a build hashes every file
+   * before writing (the digests are signed first), and this lets those reads run side by side.
+   */
+  hashFile(path: string, expectedBytes: number): Promise<{sha256: string; size: number}> {
+    if (this.failed) return Promise.reject(this.failed)
+    const slot = this.pick()
+    const id = this.nextId++
+    slot.queued += expectedBytes
+    return new Promise<{sha256: string; size: number}>((resolve, reject) => {
+      this.pending.set(id, {resolve: (sha256, size) => resolve({sha256, size}), reject})
+      slot.worker.postMessage({t: 'f', id, path})
+    }).finally(() => {
+      slot.queued -= expectedBytes
+    })
+  }
+
   private pick(): Slot {
     if (this.slots.length < this.size) {
       if (!this.ring) {
@@ -93,14 +134,17 @@ export class HashPool {
       }
       const worker = new Worker(WORKER_SOURCE, {eval: true, workerData: {ring: this.ring.buffer}})
       worker.unref()
-      worker.on('message', (m: {t: string; slot?: number; id?: number; d?: string}) => {
+      worker.on('message', (m: {t: string; slot?: number; id?: number; d?: string; size?: number; code?: string; message?: string}) => {
         if (m.t === 'a') {
           this.free.push(m.slot as number)
           const waiters = this.waiters
           this.waiters = []
           for (const w of waiters) w()
         } else if (m.t === 'd' && m.id !== undefined) {
-          this.pending.get(m.id)?.resolve(m.d ?? '')
+          this.pending.get(m.id)?.resolve(m.d ?? '', m.size ?? 0)
+          this.pending.delete(m.id)
+        } else if (m.t === 'x' && m.id !== undefined) {
+          this.pending.get(m.id)?.reject(Object.assign(new Error(m.message), {code: m.code}))
           this.pending.delete(m.id)
         }
       })
@@ -129,4 +173,12 @@ function localJob(hash: Hash): HashJob {
     },
     digest: async () => hash.digest('hex'),
   }
+}
+
+let shared: HashPool | undefined
+
+/** One pool for a whole build; its workers are unref'd, so an idle pool never keeps the process alive. */
+export function sharedHashPool(): HashPool {
+  shared ??= new HashPool()
+  return shared
 }

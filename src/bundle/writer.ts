@@ -1,4 +1,4 @@
-import {createHash, type KeyObject} from 'node:crypto'
+import type {KeyObject} from 'node:crypto'
 import {createWriteStream} from 'node:fs'
 import {finished} from 'node:stream/promises'
 import {createGzip} from 'node:zlib'
@@ -7,6 +7,7 @@ import {signDetached} from '../signing/keys.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
 import {withPartialFile} from '../util/partial.js'
 import type {EntrySource} from './entry.js'
+import {sharedHashPool} from './hash-pool.js'
 import {SIG, SIGNER, SUMS, renderSums} from './format.js'
 import {TarWriter} from './tar-writer.js'
 
@@ -69,17 +70,18 @@ export async function writeBundle(options: WriteBundleOptions): Promise<WrittenB
       }
       for (const entry of entries) {
         await tar.header({path: `${root}/${entry.path}`, size: entry.size, mode: entry.mode ?? (entry.role === 'executable' ? 0o755 : 0o644), mtime})
-        const hash = createHash('sha256')
+        // re-hashed on a worker while this thread copies: a byte changed since planning aborts the build
+        const hash = sharedHashPool().begin(entry.size)
         let n = 0
         for await (const chunk of await entry.open()) {
           n += chunk.length
           if (n > entry.size) break
-          hash.update(chunk)
+          await hash.update(chunk)
           await tar.write(chunk)
           written += chunk.length
           options.onBytes?.(written, total)
         }
-        const digest = hash.digest('hex')
+        const digest = await hash.digest()
         if (n !== entry.size) {
           throw new AirlockError('SIZE_MISMATCH', `${entry.label ?? entry.path} gave ${n} bytes, expected ${entry.size}`, {subject: entry.label ?? entry.path, hint: 'the source changed during the build, or the registry sent a wrong size; build again'})
         }

@@ -41,6 +41,19 @@ describe('bundle extract', () => {
     assert.equal((await stat(join(to, 'files', 'data.sh'))).mode & 0o777, 0o644)
   })
 
+  it('restores the execute bit of a rendered script (manifests/nodepools.sh), not of its neighbours', async () => {
+    const sub = join(dir, 'scripts')
+    await mkdir(sub, {recursive: true})
+    await writeFile(join(sub, 'spec.yaml'), 'apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {name: m, version: "1"}\nspec:\n  profile: wallaroo-2025.1\n  manifests: {platform: eks}\n')
+    const out = join(sub, 'm.tar')
+    const built = await runCli(['bundle', 'build', join(sub, 'spec.yaml'), '--key', keys.key, '--out', out])
+    assert.equal(built.code, 0, built.stderr)
+    const to = join(sub, 'to')
+    assert.equal((await runCli(['bundle', 'extract', out, '--to', to, '--trust', keys.pub])).code, 0)
+    assert.equal((await stat(join(to, 'manifests', 'nodepools.sh'))).mode & 0o777, 0o755)
+    assert.equal((await stat(join(to, 'manifests', 'storageclass.yaml'))).mode & 0o777, 0o644)
+  })
+
   it('leaves no target and no temp folder when a later entry fails, and never writes outside', async () => {
     const entries = await readTarEntries(good)
     const pub = await readFile(keys.pub, 'utf8')
