@@ -9,6 +9,7 @@ import {removeOnInterrupt} from '../util/partial.js'
 import {toolVersion} from '../util/version.js'
 import type {BuildContext, BuildOptions, Contribution} from './build-context.js'
 import {CONTRIBUTORS} from './contributors.js'
+import {closeSharedHashPool} from './hash-pool.js'
 import {bufferEntry, type EntrySource} from './entry.js'
 import {FORMAT_VERSION, MANIFEST, VERIFY_TXT, renderVerifyScript, rootName, type BundleBase, type BundleManifest, type ImageRecord, type InventoryEntry} from './format.js'
 import {describeBase, loadSinceBase} from './since.js'
@@ -101,6 +102,7 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
       notes: contributions.flatMap((c) => c.notes ?? []),
     }
   } finally {
+    await closeSharedHashPool()
     await rm(workDir, {recursive: true, force: true})
     unregister()
   }

@@ -76,6 +76,15 @@ export class HashPool {
   private readonly pending = new Map<number, {resolve: (d: string, size: number) => void; reject: (e: Error) => void}>()
   private nextId = 0
   private failed: Error | undefined
+  private active = 0
+
+  /** Keeps the workers referenced while any job is out, so awaiting a reply keeps the process alive. */
+  private hold<T>(work: Promise<T>): Promise<T> {
+    if (this.active++ === 0) for (const s of this.slots) s.worker.ref()
+    return work.finally(() => {
+      if (--this.active === 0) for (const s of this.slots) s.worker.unref()
+    })
+  }
 
   constructor(private readonly size = Math.max(1, Math.min(availableParallelism(), 4))) {}
 
@@ -84,7 +93,7 @@ export class HashPool {
     if (expectedBytes < PARALLEL_MIN_BYTES || this.size < 2) return localJob(createHash('sha256'))
     const slot = this.pick()
     const id = this.nextId++
-    const digest = new Promise<string>((resolve, reject) => this.pending.set(id, {resolve: (d) => resolve(d), reject}))
+    const digest = this.hold(new Promise<string>((resolve, reject) => this.pending.set(id, {resolve: (d) => resolve(d), reject})))
     digest.catch(() => {})
     slot.queued += expectedBytes
     return {
@@ -117,10 +126,10 @@ export class HashPool {
     const slot = this.pick()
     const id = this.nextId++
     slot.queued += expectedBytes
-    return new Promise<{sha256: string; size: number}>((resolve, reject) => {
+    return this.hold(new Promise<{sha256: string; size: number}>((resolve, reject) => {
       this.pending.set(id, {resolve: (sha256, size) => resolve({sha256, size}), reject})
       slot.worker.postMessage({t: 'f', id, path})
-    }).finally(() => {
+    })).finally(() => {
       slot.queued -= expectedBytes
     })
   }
@@ -133,7 +142,6 @@ export class HashPool {
         this.free = Array.from({length: SLOTS}, (_, i) => i)
       }
       const worker = new Worker(WORKER_SOURCE, {eval: true, workerData: {ring: this.ring.buffer}})
-      worker.unref()
       worker.on('message', (m: {t: string; slot?: number; id?: number; d?: string; size?: number; code?: string; message?: string}) => {
         if (m.t === 'a') {
           this.free.push(m.slot as number)
@@ -153,6 +161,8 @@ export class HashPool {
         for (const p of this.pending.values()) p.reject(error)
         this.pending.clear()
       })
+      // idle workers never keep the process alive; `hold` refs them while a job is out
+      worker.unref()
       const slot = {worker, queued: 0}
       this.slots.push(slot)
       return slot
@@ -177,8 +187,14 @@ function localJob(hash: Hash): HashJob {
 
 let shared: HashPool | undefined
 
-/** One pool for a whole build; its workers are unref'd, so an idle pool never keeps the process alive. */
+/** One pool for a whole build; the build closes it when done (`closeSharedHashPool`). */
 export function sharedHashPool(): HashPool {
   shared ??= new HashPool()
   return shared
+}
+
+export async function closeSharedHashPool(): Promise<void> {
+  const pool = shared
+  shared = undefined
+  await pool?.close()
 }
