@@ -1,4 +1,3 @@
-import {createReadStream} from 'node:fs'
 import {Readable} from 'node:stream'
 import {readFile} from 'node:fs/promises'
 import pLimit from 'p-limit'
@@ -6,14 +5,15 @@ import pLimit from 'p-limit'
 import type {BundleManifest} from '../bundle/format.js'
 import {verifyBundle, type EntrySink} from '../bundle/verify.js'
 import {blobPath, isDigest} from '../oci/digest.js'
-import {parseManifest, type Descriptor} from '../oci/manifest.js'
+import {MAX_MANIFEST_BYTES, parseManifest, type Descriptor} from '../oci/manifest.js'
 import {REF_NAME, SOURCE_DIGEST} from '../oci/media-types.js'
 import {RegistryPool, type RegistryClient} from '../registry/client.js'
 import {parseReference, type ImageReference} from '../registry/reference.js'
 import {Transport} from '../registry/transport.js'
 import type {Trust} from '../signing/trust.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
-import {checkSeekable, locateEntries, readAt, readBundleManifest, type Located} from './bundle-read.js'
+import {openRandomAccess, type RandomAccessBundle} from '../transport/random-access.js'
+import {readBundleManifest, walkTarHeaders, type Located} from './bundle-read.js'
 import {LAYOUT_DIR} from './contribute.js'
 
 export interface PushOptions {
@@ -70,10 +70,23 @@ export function parseDestination(text: string): {host: string; prefix: string} {
  * present and uploads nothing.
  */
 export async function pushBundleImages(options: PushOptions): Promise<PushResult> {
+  const dest = parseDestination(options.registry)
+  // a file, its first part or its .parts index; a .tar.gz is refused here, having no offsets
+  const ra = await openRandomAccess(options.bundle)
+  try {
+    return await pushFrom(ra, dest, options)
+  } finally {
+    await ra.close()
+  }
+}
+
+async function pushFrom(ra: RandomAccessBundle, dest: {host: string; prefix: string}, options: PushOptions): Promise<PushResult> {
   const {bundle} = options
   const progress = options.progress ?? (() => {})
-  const dest = parseDestination(options.registry)
-  await checkSeekable(bundle)
+  const readAt = (_: string, loc: Located) => {
+    if (loc.size > MAX_MANIFEST_BYTES) throw new AirlockError('MANIFEST_INVALID', `an entry of ${loc.size} bytes where a manifest was expected`, {subject: bundle})
+    return ra.readBuffer(loc.offset, loc.size)
+  }
 
   let located: Map<string, Located>
   let manifest: BundleManifest | undefined
@@ -89,7 +102,7 @@ export async function pushBundleImages(options: PushOptions): Promise<PushResult
     }
     await verifyBundle(bundle, options.trust, sink)
   } else {
-    located = await locateEntries(bundle)
+    located = await walkTarHeaders(ra.size, (pos, length) => ra.readBuffer(pos, length), bundle)
     manifest = (await readBundleManifest(bundle)).manifest
   }
   const at = (rel: string, what: string): Located => {
@@ -165,7 +178,7 @@ export async function pushBundleImages(options: PushOptions): Promise<PushResult
             if (await client.hasBlob(repository, b.digest)) {
               result.blobs.present++
             } else {
-              const how = await client.pushBlob(repository, b.digest, loc.size, (start, end) => createReadStream(bundle, {start: loc.offset + start, end: loc.offset + end, highWaterMark: 1 << 20}), placed.get(b.digest))
+              const how = await client.pushBlob(repository, b.digest, loc.size, (start, end) => Readable.from(ra.read(loc.offset + start, end - start + 1)), placed.get(b.digest))
               if (how === 'mounted') result.blobs.mounted++
               else {
                 result.blobs.uploaded++

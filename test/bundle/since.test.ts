@@ -111,6 +111,22 @@ describe('bundle build --since (differential bundles)', function () {
     assert.equal(index.manifests[0].digest, f.app2.manifest.digest)
   })
 
+  it('pushes a differential bundle split into parts, from its .parts index', async () => {
+    const partsDir = join(dir, 'parts')
+    await mkdir(partsDir, {recursive: true})
+    const copy = join(partsDir, 'v2.tar')
+    await writeFile(copy, await readFile(v2))
+    const split = await runCli(['bundle', 'split', copy, '--size', '100K', '--json'])
+    assert.equal(split.code, 0, split.stderr + split.stdout)
+    const registry = await startRegistry()
+    const push = (bundle: string) => runCli(['images', 'push', bundle, '--registry', registry.host, '--insecure-registry', registry.host, '--trust', f.keys.pub, '--json'], {env})
+    assert.equal((await push(v1)).code, 0)
+    const r = await push(split.json.index)
+    assert.equal(r.code, 0, r.stderr + r.stdout)
+    assert.equal(await inspectDigest(`${registry.host}/team/app2:1.0`), f.app2.manifest.digest)
+    await skopeo(['copy', '--quiet', '--src-tls-verify=false', `docker://${registry.host}/team/app2:1.0`, `oci:${join(partsDir, 'pulled')}:app2`])
+  })
+
   it('chains: a bundle built --since a differential bundle also leaves out what that one left out', async () => {
     const s3 = await writeSpec(dir, '3.0.0', [`${f.plain.host}/team/app2:1.0`], {'same.txt': 'unchanged between releases\n'})
     const v3 = join(dir, 'v3.tar')
