@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto'
 
 import {parseSigner} from '../signing/trust.js'
 import {AirlockError} from '../ui/errors.js'
-import {MANIFEST, MAX_MANIFEST_BYTES, MAX_SIG_BYTES, MAX_SIGNER_BYTES, MAX_SUMS_BYTES, SIG, SIGNER, SUMS, parseSums, type BundleManifest, type ImageRecord, type InventoryEntry} from './format.js'
+import {MANIFEST, MAX_MANIFEST_BYTES, MAX_SIG_BYTES, MAX_SIGNER_BYTES, MAX_SUMS_BYTES, SIG, SIGNER, SUMS, parseSums, type BundleBase, type BundleManifest, type ImageRecord, type InventoryEntry} from './format.js'
 import {checkEntryType, checkRelativePath} from './path-safety.js'
 import {openBundleStream, type BundleInput} from './source.js'
 import {TarReader} from './tar-reader.js'
@@ -57,6 +57,8 @@ export interface InspectResult {
   images: ImageRecord[]
   files: InventoryEntry[]
   extensions?: Record<string, unknown>
+  /** a differential bundle: what it was built --since, and what it leaves out */
+  base?: BundleBase
   totals: {entries: number; files: number; images: number; bytes: number; imageBytes: number}
 }
 
@@ -82,6 +84,7 @@ export async function inspectBundle(input: BundleInput): Promise<InspectResult> 
     images: m.images,
     files: m.files,
     ...(m.extensions ? {extensions: m.extensions} : {}),
+    ...(m.base ? {base: m.base} : {}),
     totals: {entries: head.sums.size + 3, files: m.files.filter((f) => f.role !== 'image-blob').length, images: m.images.length, bytes, imageBytes},
   }
 }

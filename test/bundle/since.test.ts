@@ -87,6 +87,14 @@ describe('bundle build --since (differential bundles)', function () {
     assert.equal(r.json.verified, true)
   })
 
+  it('says in bundle inspect what it was built since and what it leaves out', async () => {
+    const r = await runCli(['bundle', 'inspect', v2, '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(r.json.base, built.base)
+    const human = await runCli(['bundle', 'inspect', v2])
+    assert.match(human.stdout, /since\s+diff 1\.0\.0/)
+  })
+
   it('refuses to push into a registry that lacks the left-out blobs, naming each one (exit 4), and pushes once the base is there', async () => {
     const empty = await startRegistry()
     const push = (bundle: string) => runCli(['images', 'push', bundle, '--registry', `${empty.host}/site`, '--insecure-registry', empty.host, '--trust', f.keys.pub, '--json'], {env})

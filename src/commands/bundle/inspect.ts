@@ -23,6 +23,7 @@ export default class BundleInspect extends BaseCommand {
     this.out(`created   ${r.created} by ${r.tool.name} ${r.tool.version}`)
     this.out(`signer    ${r.signer.subject ? `${r.signer.subject.replaceAll('\n', ', ')} ` : ''}${r.signer.fingerprint} (${r.signer.kind}; not verified here: run bundle verify)`)
     if (r.profile) this.out(`profile   ${r.profile.name}`)
+    if (r.base) this.out(`since     ${r.base.name} ${r.base.version} (sha256:${r.base.sha256}): ${r.base.omitted.length} entries left out, the site must already have them`)
     for (const [key, value] of Object.entries(r.extensions ?? {})) this.out(`${key.padEnd(9)} ${summarize(value)}`)
     if (r.images.length > 0) {
       this.out('')
