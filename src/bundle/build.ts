@@ -70,7 +70,7 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
     const base = since ? describeBase(since, contributions.flatMap((c) => c.omitted ?? [])) : undefined
     const verifyTxt = bufferEntry(VERIFY_TXT, renderVerifyScript({root, bundleFile: basename(out), signerIsCertificate: Boolean(options.certPath)}), 'verify-instructions')
     // manifest.json cannot list itself; SHA256SUMS covers it
-    const files: InventoryEntry[] = [verifyTxt, ...entries].map((e) => ({path: e.path, size: e.size, sha256: e.sha256, role: e.role, ...(e.role === 'executable' || ((e.mode ?? 0) & 0o111) !== 0 ? {executable: true} : {})}))
+    const files: InventoryEntry[] = [verifyTxt, ...entries].map((e) => ({path: e.path, size: e.size, sha256: e.sha256, role: e.role, ...(e.role !== 'executable' && ((e.mode ?? 0) & 0o111) !== 0 ? {executable: true} : {})}))
     const manifest: BundleManifest = {
       formatVersion: FORMAT_VERSION,
       name,

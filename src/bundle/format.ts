@@ -23,7 +23,7 @@ export interface InventoryEntry {
   size: number
   sha256: string
   role: EntryRole
-  /** extract restores the execute bit for these only (role `executable`, or a script like nodepools.sh) */
+  /** a script in another role (manifests/nodepools.sh): extract restores its execute bit, as for role `executable` */
   executable?: boolean
 }
 

@@ -4,21 +4,16 @@ import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
 
-import {AirlockError} from '../../src/bundle/../ui/errors.js'
+import {exitCodeFor, type ErrorCode} from '../../src/ui/errors.js'
 import {verifyBundle} from '../../src/bundle/verify.js'
 import {parseTrust} from '../../src/signing/trust.js'
 import {buildTestBundle, craftTar, makeKeys, readTarEntries, reseal, type CraftEntry, type TestKeys} from '../support/bundles.js'
+import {rejectsWithCode} from '../support/assert.js'
 import {makeTempDir, runCli} from '../support/cli.js'
 
 async function expectFailure(file: string, trustPem: string, code: string, subject: RegExp | string): Promise<void> {
-  await assert.rejects(verifyBundle(file, parseTrust(trustPem, 'trust.pem')), (error: unknown) => {
-    assert.ok(error instanceof AirlockError, `expected AirlockError, got ${String(error)}`)
-    assert.equal(error.code, code, error.message)
-    assert.equal(error.exitCode, 3)
-    if (typeof subject === 'string') assert.equal(error.subject, subject, error.message)
-    else assert.match(error.subject ?? '', subject, error.message)
-    return true
-  })
+  await rejectsWithCode(verifyBundle(file, parseTrust(trustPem, 'trust.pem')), code, subject)
+  assert.equal(exitCodeFor(code as ErrorCode), 3)
 }
 
 describe('bundle verify', () => {

@@ -4,18 +4,11 @@ import {join} from 'node:path'
 import {create} from 'tar'
 
 import {loadAppConfig} from '../../src/kots/index.js'
-import {AirlockError} from '../../src/ui/errors.js'
 import {withTempDir} from '../support/cli.js'
 import {appConfigYaml, writeAirgap} from './fixtures.js'
+import {rejectsWithCode} from '../support/assert.js'
 
-async function expectReject(p: Promise<unknown>, code: string, subject: string): Promise<void> {
-  await assert.rejects(p, (error: unknown) => {
-    assert.ok(error instanceof AirlockError, String(error))
-    assert.equal(error.code, code)
-    assert.equal(error.subject, subject)
-    return true
-  })
-}
+const expectReject = rejectsWithCode
 
 describe('kots: the application Config', () => {
   it('reads items, types, options and required flags from a kind: Config YAML among other documents', () =>

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 
 import {PLATFORMS, flagPermission, renderManifests, type RenderedManifests} from '../../src/manifests/index.js'
 import {loadProfile, type LoadedProfile} from '../../src/profile/index.js'
-import {AirlockError} from '../../src/ui/errors.js'
 import {validateObjects} from './k8s-schemas.js'
+import {rejectsWithCode} from '../support/assert.js'
 
 const EXPECTED_PROVISIONER: Record<string, string> = {
   eks: 'ebs.csi.aws.com',
@@ -18,14 +18,7 @@ function file(r: RenderedManifests, path: string): string {
   return f.content
 }
 
-async function expectReject(p: Promise<unknown>, code: string, subject: string): Promise<void> {
-  await assert.rejects(p, (error: unknown) => {
-    assert.ok(error instanceof AirlockError, String(error))
-    assert.equal(error.code, code)
-    assert.equal(error.subject, subject)
-    return true
-  })
-}
+const expectReject = rejectsWithCode
 
 describe('manifests: render', () => {
   let profile: LoadedProfile

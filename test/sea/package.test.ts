@@ -6,15 +6,10 @@ import {join} from 'node:path'
 
 import {checkoutExecutable, locateSelf, SELF_ENTRY} from '../../src/sea/contribute-self.js'
 import {AirlockError} from '../../src/ui/errors.js'
-import {makeTempDir, runCli} from '../support/cli.js'
+import {makeTempDir, runCli, runProcess, type CliResult} from '../support/cli.js'
 import {REPO_ROOT} from '../support/paths.js'
 
-interface ExeResult {
-  code: number
-  stdout: string
-  stderr: string
-  json?: any // eslint-disable-line @typescript-eslint/no-explicit-any
-}
+type ExeResult = CliResult
 
 /** The tools VERIFY.txt needs, and nothing else: above all no node. */
 const VERIFY_TOOLS = ['sh', 'tar', 'openssl', 'sha256sum', 'find', 'sed', 'sort', 'diff', 'rm']
@@ -32,24 +27,7 @@ describe('single executable (npm run package)', function () {
 
   /** Runs an executable as on the isolated side: `env -i`, PATH holding only `tools`, no node anywhere. */
   function runIsolated(program: string, args: string[], cwd: string, extraEnv: string[] = []): Promise<ExeResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn('/usr/bin/env', ['-i', `PATH=${tools}`, `HOME=${cwd}`, ...extraEnv, program, ...args], {cwd, stdio: ['ignore', 'pipe', 'pipe']})
-      const out: Buffer[] = []
-      const err: Buffer[] = []
-      child.stdout.on('data', (c: Buffer) => out.push(c))
-      child.stderr.on('data', (c: Buffer) => err.push(c))
-      child.once('error', reject)
-      child.once('close', (code) => {
-        const stdout = Buffer.concat(out).toString('utf8')
-        let json
-        try {
-          json = JSON.parse(stdout)
-        } catch {
-          json = undefined
-        }
-        resolve({code: code ?? -1, stdout, stderr: Buffer.concat(err).toString('utf8'), json})
-      })
-    })
+    return runProcess('/usr/bin/env', ['-i', `PATH=${tools}`, `HOME=${cwd}`, ...extraEnv, program, ...args], {cwd})
   }
 
   async function filesSpec(at: string, files: Record<string, string>, extra = ''): Promise<string> {

@@ -15,8 +15,13 @@ export interface CliResult {
 
 /** Runs the built CLI as a user would, with stdin closed unless `input` is given. */
 export function runCli(args: string[], options: {cwd?: string; env?: NodeJS.ProcessEnv; input?: Buffer | string} = {}): Promise<CliResult> {
+  return runProcess(process.execPath, [process.env.AIRLOCK_TEST_BIN ?? BIN, ...args], {...options, env: {...process.env, ...options.env}})
+}
+
+/** Any program, with its output collected and stdout parsed as JSON when it is JSON. */
+export function runProcess(program: string, args: string[], options: {cwd?: string; env?: NodeJS.ProcessEnv; input?: Buffer | string} = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [process.env.AIRLOCK_TEST_BIN ?? BIN, ...args], {cwd: options.cwd, env: {...process.env, ...options.env}, stdio: ['pipe', 'pipe', 'pipe']})
+    const child = spawn(program, args, {cwd: options.cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe']})
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout.on('data', (c: Buffer) => out.push(c))
