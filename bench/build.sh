@@ -2,11 +2,7 @@
 # bundle build against `tar cf` + `sha256sum` of the same files, side by side.
 # Target (issue 3): build / (tar cf + sha256sum) <= 1.1.
 source "$(dirname "$0")/lib.sh"
-cd "$BENCH_ROOT" && npm run -s build >/dev/null
-work=${BENCH_DIR:-/tmp/airlock-bench}
-mkdir -p "$work"
-$AIRLOCK keys generate --out "$work/key" --force >/dev/null
-sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(1024 2048)
+bench_setup "$@"
 for mb in "${sizes[@]}"; do
   d="$work/build-$mb"
   make_files "$d" "$mb" 16

@@ -40,3 +40,12 @@ make_files() {
     for i in $(seq 1 "$count"); do echo "    - {source: ./src/blob$i.bin, as: blob$i.bin}"; done
   } > "$dir/spec.yaml"
 }
+
+# bench_setup [SIZES_MB...]: build airlock, make a signing key in $work, set $sizes (default 1 GB, 2 GB)
+bench_setup() {
+  cd "$BENCH_ROOT" && npm run -s build >/dev/null
+  work=${BENCH_DIR:-/tmp/airlock-bench}
+  mkdir -p "$work"
+  $AIRLOCK keys generate --out "$work/key" --force >/dev/null
+  sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(1024 2048)
+}

@@ -3,11 +3,7 @@
 # Targets (issue 3): verify / sha256sum <= 1.15; peak RSS <= 200 MB and flat from 1 GB to 2 GB.
 # Usage: bench/verify.sh [SIZES_MB...]   (default: 1024 2048)
 source "$(dirname "$0")/lib.sh"
-cd "$BENCH_ROOT" && npm run -s build >/dev/null
-work=${BENCH_DIR:-/tmp/airlock-bench}
-mkdir -p "$work"
-$AIRLOCK keys generate --out "$work/key" --force >/dev/null
-sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(1024 2048)
+bench_setup "$@"
 for mb in "${sizes[@]}"; do
   d="$work/verify-$mb"
   make_files "$d" "$mb" 16
