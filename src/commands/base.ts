@@ -1,8 +1,14 @@
 import {statSync} from 'node:fs'
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 
-import {AirlockError, type ErrorEnvelope} from '../ui/errors.js'
+import {AirlockError, EXIT, type ErrorEnvelope} from '../ui/errors.js'
 import {formatBytes, formatTransfer, startProgress, type Progress} from '../ui/progress.js'
+
+class ChecksFailed extends Error {
+  constructor(readonly report: object) {
+    super('checks failed')
+  }
+}
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -46,7 +52,19 @@ export abstract class BaseCommand extends Command {
     if (!this.jsonEnabled()) this.log(text)
   }
 
+  /**
+   * The command worked and what it checked did not pass (cluster checks, a certificate review): the
+   * report is still the result, printed with --json as on success, and the exit code is 1.
+   */
+  protected checksFailed(report: object): never {
+    throw new ChecksFailed(report)
+  }
+
   protected override async catch(err: Error & {exitCode?: number}): Promise<unknown> {
+    if (err instanceof ChecksFailed) {
+      if (this.jsonEnabled()) this.logJson(err.report)
+      throw new Errors.ExitError(EXIT.CHECKS_FAILED)
+    }
     if (err instanceof AirlockError) {
       const envelope: ErrorEnvelope = {error: err.toJSON()}
       if (this.jsonEnabled()) {

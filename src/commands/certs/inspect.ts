@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
 import type {InspectReport} from '../../pki/index.js'
-import {EXIT} from '../../ui/errors.js'
 import {renderTable} from '../../ui/table.js'
 import {BaseCommand} from '../base.js'
 import {passphraseFromEnv} from '../flags.js'
@@ -39,8 +38,7 @@ export default class CertsInspect extends BaseCommand {
     this.out(renderTable(['severity', 'check', 'file', 'finding'], sortFindings(report.findings).map((f) => [f.severity.toUpperCase(), f.check, f.subject, f.hint ? `${f.message} (${f.hint})` : f.message])))
     this.out('')
     this.out(`verdict: ${report.verdict.toUpperCase()} (${report.counts.fail} fail, ${report.counts.warn} warn, ${report.counts.ok} ok)`)
-    // The report is the result, with --json too; a failing review still prints it, then exits 1.
-    if (report.verdict === 'fail') process.exitCode = EXIT.CHECKS_FAILED
+    if (report.verdict === 'fail') this.checksFailed(report)
     return report
   }
 }

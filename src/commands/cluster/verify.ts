@@ -1,4 +1,4 @@
-import {Errors, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 
 import {readBundleInputs, readConfigValuesFile, renderJunit, renderMarkdown, renderTable, verifyCluster, type ClusterReport} from '../../cluster/index.js'
 import {loadProfile} from '../../profile/index.js'
@@ -10,12 +10,6 @@ import {connectionFlags, DEFAULT_PROFILE, liveOptions} from './flags.js'
 export type ClusterVerifyResult = ClusterReport
 
 /** Carries the report past run() so that --json still prints it when the exit code is 1. */
-class ChecksFailed extends Error {
-  constructor(readonly report: ClusterReport) {
-    super(`${report.summary.fail} cluster check(s) failed`)
-  }
-}
-
 export default class ClusterVerify extends BaseCommand {
   static override summary = 'Check the target cluster against the requirement profile, live or from a file.'
   static override description =
@@ -57,15 +51,7 @@ export default class ClusterVerify extends BaseCommand {
     if (flags.junit) await writeFileAtomic(flags.junit, renderJunit(report), {force: true})
     if (flags.markdown) await writeFileAtomic(flags.markdown, renderMarkdown(report), {force: true})
     this.out(renderTable(report))
-    if (!report.ok) throw new ChecksFailed(report)
+    if (!report.ok) this.checksFailed(report)
     return report
-  }
-
-  protected override async catch(err: Error & {exitCode?: number}): Promise<unknown> {
-    if (err instanceof ChecksFailed) {
-      if (this.jsonEnabled()) this.logJson(err.report)
-      throw new Errors.ExitError(1)
-    }
-    return super.catch(err)
   }
 }
