@@ -30,6 +30,18 @@ describe('bundle inspect', () => {
     assert.match(human.stdout, /files\/b\.bin/)
   })
 
+  it('shows the tier and which services it switches on and off', async () => {
+    const dir = await makeTempDir()
+    const keys = await makeKeys(dir)
+    await writeFile(join(dir, 'k.yaml'), 'apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {name: k, version: "1"}\nspec:\n  profile: wallaroo-2025.1\n  kots: {cores: 12, domain: w.example.com}\n')
+    const built = await runCli(['bundle', 'build', join(dir, 'k.yaml'), '--key', keys.key, '--out', join(dir, 'k.tar')])
+    assert.equal(built.code, 0, built.stderr)
+    const human = await runCli(['bundle', 'inspect', join(dir, 'k.tar')])
+    assert.match(human.stdout, /tier=8/)
+    assert.match(human.stdout, /services off=[^ ]*plateau/)
+    assert.match(human.stdout, /services on=[^ ]*inference/)
+  })
+
   it('exits 3 on something that is not a bundle', async () => {
     const dir = await makeTempDir()
     await writeFile(join(dir, 'x.tar'), Buffer.alloc(2048, 1))

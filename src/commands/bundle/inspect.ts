@@ -40,9 +40,25 @@ export default class BundleInspect extends BaseCommand {
   }
 }
 
+/** One line per build step's summary: scalars as k=v, lists of scalars joined, lists of records counted. */
 function summarize(value: unknown): string {
+  if (Array.isArray(value)) return `${value.length} entr${value.length === 1 ? 'y' : 'ies'}`
   if (value === null || typeof value !== 'object') return String(value)
   return Object.entries(value as Record<string, unknown>)
-    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([k, v]) => {
+      if (Array.isArray(v)) {
+        if (v.every((x) => typeof x !== 'object')) return `${k}=${v.join(',')}`
+        // switches (the services a tier carries): name them, on and off
+        const switches = v as {id?: string; enabled?: unknown}[]
+        if (switches.every((x) => typeof x.id === 'string' && typeof x.enabled === 'boolean')) {
+          const on = switches.filter((x) => x.enabled).map((x) => x.id)
+          const off = switches.filter((x) => !x.enabled).map((x) => x.id)
+          return `${k} on=${on.join(',') || '-'} ${k} off=${off.join(',') || '-'}`
+        }
+        return `${k}=${v.length}`
+      }
+      return typeof v === 'object' ? `${k}=${Object.keys(v as object).length} fields` : `${k}=${String(v)}`
+    })
     .join(' ')
 }
