@@ -134,6 +134,10 @@ export class TarReader {
       }
       this.entries++
       const size = header.size ?? 0
+      // base-256 sizes can be negative or absurd; either would misalign every header after it
+      if (!Number.isSafeInteger(size) || size < 0) {
+        throw new AirlockError('NOT_A_BUNDLE', `tar header at byte ${this.src.position - BLOCK} has an invalid size`, {subject: header.path ?? 'tar header', hint: 'the bundle is damaged or hostile; do not use it'})
+      }
       const type = header.type
       if (type === 'ExtendedHeader' || type === 'GlobalExtendedHeader' || type === 'NextFileHasLongPath' || type === 'NextFileHasLongLinkpath') {
         if (size > MAX_META_BYTES) throw notTar(`a ${type} record of ${size} bytes`)

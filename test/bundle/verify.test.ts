@@ -177,3 +177,53 @@ describe('bundle verify', () => {
     await expectFailure(await tampered('gnu-link', [...entries.filter((e) => !e.path.endsWith('a.txt')), entriesH[1]!]), pub, 'UNSAFE_ENTRY_TYPE', 't-1.0.0/files/a.txt')
   })
 })
+
+describe('bundle verify: names hidden in pax and GNU records', () => {
+  it('applies the same path rules to a pax path and a GNU long name', async () => {
+    const dir = await makeTempDir()
+    const keys = await makeKeys(dir)
+    const good = await buildTestBundle(dir, keys)
+    const entries = await readTarEntries(good)
+    const pub = await readFile(keys.pub, 'utf8')
+    const {Pax} = await import('tar')
+    // a pax record whose path climbs out, in front of an innocent-looking ustar name
+    const pax = new Pax({path: 't-1.0.0/../../../etc/cron.d/evil'}).encode()
+    const paxFile = join(dir, 'pax.tar')
+    const body = craftTar([...entries, {path: 't-1.0.0/files/innocent', body: Buffer.from('x')}])
+    const at = body.length - 1024 - 1024 // before the last entry (header + 1 block) and the end blocks
+    await writeFile(paxFile, Buffer.concat([body.subarray(0, at), pax, body.subarray(at)]))
+    await rejectsWithCode(verifyBundle(paxFile, parseTrust(pub, 'k')), 'UNSAFE_PATH', 't-1.0.0/../../../etc/cron.d/evil')
+
+    // a GNU long-name record (type L) doing the same
+    const longName = Buffer.from('t-1.0.0/../../escape-by-long-name\0')
+    const gnu = craftTar([{path: '././@LongLink', type: 'NextFileHasLongPath', body: longName}]).subarray(0, 512 + 512)
+    // craftTar writes no body for non-File types: add it by hand
+    const gnuFile = join(dir, 'gnu.tar')
+    const header = Buffer.from(gnu.subarray(0, 512))
+    header.write(longName.length.toString(8).padStart(11, '0') + '\0', 124, 12, 'ascii')
+    let sum = 0
+    header.fill(' ', 148, 156)
+    for (const b of header) sum += b
+    header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii')
+    const padded = Buffer.concat([longName, Buffer.alloc(512 - longName.length)])
+    await writeFile(gnuFile, Buffer.concat([body.subarray(0, at), header, padded, body.subarray(at)]))
+    await rejectsWithCode(verifyBundle(gnuFile, parseTrust(pub, 'k')), 'UNSAFE_PATH', 't-1.0.0/../../escape-by-long-name')
+  })
+
+  it('rejects a header whose size is negative (base-256)', async () => {
+    const dir = await makeTempDir()
+    const keys = await makeKeys(dir)
+    const good = await buildTestBundle(dir, keys)
+    const data = await readFile(good)
+    const at = data.indexOf(Buffer.from('t-1.0.0/files/a.txt')) // its header
+    const header = data.subarray(at, at + 512)
+    header.fill(0xff, 124, 136) // base-256 -1
+    header.fill(' ', 148, 156)
+    let sum = 0
+    for (const b of header) sum += b
+    header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii')
+    const file = join(dir, 'neg.tar')
+    await writeFile(file, data)
+    await rejectsWithCode(verifyBundle(file, parseTrust(await readFile(keys.pub, 'utf8'), 'k')), 'NOT_A_BUNDLE', 't-1.0.0/files/a.txt')
+  })
+})
