@@ -50,3 +50,16 @@ describe('bundle inspect', () => {
     assert.equal(r.json.error.code, 'NOT_A_BUNDLE')
   })
 })
+
+describe('images list on bad input', () => {
+  it('names the file that is missing (exit 2) or is not a bundle (exit 3)', async () => {
+    const dir = await makeTempDir()
+    const missing = await runCli(['images', 'list', join(dir, 'nope.tar'), '--json'])
+    assert.equal(missing.code, 2)
+    assert.equal(missing.json.error.subject, join(dir, 'nope.tar'))
+    await writeFile(join(dir, 'junk.tar'), Buffer.alloc(4096, 7))
+    const junk = await runCli(['images', 'list', join(dir, 'junk.tar'), '--json'])
+    assert.equal(junk.code, 3)
+    assert.equal(junk.json.error.code, 'NOT_A_BUNDLE')
+  })
+})
