@@ -14,6 +14,7 @@ import {basename} from 'node:path'
 import pLimit from 'p-limit'
 
 import {READ_CHUNK} from '../bundle/entry.js'
+import {HashPool} from '../bundle/hash-pool.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
 import {readRecordFile, writeRecordFile} from './record.js'
 import {createS3Client, fromS3Error, parseS3Url, s3ErrorName, s3Status, s3Url, withRetry, type S3Location} from './s3.js'
@@ -195,9 +196,10 @@ function partLength(n: number, size: number, partSize: number): number {
   return Math.max(0, Math.min(partSize, size - (n - 1) * partSize))
 }
 
-/** One read of the bundle: the SHA-256 of the whole and of every part. */
+/** One read of the bundle: the SHA-256 of the whole (on a worker thread) and of every part (here), side by side. */
 async function hashParts(file: string, size: number, partSize: number, onProgress: (done: number) => void): Promise<{sha256: string; parts: string[]}> {
-  const whole = createHash('sha256')
+  const pool = new HashPool()
+  const whole = pool.begin(size)
   const parts: string[] = []
   let part = createHash('sha256')
   let inPart = 0
@@ -205,7 +207,7 @@ async function hashParts(file: string, size: number, partSize: number, onProgres
   try {
     for await (const data of createReadStream(file, {highWaterMark: READ_CHUNK})) {
       const chunk = data as Buffer
-      whole.update(chunk)
+      await whole.update(chunk)
       for (let off = 0; off < chunk.length; ) {
         const take = Math.min(partSize - inPart, chunk.length - off)
         part.update(chunk.subarray(off, off + take))
@@ -220,12 +222,14 @@ async function hashParts(file: string, size: number, partSize: number, onProgres
       done += chunk.length
       onProgress(done)
     }
+    if (inPart > 0 || parts.length === 0) parts.push(part.digest('hex'))
+    if (done !== size) throw new AirlockError('SIZE_MISMATCH', `${file} changed while it was read (${done} bytes, expected ${size})`, {subject: file, hint: 'wait for whatever writes the bundle to finish'})
+    return {sha256: await whole.digest(), parts}
   } catch (error) {
     throw fromFsError(error, file, 'bundle')
+  } finally {
+    await pool.close()
   }
-  if (inPart > 0 || parts.length === 0) parts.push(part.digest('hex'))
-  if (done !== size) throw new AirlockError('SIZE_MISMATCH', `${file} changed while it was read (${done} bytes, expected ${size})`, {subject: file, hint: 'wait for whatever writes the bundle to finish'})
-  return {sha256: whole.digest('hex'), parts}
 }
 
 async function alreadyPublished(client: S3Client, loc: S3Location, size: number, sha256: string): Promise<boolean> {
