@@ -9,6 +9,7 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v sha256sum >/dev/null || need+=(coreutils)
 command -v tar >/dev/null || need+=(tar)
 command -v gzip >/dev/null || need+=(gzip)
+command -v htpasswd >/dev/null || need+=(apache2-utils)   # bcrypt lines for the test registry's basic auth
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}" >&2
   SUDO=""

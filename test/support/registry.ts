@@ -84,10 +84,18 @@ export async function makePki(): Promise<Pki> {
   return {dir, caCert: join(dir, 'ca.crt'), serverCert: join(dir, 'server.crt'), serverKey: join(dir, 'server.key')}
 }
 
-/** bcrypt, the only hash docker-registry's htpasswd accepts, from Python's crypt module. */
+/**
+ * bcrypt, the only hash docker-registry's htpasswd accepts: from Apache's htpasswd (apache2-utils,
+ * which scripts/test-deps.sh installs), else from Python's crypt module (gone in Python 3.13).
+ */
 async function bcrypt(password: string): Promise<string> {
-  const {stdout} = await run('python3', ['-W', 'ignore', '-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))', password])
-  return stdout.trim()
+  try {
+    const {stdout} = await run('htpasswd', ['-nbB', 'x', password])
+    return stdout.trim().slice('x:'.length)
+  } catch {
+    const {stdout} = await run('python3', ['-W', 'ignore', '-c', 'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))', password])
+    return stdout.trim()
+  }
 }
 
 export interface Registry {
