@@ -11,7 +11,8 @@ cd "$BENCH_ROOT" && npm run -s build >/dev/null
 mb=${1:-1024}
 work=${BENCH_DIR:-/tmp/airlock-bench}/s3-$mb
 mkdir -p "$work"
-$AIRLOCK keys generate --out "$work/key" --force >/dev/null
+# a bundle kept from an earlier run must still match its key: make both together
+[ -f "$work/key.key" ] && [ -f "$work/bundle.tar" ] || { rm -f "$work/bundle.tar"; $AIRLOCK keys generate --out "$work/key" --force >/dev/null; }
 make_files "$work" "$mb" 8
 [ -f "$work/bundle.tar" ] || $AIRLOCK bundle build "$work/spec.yaml" --key "$work/key.key" --out "$work/bundle.tar" >/dev/null
 
