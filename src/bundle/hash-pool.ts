@@ -37,9 +37,31 @@ function hashFile(m) {
     if (fd !== undefined) fs.closeSync(fd)
   }
 }
+function hashRange(m) {
+  fileBuffer = fileBuffer || Buffer.allocUnsafe(4 << 20)
+  let h = jobs.get(m.id)
+  if (!h) jobs.set(m.id, (h = createHash('sha256')))
+  let fd
+  try {
+    fd = fs.openSync(m.path, 'r')
+    for (let pos = m.from; pos < m.to; ) {
+      const n = fs.readSync(fd, fileBuffer, 0, Math.min(fileBuffer.length, m.to - pos), pos)
+      if (n === 0) throw Object.assign(new Error('the file ended at ' + pos), {code: 'TRUNCATED'})
+      h.update(fileBuffer.subarray(0, n))
+      pos += n
+    }
+  } catch (error) {
+    jobs.delete(m.id)
+    parentPort.postMessage({t: 'x', id: m.id, code: error.code, message: error.message})
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd)
+  }
+}
 parentPort.on('message', (m) => {
   if (m.t === 'f') {
     hashFile(m)
+  } else if (m.t === 'r') {
+    hashRange(m)
   } else if (m.t === 'u') {
     let h = jobs.get(m.id)
     if (!h) jobs.set(m.id, (h = createHash('sha256')))
@@ -132,6 +154,29 @@ export class HashPool {
     })).finally(() => {
       slot.queued -= expectedBytes
     })
+  }
+
+  /**
+   * A digest over ranges of a file, added in order as they become final (a download landing out of
+   * order): the worker reads each range back (from the page cache) and hashes it, off this thread.
+   */
+  fileRangeJob(path: string, expectedBytes: number): {addRange(from: number, to: number): void; digest(): Promise<string>} {
+    const slot = this.pick()
+    const id = this.nextId++
+    slot.queued += expectedBytes
+    const digest = this.hold(new Promise<string>((resolve, reject) => this.pending.set(id, {resolve: (d) => resolve(d), reject})))
+    digest.catch(() => {})
+    return {
+      addRange: (from, to) => {
+        if (to > from) slot.worker.postMessage({t: 'r', id, path, from, to})
+      },
+      digest: () => {
+        slot.worker.postMessage({t: 'e', id})
+        return digest.finally(() => {
+          slot.queued -= expectedBytes
+        })
+      },
+    }
   }
 
   private pick(): Slot {

@@ -1,10 +1,9 @@
 import {GetObjectCommand, HeadObjectCommand, type S3Client} from '@aws-sdk/client-s3'
-import {createHash} from 'node:crypto'
 import {open, rename, rm, stat, type FileHandle} from 'node:fs/promises'
 import type {Readable} from 'node:stream'
 import pLimit from 'p-limit'
 
-import {READ_CHUNK} from '../bundle/entry.js'
+import {HashPool} from '../bundle/hash-pool.js'
 import {verifyBundle, type VerifyResult} from '../bundle/verify.js'
 import type {Trust} from '../signing/trust.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
@@ -100,7 +99,7 @@ export async function fetchBundle(options: FetchOptions, onProgress: FetchProgre
     try {
       state.done = [...done]
       await writeRecord(recordPath, state)
-      const hasher = new PrefixHasher(handle, size, options.partSize, ranges)
+      const hasher = new PrefixHasher(partial, size, options.partSize, ranges)
       let written = resumedBytes
       onProgress('downloading', written, size)
       let saving = Promise.resolve()
@@ -125,6 +124,7 @@ export async function fetchBundle(options: FetchOptions, onProgress: FetchProgre
         )
       } catch (error) {
         limit.clearQueue()
+        await hasher.abandon()
         throw error
       }
       actual = await hasher.finish()
@@ -224,47 +224,45 @@ async function writeFully(handle: FileHandle, chunk: Buffer, position: number, p
 
 /**
  * Hashes OUT.partial from the start as far as the ranges are complete, reading back what was just
- * written (still in the page cache), so the digest is ready soon after the last byte lands instead
- * of costing a second full pass at the end.
+ * written (still in the page cache) on a worker thread, so this thread keeps receiving and writing
+ * and the digest is ready soon after the last byte lands instead of costing a second pass at the end.
  */
 class PrefixHasher {
-  private readonly hash = createHash('sha256')
   private next = 0
-  private running: Promise<void> = Promise.resolve()
-  private readonly buffer = Buffer.allocUnsafe(READ_CHUNK)
+  private readonly pool = new HashPool()
+  private readonly job: ReturnType<HashPool['fileRangeJob']>
 
   constructor(
-    private readonly handle: FileHandle,
+    private readonly path: string,
     private readonly size: number,
     private readonly partSize: number,
     private readonly ranges: number,
-  ) {}
+  ) {
+    this.job = this.pool.fileRangeJob(path, size)
+  }
 
   advance(done: ReadonlySet<number>): void {
     let upTo = this.next
     while (upTo < this.ranges && done.has(upTo)) upTo++
     if (upTo === this.next) return
-    const from = this.next * this.partSize
-    const to = Math.min(upTo * this.partSize, this.size)
+    this.job.addRange(this.next * this.partSize, Math.min(upTo * this.partSize, this.size))
     this.next = upTo
-    this.running = this.running.then(() => this.hashRange(from, to))
-    // observed here so a failed read is not an unhandled rejection if the download fails first; finish() still sees it
-    this.running.catch(() => {})
   }
 
   async finish(): Promise<string> {
-    await this.running
-    if (this.next < this.ranges) throw new Error('internal: not every range was hashed')
-    return this.hash.digest('hex')
+    try {
+      if (this.next < this.ranges) throw new Error('internal: not every range was hashed')
+      return await this.job.digest()
+    } catch (error) {
+      if ((error as {code?: string}).code === 'TRUNCATED') throw new AirlockError('TRUNCATED', `${this.path} ended early: ${(error as Error).message}`, {subject: this.path})
+      throw error
+    } finally {
+      await this.pool.close()
+    }
   }
 
-  private async hashRange(from: number, to: number): Promise<void> {
-    for (let pos = from; pos < to; ) {
-      const {bytesRead} = await this.handle.read(this.buffer, 0, Math.min(READ_CHUNK, to - pos), pos)
-      if (bytesRead === 0) throw new AirlockError('TRUNCATED', `the partial file ended at ${pos} of ${this.size} bytes`, {subject: String(pos)})
-      this.hash.update(this.buffer.subarray(0, bytesRead))
-      pos += bytesRead
-    }
+  async abandon(): Promise<void> {
+    await this.pool.close()
   }
 }
 
