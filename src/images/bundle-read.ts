@@ -1,31 +1,10 @@
 import {open} from 'node:fs/promises'
 import {Header, Pax} from 'tar'
 
-import {MANIFEST, MAX_MANIFEST_BYTES, SIG, SIGNER, SUMS, type BundleManifest} from '../bundle/format.js'
-import {openBundleStream} from '../bundle/source.js'
-import {BLOCK, TarReader, padding} from '../bundle/tar-reader.js'
-import {parseManifest as parseBundleManifest} from '../bundle/verify.js'
+import {MAX_MANIFEST_BYTES} from '../bundle/format.js'
+import {BLOCK, padding} from '../bundle/tar-reader.js'
 import {AirlockError} from '../ui/errors.js'
 import {isGzipMagic, readFileHead} from '../util/fs.js'
-
-/** manifest.json from the head of a bundle: reads four entries and stops (works on .tar.gz too). */
-export async function readBundleManifest(bundle: string): Promise<{root: string; manifest: BundleManifest}> {
-  const reader = new TarReader(await openBundleStream(bundle))
-  let root: string | undefined
-  for (let i = 0; i < 5; i++) {
-    const entry = await reader.next()
-    if (!entry) break
-    const [first, ...rest] = entry.path.split('/')
-    root ??= first
-    const rel = rest.join('/')
-    if (i < 3 && rel !== [SUMS, SIG, SIGNER][i]) break
-    if (rel === MANIFEST) {
-      const manifest = parseBundleManifest(await reader.readBody(MAX_MANIFEST_BYTES), entry.path, root ?? '')
-      return {root: root ?? '', manifest}
-    }
-  }
-  throw new AirlockError('NOT_A_BUNDLE', `${bundle} has no manifest.json after its signature`, {subject: bundle, hint: 'pass a bundle written by airlock bundle build'})
-}
 
 export interface Located {
   size: number

@@ -1,6 +1,6 @@
 import type {ImageRecord} from '../bundle/format.js'
 import type {ImageExtension} from './contribute.js'
-import {readBundleManifest} from './bundle-read.js'
+import {readBundleHead} from '../bundle/inspect.js'
 
 export interface ListedImage extends ImageRecord {
   /** the full reference it is stored under (ref.name in images/index.json) */
@@ -20,7 +20,7 @@ export interface ListResult {
 
 /** The images of a bundle from its manifest.json (the head only: a 10 GB bundle lists instantly). */
 export async function listBundleImages(bundle: string): Promise<ListResult> {
-  const {root, manifest} = await readBundleManifest(bundle)
+  const {root, manifest} = await readBundleHead(bundle)
   const ext = ((manifest.extensions?.images ?? []) as ImageExtension[])
   const images = manifest.images.map((img, i) => {
     const e = ext[i]?.ref === img.ref ? ext[i] : ext.find((x) => x.ref === img.ref)

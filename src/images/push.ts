@@ -13,7 +13,8 @@ import {Transport} from '../registry/transport.js'
 import type {Trust} from '../signing/trust.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
 import {openRandomAccess, type RandomAccessBundle} from '../transport/random-access.js'
-import {readBundleManifest, walkTarHeaders, type Located} from './bundle-read.js'
+import {readBundleHead} from '../bundle/inspect.js'
+import {walkTarHeaders, type Located} from './bundle-read.js'
 import {LAYOUT_DIR} from './contribute.js'
 
 export interface PushOptions {
@@ -103,7 +104,7 @@ async function pushFrom(ra: RandomAccessBundle, dest: {host: string; prefix: str
     await verifyBundle(bundle, options.trust, sink)
   } else {
     located = await walkTarHeaders(ra.size, (pos, length) => ra.readBuffer(pos, length), bundle)
-    manifest = (await readBundleManifest(bundle)).manifest
+    manifest = (await readBundleHead(bundle)).manifest
   }
   const at = (rel: string, what: string): Located => {
     const l = located.get(rel)
