@@ -40,7 +40,7 @@ export async function contributeFiles(ctx: BuildContext): Promise<Contribution |
       local = isAbsolute(file.source) ? file.source : resolve(ctx.loaded.baseDir, file.source)
     }
     // hashed below, all at once: large files go to worker threads and are read side by side
-    pending.push({i, path, local, role, subject, expected: file.sha256?.replace(/^sha256:/, '')})
+    pending.push({i, path, local, role, subject, expected: pinned})
   }
   const entries = await Promise.all(
     pending.map(async ({i, path, local, role, subject, expected}) => {
