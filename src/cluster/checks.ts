@@ -1,11 +1,24 @@
-import type {RequirementProfile} from '../profile/index.js'
+import {effectiveValues, serviceToggles, type ConfigValues} from '../kots/index.js'
+import type {NodePool, RequirementProfile} from '../profile/index.js'
 import {tierFor} from '../profile/index.js'
 import {addNodesHint, isSystemNamespace, type Distribution} from './distribution.js'
+import type {DnsFacts} from './dns.js'
 import type {ClusterFacts, NodeFacts} from './facts.js'
-import {formatCores, formatMemory, parseQuantity, round} from './quantity.js'
+import {openShiftVersion} from './openshift.js'
+import {checkAutoUpgrade, checkDaemonSets, checkDns, checkLoadBalancer, labNodes, type Context} from './prerequisites.js'
+import {formatCores, formatMemory, parseQuantity} from './quantity.js'
+import {classifyNodes, clusterCores, nodeQuantity} from './schedulable.js'
+import {formatSizeAgainst} from './sizes.js'
 import {compareVersions, parseRuntime, parseVersion, type Version} from './version.js'
 
-export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip'
+export {classifyNode, clusterCores, nodeCores, type NodeRole} from './schedulable.js'
+
+/**
+ * `skip`: nothing to check here (not OpenShift, no such requirement). `unchecked`: the facts cannot
+ * decide it (a kubectl dump holds no access reviews, DNS is resolved only live): for a check of fail
+ * severity that is never an OK verdict (exit 5, see README "Exit codes").
+ */
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip' | 'unchecked'
 
 export interface CheckResult {
   id: string
@@ -21,67 +34,12 @@ export interface CheckResult {
   details?: string[]
 }
 
-/** ConfigValues reduced to what the services check reads: item name -> value, and where it came from. */
-export interface ConfigValuesInput {
-  source: string
-  values: Record<string, string>
-}
-
 export interface CheckOptions {
   edition: string
   distribution: Distribution
-  configValues?: ConfigValuesInput
-}
-
-/** A node the platform can schedule on, or the reason it cannot. */
-export interface NodeRole {
-  name: string
-  worker: boolean
-  reason?: string
-}
-
-const CONTROL_PLANE_TAINTS = ['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master']
-
-/**
- * Control-plane nodes count only when untainted (k3s and single-node clusters schedule on them);
- * cordoned and NotReady nodes never count. The reason is kept for the report.
- */
-export function classifyNode(node: NodeFacts): NodeRole {
-  const ready = node.conditions.find((c) => c.type === 'Ready')
-  if (ready?.status !== 'True') return {name: node.name, worker: false, reason: `NotReady${ready?.reason ? ` (${ready.reason})` : ''}`}
-  if (node.unschedulable) return {name: node.name, worker: false, reason: 'cordoned (spec.unschedulable)'}
-  const cp = node.taints.find((t) => CONTROL_PLANE_TAINTS.includes(t.key) && (t.effect === 'NoSchedule' || t.effect === 'NoExecute'))
-  if (cp) return {name: node.name, worker: false, reason: `control plane (taint ${cp.key}:${cp.effect})`}
-  return {name: node.name, worker: true}
-}
-
-/** A quantity from a node, or undefined when absent or unreadable (the snapshot reader rejects unreadable ones). */
-function nodeQuantity(node: NodeFacts, resource: string, prefer: 'capacity' | 'allocatable'): number | undefined {
-  const other = prefer === 'capacity' ? 'allocatable' : 'capacity'
-  const text = node[prefer][resource] ?? node[other][resource]
-  if (text === undefined) return undefined
-  try {
-    return parseQuantity(text)
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * Whole cores a node brings: allocatable CPU rounded up, capped at capacity. The kubelet holds back
- * a fraction of a core for the system (a 4-vCPU node allocates 3920m on EKS and GKE, 3860m on AKS);
- * the services table counts machines' cores, so that fraction must not push a 16-core cluster into
- * the 8-core tier.
- */
-export function nodeCores(node: NodeFacts): number {
-  const allocatable = nodeQuantity(node, 'cpu', 'allocatable') ?? 0
-  const capacity = nodeQuantity(node, 'cpu', 'capacity') ?? Number.POSITIVE_INFINITY
-  return Math.min(Math.ceil(round(allocatable, 3)), Math.floor(capacity))
-}
-
-export function clusterCores(workers: NodeFacts[]): {whole: number; allocatable: number} {
-  const milli = workers.reduce((sum, n) => sum + Math.round((nodeQuantity(n, 'cpu', 'allocatable') ?? 0) * 1000), 0)
-  return {whole: workers.reduce((sum, n) => sum + nodeCores(n), 0), allocatable: milli / 1000}
+  configValues?: ConfigValues
+  /** the platform names as resolved from this machine; absent when the facts are not live */
+  dns?: DnsFacts
 }
 
 function status(ok: boolean, severity: 'fail' | 'warn'): CheckStatus {
@@ -94,9 +52,9 @@ function versionAtLeast(observed: Version, min: string): boolean {
 
 /** Runs every check of the profile over the facts. Pure: the same facts give the same report. */
 export function runChecks(facts: ClusterFacts, profile: RequirementProfile, options: CheckOptions): CheckResult[] {
-  const roles = facts.nodes.map(classifyNode)
-  const workers = facts.nodes.filter((_, i) => roles[i]?.worker)
-  const ctx: Context = {facts, profile, options, roles, workers, addNodes: addNodesHint(options.distribution.id)}
+  const {roles, workers} = classifyNodes(facts.nodes, profile)
+  const values = options.configValues ? effectiveValues(options.configValues) : undefined
+  const ctx: Context = {facts, profile, options, roles, workers, addNodes: addNodesHint(options.distribution.id), ...(values ? {values} : {})}
   return [
     checkNodeCount(ctx),
     checkCpu(ctx),
@@ -113,17 +71,12 @@ export function runChecks(facts: ClusterFacts, profile: RequirementProfile, opti
     checkPodCapacity(ctx),
     checkAccess(ctx),
     checkTenancy(ctx),
+    checkDns(ctx),
+    checkLoadBalancer(ctx),
+    checkDaemonSets(ctx),
+    checkAutoUpgrade(ctx),
     ...(options.configValues ? [checkServices(ctx, options.configValues)] : []),
   ]
-}
-
-interface Context {
-  facts: ClusterFacts
-  profile: RequirementProfile
-  options: CheckOptions
-  roles: NodeRole[]
-  workers: NodeFacts[]
-  addNodes: string
 }
 
 function checkNodeCount({profile, roles, workers, addNodes}: Context): CheckResult {
@@ -157,38 +110,45 @@ function checkCpu({profile, workers, addNodes}: Context): CheckResult {
 }
 
 /** Per-node size on capacity, not allocatable: see docs/cluster.md, "How sizes are compared". */
+/** Per-node size on capacity, not allocatable: see docs/cluster.md, "How sizes are compared". */
 function checkPerNode({workers, addNodes}: Context, resource: string, id: string, title: string, minText: string): CheckResult {
   const min = parseQuantity(minText)
   const sizes = workers.map((n) => ({node: n, bytes: nodeQuantity(n, resource, 'capacity'), allocatable: nodeQuantity(n, resource, 'allocatable')}))
   const small = sizes.filter((s) => s.bytes === undefined || s.bytes < min)
   const smallest = [...sizes].sort((a, b) => (a.bytes ?? 0) - (b.bytes ?? 0))[0]
   const ok = workers.length > 0 && small.length === 0
+  // precise enough that a node just below the minimum never reads as equal to it
+  const size = (bytes: number | undefined) => (bytes === undefined ? 'not reported' : formatSizeAgainst(bytes, min))
   return {
     id,
     title,
     severity: 'fail',
     status: status(ok, 'fail'),
-    observed: smallest ? `smallest ${smallest.node.name}: ${smallest.bytes === undefined ? 'not reported' : formatMemory(smallest.bytes)} capacity` : 'no schedulable worker nodes',
+    observed: smallest ? `smallest ${smallest.node.name}: ${size(smallest.bytes)} capacity` : 'no schedulable worker nodes',
     expected: `>= ${formatMemory(min)} capacity on every worker`,
     ...(ok ? {} : {hint: `give every worker at least ${minText} of ${resource}; ${addNodes}`}),
     ...(small.length
-      ? {details: small.map((s) => `${s.node.name}: capacity ${s.bytes === undefined ? 'not reported' : formatMemory(s.bytes)}, allocatable ${s.allocatable === undefined ? 'not reported' : formatMemory(s.allocatable)}`)}
+      ? {details: small.map((s) => `${s.node.name}: capacity ${size(s.bytes)}, allocatable ${s.allocatable === undefined ? 'not reported' : formatMemory(s.allocatable)}`)}
       : {}),
   }
 }
 
-function checkStorageTotal({profile, workers}: Context): CheckResult {
-  const minText = profile.cluster.storageTotal.min
-  const min = parseQuantity(minText)
+/** The reference workload's storage, plus `perExtraLabNode` for every lab node past the first (from the ConfigValues). */
+function checkStorageTotal(ctx: Context): CheckResult {
+  const {profile, workers} = ctx
+  const perLab = profile.cluster.storageTotal.perExtraLabNode
+  const labs = labNodes(ctx)
+  const extra = perLab && labs.count !== undefined ? Math.max(0, labs.count - 1) * parseQuantity(perLab) : 0
+  const min = parseQuantity(profile.cluster.storageTotal.min) + extra
   const total = workers.reduce((sum, n) => sum + (nodeQuantity(n, 'ephemeral-storage', 'capacity') ?? 0), 0)
   return {
     id: 'storage.total',
     title: 'Storage, whole cluster',
     severity: 'warn',
     status: status(total >= min, 'warn'),
-    observed: `${formatMemory(total)} ephemeral storage on ${workers.length} workers`,
-    expected: `>= ${minText} for the reference workload`,
-    ...(total >= min ? {} : {hint: `the reference workload needs ${minText}; persistent volumes come from the storage class, so make sure its backing storage has the rest`}),
+    observed: `${formatSizeAgainst(total, min)} ephemeral storage on ${workers.length} workers`,
+    expected: `>= ${formatMemory(min)}: ${profile.cluster.storageTotal.min} for the reference workload${perLab ? ` + ${perLab} per lab node past the first (${labs.text})` : ''}`,
+    ...(total >= min ? {} : {hint: `the platform needs ${formatMemory(min)}; persistent volumes come from the storage class, so make sure its backing storage has the rest`}),
   }
 }
 
@@ -204,7 +164,7 @@ function kubernetesVersion(facts: ClusterFacts): {version?: Version; text: strin
 
 function versionCheck(id: string, title: string, observed: {version?: Version; text: string; from: string}, req: {min: string; preferred: string}, hint: string): CheckResult {
   const expected = `>= ${req.min} (${req.preferred} preferred)`
-  if (!observed.version) return {id, title, severity: 'fail', status: 'skip', observed: observed.text, expected, hint: 'the facts hold no version; take them with `airlock cluster snapshot`'}
+  if (!observed.version) return {id, title, severity: 'fail', status: 'unchecked', observed: observed.text, expected, hint: 'the facts hold no version; take them with `airlock cluster snapshot`'}
   const st: CheckStatus = !versionAtLeast(observed.version, req.min) ? 'fail' : !versionAtLeast(observed.version, req.preferred) ? 'warn' : 'pass'
   return {id, title, severity: 'fail', status: st, observed: `${observed.text} (${observed.from})`, expected, ...(st === 'pass' ? {} : {hint})}
 }
@@ -221,10 +181,21 @@ function checkOpenShiftVersion({facts, profile, options}: Context): CheckResult 
   if (!req || options.distribution.id !== 'openshift') {
     return {id, title, severity: 'fail', status: 'skip', observed: `not OpenShift (${options.distribution.name})`, expected: req ? `>= ${req.min} when OpenShift` : 'no OpenShift requirement in the profile'}
   }
-  if (!facts.openshift) {
-    return {id, title, severity: 'fail', status: 'skip', observed: 'no ClusterVersion in the facts', expected: `>= ${req.min} (${req.preferred} preferred)`, hint: 'take the facts live or with `airlock cluster snapshot`, which read the ClusterVersion'}
+  const found = openShiftVersion(facts)
+  if (!found?.version) {
+    return {
+      id,
+      title,
+      severity: 'fail',
+      status: 'unchecked',
+      observed: 'no ClusterVersion, RHCOS osImage or kubelet version in the facts',
+      expected: `>= ${req.min} (${req.preferred} preferred)`,
+      hint: 'take the facts live, or add clusterversions to the dump: kubectl get nodes,namespaces,storageclasses,clusterversions -o json',
+    }
   }
-  return versionCheck(id, title, {version: parseVersion(facts.openshift.version), text: facts.openshift.version, from: 'ClusterVersion'}, req, `upgrade OpenShift to ${req.preferred}: oc adm upgrade --to-latest (channel stable-${req.preferred})`)
+  const result = versionCheck(id, title, found as {version: Version; text: string; from: string}, req, `upgrade OpenShift to ${req.preferred}: oc adm upgrade --to-latest (channel stable-${req.preferred})`)
+  // an inferred version names how to confirm it, whatever the verdict
+  return found.inferred ? {...result, details: [...(result.details ?? []), 'inferred, not read: confirm with `oc get clusterversion version`']} : result
 }
 
 function checkRuntime({facts, profile, options}: Context): CheckResult {
@@ -253,7 +224,7 @@ function checkKubectl({facts, profile}: Context): CheckResult {
   const title = 'kubectl client'
   if (!req) return {id, title, severity: 'fail', status: 'skip', observed: 'no kubectl requirement in the profile', expected: '-'}
   if (!facts.kubectl) {
-    return {id, title, severity: 'fail', status: 'skip', observed: 'kubectl not found on PATH', expected: `>= ${req.min} when found`, hint: `install kubectl ${req.preferred} on the machine you install from`}
+    return {id, title, severity: 'fail', status: 'unchecked', observed: 'kubectl not found on PATH', expected: `>= ${req.min} on the machine you install from`, hint: `install kubectl ${req.preferred} on the machine you install from, and run verify there`}
   }
   return versionCheck(id, title, {version: parseVersion(facts.kubectl.gitVersion), text: facts.kubectl.gitVersion, from: 'on PATH'}, req, `install kubectl ${req.preferred} on the machine you install from`)
 }
@@ -264,7 +235,7 @@ function checkNamespace({facts, profile}: Context): CheckResult {
   const ns = facts.namespaces.find((n) => n.name === name)
   if (!ns) return {...base, status: 'pass', observed: 'absent'}
   if (!facts.podsPerNamespace) {
-    return {...base, status: 'warn', observed: 'present; pods not in the facts', hint: `check it is empty: kubectl get pods -n ${name} (or add pods to the kubectl dump)`}
+    return {...base, status: 'unchecked', observed: 'present; pods not in the facts', hint: `check it is empty: kubectl get pods -n ${name} (or add pods to the kubectl dump)`}
   }
   const pods = facts.podsPerNamespace[name] ?? 0
   return {
@@ -313,7 +284,7 @@ function hasTaint(node: NodeFacts, taint: {key: string; value: string; effect: s
   return node.taints.some((t) => t.key === taint.key && (t.value ?? '') === taint.value && t.effect === taint.effect)
 }
 
-function checkNodePool({facts}: Context, pool: RequirementProfile['nodePools'][number]): CheckResult {
+function checkNodePool({facts}: Context, pool: NodePool): CheckResult {
   const label = `${pool.label.key}=${pool.label.value}`
   const taint = pool.taint
   const taintText = taint ? `${taint.key}=${taint.value}:${taint.effect}` : undefined
@@ -346,7 +317,7 @@ function checkPodCapacity({profile, options, workers, addNodes}: Context): Check
   const edition = profile.editions[options.edition]
   const base = {id: 'capacity.pods', title: 'Pod (IP) capacity', severity: 'fail' as const}
   if (!edition) {
-    return {...base, status: 'skip', observed: `unknown edition ${options.edition}`, expected: `one of ${Object.keys(profile.editions).join(', ')}`, hint: '--edition names an edition of the profile'}
+    return {...base, status: 'unchecked', observed: `unknown edition ${options.edition}`, expected: `one of ${Object.keys(profile.editions).join(', ')}`, hint: '--edition names an edition of the profile'}
   }
   const pods = workers.reduce((sum, n) => sum + Math.floor(nodeQuantity(n, 'pods', 'allocatable') ?? 0), 0)
   return {
@@ -362,7 +333,7 @@ function checkAccess({facts, profile}: Context): CheckResult {
   const wanted = profile.rbac.installer
   const base = {id: 'rbac.installer', title: 'Installer permissions', severity: 'fail' as const, expected: `all ${wanted.length} installer permissions allowed (SelfSubjectAccessReview)`}
   const canI = wanted.map((p) => `kubectl auth can-i ${p.verb} ${p.group ? `${p.resource}.${p.group}` : p.resource}`).join('; ')
-  if (!facts.accessReviews) return {...base, status: 'skip', observed: 'no access reviews in the facts (kubectl dump)', hint: `as the installer, run: ${canI}`}
+  if (!facts.accessReviews) return {...base, status: 'unchecked', observed: 'no access reviews in the facts (kubectl dump)', hint: `as the installer, run: ${canI}`}
   const answer = (p: (typeof wanted)[number]) => facts.accessReviews?.find((r) => r.group === p.group && r.resource === p.resource && r.verb === p.verb)
   const denied = wanted.filter((p) => answer(p)?.allowed === false)
   const unknown = wanted.filter((p) => answer(p) === undefined)
@@ -375,7 +346,7 @@ function checkAccess({facts, profile}: Context): CheckResult {
       details: denied.map((p) => `${permission(p)}${answer(p)?.reason ? `: ${answer(p)?.reason}` : ''}`),
     }
   }
-  if (unknown.length) return {...base, status: 'skip', observed: `not reviewed: ${unknown.map(permission).join(', ')}`, hint: `as the installer, run: ${canI}`}
+  if (unknown.length) return {...base, status: 'unchecked', observed: `not reviewed: ${unknown.map(permission).join(', ')}`, hint: `as the installer, run: ${canI}`}
   return {...base, status: 'pass', observed: `all ${wanted.length} allowed`}
 }
 
@@ -420,56 +391,17 @@ function checkTenancy({facts, profile}: Context): CheckResult {
   }
 }
 
-/** How a service is switched on in ConfigValues: its item, and for `select` items the value that means on. */
-export interface ServiceItem {
-  item: string
-  on?: string
-}
-
-/**
- * Service id -> KOTS ConfigValues item, from the profile's `kots.services` list (owned by src/kots).
- * Read defensively: the section is optional and may grow, so entries without a service and an item are
- * ignored, and undefined means the profile maps nothing (the check then says it was skipped).
- */
-export function serviceItems(profile: RequirementProfile): Map<string, ServiceItem> | undefined {
-  const kots = profile.kots as Record<string, unknown> | undefined
-  if (!kots || typeof kots !== 'object') return undefined
-  const raw = kots.services ?? kots.toggles
-  const map = new Map<string, ServiceItem>()
-  if (Array.isArray(raw)) {
-    for (const entry of raw) {
-      const e = (entry ?? {}) as Record<string, unknown>
-      const id = e.service ?? e.id
-      if (typeof id !== 'string' || typeof e.item !== 'string') continue
-      map.set(id, {item: e.item, ...(e.type === 'select' && typeof e.on === 'string' ? {on: e.on} : {})})
-    }
-  } else if (raw && typeof raw === 'object') {
-    for (const [id, v] of Object.entries(raw as Record<string, unknown>)) {
-      if (typeof v === 'string') map.set(id, {item: v})
-    }
-  }
-  return map.size > 0 ? map : undefined
-}
-
-const ON = new Set(['1', 'true', 'yes', 'on'])
-
-function isOn(item: ServiceItem, value: string | undefined): boolean {
-  if (value === undefined) return false
-  return item.on === undefined ? ON.has(value.toLowerCase()) : value === item.on
-}
-
-function checkServices({profile, workers}: Context, config: ConfigValuesInput): CheckResult {
+function checkServices({profile, workers, values}: Context, config: ConfigValues): CheckResult {
   const cores = clusterCores(workers).whole
   const tier = tierFor(profile, cores)
   const base = {id: 'services.cores', title: `Services switched on in ${config.source}`, severity: 'fail' as const, expected: `every service switched on fits ${cores} cores (tier ${tier ?? 'none'})`}
-  const items = serviceItems(profile)
-  if (!items) {
-    return {...base, status: 'skip', observed: 'the profile maps no services to KOTS items (kots.services)', hint: 'use a profile with a kots section, or check the services table by hand'}
+  const toggles = serviceToggles(profile)
+  if (toggles.size === 0) {
+    return {...base, status: 'unchecked', observed: 'the profile maps no services to KOTS items (kots.services)', hint: 'use a profile with a kots section, or check the services table by hand'}
   }
-  const on = profile.services.items.filter((s) => {
-    const item = items.get(s.id)
-    return item !== undefined && isOn(item, config.values[item.item])
-  })
+  const read = values ?? {}
+  const item = (id: string) => toggles.get(id)?.item ?? ''
+  const on = profile.services.items.filter((s) => toggles.get(s.id)?.isOn(read[item(s.id)]) === true)
   const tooBig = on.filter((s) => s.minCores > cores)
   return {
     ...base,
@@ -477,8 +409,8 @@ function checkServices({profile, workers}: Context, config: ConfigValuesInput): 
     observed: tooBig.length ? `too large for ${cores} cores: ${tooBig.map((s) => `${s.name} (needs ${s.minCores})`).join(', ')}` : `${on.length} services on, all fit`,
     ...(tooBig.length
       ? {
-          hint: `switch off ${tooBig.map((s) => `${items.get(s.id)?.item} (${s.name})`).join(', ')} in the ConfigValues (regenerate with \`airlock kots config --cores ${cores}\`), or grow the cluster`,
-          details: tooBig.map((s) => `${s.name}: ${items.get(s.id)?.item}=${config.values[items.get(s.id)?.item ?? '']}, needs ${s.minCores} cores`),
+          hint: `switch off ${tooBig.map((s) => `${item(s.id)} (${s.name})`).join(', ')} in the ConfigValues (regenerate with \`airlock kots config --cores ${cores}\`), or grow the cluster`,
+          details: tooBig.map((s) => `${s.name}: ${item(s.id)}=${read[item(s.id)]}, needs ${s.minCores} cores`),
         }
       : {}),
   }

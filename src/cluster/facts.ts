@@ -63,6 +63,21 @@ export interface AccessReviewFacts {
   reason?: string
 }
 
+/** A DaemonSet's reach: how many nodes it should run on, and on how many its pod is ready. */
+export interface DaemonSetFacts {
+  namespace: string
+  name: string
+  desired: number
+  ready: number
+}
+
+/** A Service of type LoadBalancer and how many addresses its load balancer was given. */
+export interface LoadBalancerServiceFacts {
+  namespace: string
+  name: string
+  addresses: number
+}
+
 export interface ClusterFacts {
   apiVersion: typeof SNAPSHOT_API_VERSION
   kind: typeof SNAPSHOT_KIND
@@ -82,6 +97,10 @@ export interface ClusterFacts {
   podsPerNamespace?: Record<string, number>
   /** SelfSubjectAccessReview answers for the profile's installer permissions; absent in a kubectl dump */
   accessReviews?: AccessReviewFacts[]
+  /** every DaemonSet's reach; absent when the source did not list them */
+  daemonSets?: DaemonSetFacts[]
+  /** Services of type LoadBalancer (name and address count only); absent when the source did not list services */
+  loadBalancerServices?: LoadBalancerServiceFacts[]
   /** `kubectl version --client` on the machine that gathered the facts; null when kubectl was not on PATH */
   kubectl?: {gitVersion: string} | null
 }

@@ -1,34 +1,26 @@
+import type {ConfigValues} from '../kots/index.js'
+import {effectiveValues} from '../kots/index.js'
 import type {LoadedProfile} from '../profile/index.js'
-import {classifyNode, clusterCores, runChecks, type CheckResult, type CheckStatus, type ConfigValuesInput, type NodeRole} from './checks.js'
-import {detectDistribution, type Distribution} from './distribution.js'
+import {runChecks, type CheckStatus} from './checks.js'
+import {detectDistribution} from './distribution.js'
+import {resolvePlatformNames, type DnsFacts} from './dns.js'
 import type {ClusterFacts} from './facts.js'
 import {probeKubectl} from './kubectl.js'
 import type {LiveOptions} from './live.js'
+import type {ClusterReport} from './report.js'
+import {classifyNodes, clusterCores} from './schedulable.js'
 import {readFactsFile, writeSnapshot} from './snapshot.js'
 
-export type {CheckResult, CheckStatus, ConfigValuesInput} from './checks.js'
+export type {CheckResult, CheckStatus} from './checks.js'
 export type {ClusterFacts} from './facts.js'
 export type {Distribution} from './distribution.js'
-export {renderJunit, renderMarkdown, renderTable} from './report.js'
-export {readBundleInputs, readConfigValuesFile} from './inputs.js'
+export {renderJunit, renderMarkdown, renderTable, verdictOf, type ClusterReport} from './report.js'
+export {readBundleInputs} from './inputs.js'
+export {readConfigValuesFile} from '../kots/index.js'
 
 export interface FactSourceOptions extends LiveOptions {
   /** a snapshot or kubectl dump; when set, the cluster is not contacted */
   from?: string
-}
-
-export interface ClusterReport {
-  /** true when no check failed (warnings allowed) */
-  ok: boolean
-  profile: {name: string; version: string; source: string; sha256: string}
-  source: ClusterFacts['source']
-  distribution: Distribution
-  kubernetesVersion?: string
-  edition: string
-  nodes: {total: number; workers: number; excluded: NodeRole[]}
-  cores: {whole: number; allocatable: number}
-  summary: Record<CheckStatus, number>
-  checks: CheckResult[]
 }
 
 /** Facts from exactly one source: a file when `from` is set, else the cluster the kubeconfig names. */
@@ -45,25 +37,45 @@ export async function gatherFacts(profile: LoadedProfile, options: FactSourceOpt
 export interface VerifyClusterOptions extends FactSourceOptions {
   profile: LoadedProfile
   edition: string
-  configValues?: ConfigValuesInput
+  configValues?: ConfigValues
+  /** the platform domain when no ConfigValues name it */
+  domain?: string
+  /** DNS servers to resolve the platform names with (the ones the clients use); default: this machine's resolver */
+  dnsServers?: string[]
 }
 
 export async function verifyCluster(options: VerifyClusterOptions): Promise<ClusterReport> {
   const facts = await gatherFacts(options.profile, options)
-  return reportFor(facts, options.profile, options.edition, options.configValues)
+  const configValues = withDomain(options.profile, options.configValues, options.domain)
+  // DNS is resolved from this machine only for live facts: a file says nothing about the clients' DNS now.
+  const domainItem = options.profile.profile.kots?.inputs.domain?.item
+  const domain = configValues && domainItem ? effectiveValues(configValues)[domainItem] : undefined
+  const needsDns = options.profile.profile.editions[options.edition]?.dnsRequired === true
+  const dns = !options.from && needsDns && domain ? await resolvePlatformNames(domain, {...(options.dnsServers ? {servers: options.dnsServers} : {})}) : undefined
+  return reportFor(facts, options.profile, options.edition, configValues, dns)
+}
+
+/** `--domain` stands in for the ConfigValues' domain item (and wins over it). */
+function withDomain(profile: LoadedProfile, values: ConfigValues | undefined, domain: string | undefined): ConfigValues | undefined {
+  const item = profile.profile.kots?.inputs.domain?.item
+  if (!domain || !item) return values
+  const items = new Map(values?.items ?? [])
+  items.set(item, {value: domain, secret: false})
+  return {source: values?.source ?? '--domain', items}
 }
 
 /** Pure: the report for a set of facts. */
-export function reportFor(facts: ClusterFacts, profile: LoadedProfile, edition: string, configValues?: ConfigValuesInput): ClusterReport {
+export function reportFor(facts: ClusterFacts, profile: LoadedProfile, edition: string, configValues?: ConfigValues, dns?: DnsFacts): ClusterReport {
   const distribution = detectDistribution(facts)
-  const checks = runChecks(facts, profile.profile, {edition, distribution, ...(configValues ? {configValues} : {})})
-  const roles = facts.nodes.map(classifyNode)
-  const workers = facts.nodes.filter((_, i) => roles[i]?.worker)
-  const summary: Record<CheckStatus, number> = {pass: 0, warn: 0, fail: 0, skip: 0}
+  const checks = runChecks(facts, profile.profile, {edition, distribution, ...(configValues ? {configValues} : {}), ...(dns ? {dns} : {})})
+  const {roles, workers} = classifyNodes(facts.nodes, profile.profile)
+  const summary: Record<CheckStatus, number> = {pass: 0, warn: 0, fail: 0, skip: 0, unchecked: 0}
   for (const c of checks) summary[c.status]++
+  const undecided = checks.filter((c) => c.status === 'unchecked' && c.severity === 'fail').length
   const p = profile.profile.metadata
   return {
-    ok: summary.fail === 0,
+    ok: summary.fail === 0 && undecided === 0,
+    verdict: summary.fail > 0 ? 'not-ready' : undecided > 0 ? 'incomplete' : 'ready',
     profile: {name: p.name, version: p.version, source: profile.source, sha256: profile.sha256},
     source: facts.source,
     distribution,
@@ -79,7 +91,7 @@ export function reportFor(facts: ClusterFacts, profile: LoadedProfile, edition: 
 export interface SnapshotResult {
   out: string
   source: ClusterFacts['source']
-  distribution: Distribution
+  distribution: ReturnType<typeof detectDistribution>
   nodes: number
   namespaces: number
   storageClasses: number

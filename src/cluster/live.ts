@@ -1,5 +1,6 @@
 import {
   ApisApi,
+  AppsV1Api,
   AuthorizationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -11,9 +12,11 @@ import {
 import type {RequirementProfile} from '../profile/index.js'
 import {AirlockError} from '../ui/errors.js'
 import {pathExists} from '../util/fs.js'
+import {homedir} from 'node:os'
+import {delimiter, join} from 'node:path'
 import {SNAPSHOT_API_VERSION, SNAPSHOT_FORMAT, SNAPSHOT_KIND, type AccessReviewFacts, type ClusterFacts} from './facts.js'
 import {probeKubectl} from './kubectl.js'
-import {isActivePod, toNamespaceFacts, toNodeFacts, toOpenShiftVersion, toStorageClassFacts} from './normalize.js'
+import {isActivePod, toDaemonSetFacts, toLoadBalancerService, toNamespaceFacts, toNodeFacts, toOpenShiftVersion, toStorageClassFacts} from './normalize.js'
 
 export interface LiveOptions {
   /** a kubeconfig file; otherwise KUBECONFIG (colon-separated, merged) or ~/.kube/config, as kubectl does */
@@ -27,36 +30,78 @@ export interface LiveOptions {
 const OPENSHIFT_CONFIG_GROUP = 'config.openshift.io'
 const PAGE = 500
 
-/** A kubeconfig resolved the way kubectl resolves it; client certs, tokens, exec plugins and CAs come with it. */
+/**
+ * A kubeconfig resolved the way kubectl resolves it; client certs, tokens, exec plugins and CAs come with
+ * it. The client library quietly falls back to http://localhost:8080 when no file exists, and throws
+ * JavaScript errors on a malformed one; both become an error naming the kubeconfig and what to do.
+ */
 export async function loadKubeConfig(options: LiveOptions): Promise<KubeConfig> {
   const kc = new KubeConfig()
+  // process.env, as the client library reads it (options.env is the PATH kubectl is looked up on)
+  const where = await kubeconfigFiles(options, process.env)
   try {
-    if (options.kubeconfig) {
-      if (!(await pathExists(options.kubeconfig))) {
-        throw new AirlockError('FILE_NOT_FOUND', `kubeconfig not found: ${options.kubeconfig}`, {subject: options.kubeconfig, hint: 'pass the path of a kubeconfig file, or take facts from a file with --from'})
-      }
-      kc.loadFromFile(options.kubeconfig)
-    } else {
-      kc.loadFromDefault()
-    }
+    if (options.kubeconfig) kc.loadFromFile(options.kubeconfig)
+    else kc.loadFromDefault()
   } catch (error) {
-    if (error instanceof AirlockError) throw error
-    const where = options.kubeconfig ?? process.env.KUBECONFIG ?? '~/.kube/config'
-    throw new AirlockError('INPUT_INVALID', `cannot read the kubeconfig ${where}: ${(error as Error).message}`, {subject: where, hint: 'check the file with `kubectl config view`', cause: error})
+    throw new AirlockError('INPUT_INVALID', `cannot read the kubeconfig ${where}: ${kubeconfigProblem(error)}`, {
+      subject: where,
+      hint: 'check the file with `kubectl config view`; it must be a kind: Config with clusters, users and contexts',
+      cause: error,
+    })
   }
   if (options.context) {
     if (!kc.getContexts().some((c) => c.name === options.context)) {
-      throw new AirlockError('USAGE', `no context named ${options.context} in the kubeconfig`, {
+      throw new AirlockError('USAGE', `no context named ${options.context} in the kubeconfig ${where}`, {
         subject: '--context',
         hint: `contexts: ${kc.getContexts().map((c) => c.name).join(', ') || '(none)'}`,
       })
     }
     kc.setCurrentContext(options.context)
   }
-  if (!kc.getCurrentCluster()) {
-    throw new AirlockError('USAGE', 'the kubeconfig names no current cluster', {subject: options.kubeconfig ?? 'KUBECONFIG', hint: 'pass --context NAME, or take facts from a file with --from'})
+  const current = kc.getCurrentContext()
+  if (!current || !kc.getContextObject(current)) {
+    throw new AirlockError('USAGE', `the kubeconfig ${where} has no current context`, {subject: where, hint: 'pass --context NAME (see `kubectl config get-contexts`), or take facts from a file with --from'})
+  }
+  if (!kc.getCurrentCluster()?.server) {
+    const cluster = kc.getContextObject(current)?.cluster
+    throw new AirlockError('INPUT_INVALID', `the kubeconfig ${where}: context ${current} names cluster ${cluster ?? '(none)'}, which has no server address`, {
+      subject: `${where}#contexts.${current}`,
+      hint: 'fix the context or the cluster entry (`kubectl config view`), or pass --context NAME',
+    })
   }
   return kc
+}
+
+/** The file(s) a kubeconfig is read from, or an error saying none exists (never the silent localhost:8080 default). */
+async function kubeconfigFiles(options: LiveOptions, env: NodeJS.ProcessEnv): Promise<string> {
+  const missing = (what: string, subject: string) =>
+    new AirlockError('FILE_NOT_FOUND', `no kubeconfig: ${what}`, {subject, hint: 'pass --kubeconfig FILE or --context NAME for a kubeconfig that exists, set KUBECONFIG, or take facts from a file with --from'})
+  if (options.kubeconfig) {
+    if (!(await pathExists(options.kubeconfig))) throw missing(`${options.kubeconfig} does not exist`, options.kubeconfig)
+    return options.kubeconfig
+  }
+  if (env.KUBECONFIG) {
+    const files = env.KUBECONFIG.split(delimiter).filter(Boolean)
+    const found = await Promise.all(files.map((f) => pathExists(f)))
+    if (!found.some(Boolean)) throw missing(`none of the files in KUBECONFIG exists (${files.join(', ')})`, 'KUBECONFIG')
+    return `KUBECONFIG (${files.join(delimiter)})`
+  }
+  const home = join(env.HOME ?? homedir(), '.kube', 'config')
+  if (await pathExists(home)) return home
+  // Inside a pod the service account is the kubeconfig, as kubectl does it.
+  if (env.KUBERNETES_SERVICE_HOST) return 'the in-cluster service account'
+  throw missing(`${home} does not exist and KUBECONFIG is not set`, home)
+}
+
+/** What is wrong with a kubeconfig, in words: the library's own TypeErrors name JavaScript internals. */
+function kubeconfigProblem(error: unknown): string {
+  const e = error as {name?: string; message?: string; code?: string}
+  if (e.code === 'EACCES' || e.code === 'EPERM') return 'permission denied'
+  if (e.code === 'EISDIR') return 'it is a directory'
+  if (e.name === 'YAMLException' || e.name === 'YAMLParseError') return `not valid YAML (${(e.message ?? '').split('\n')[0]})`
+  if (error instanceof TypeError || error instanceof RangeError) return 'not a kubeconfig (clusters, users or contexts missing or malformed)'
+  const first = (e.message ?? String(error)).split('\n')[0] ?? ''
+  return /^[A-Za-z]+Error\b|Cannot read propert|undefined|null/.test(first) ? 'not a kubeconfig (clusters, users or contexts missing or malformed)' : first
 }
 
 /**
@@ -72,13 +117,16 @@ export async function gatherLiveFacts(profile: RequirementProfile, options: Live
 
   const version = await call('/version', () => kc.makeApiClient(VersionApi).getCode())
   const core = kc.makeApiClient(CoreV1Api)
-  const [groups, nodes, namespaces, classes, pods, kubectl] = await Promise.all([
+  const apps = kc.makeApiClient(AppsV1Api)
+  const [groups, nodes, namespaces, classes, pods, kubectl, daemonSets, loadBalancerServices] = await Promise.all([
     call('/apis', () => kc.makeApiClient(ApisApi).getAPIVersions()),
     call('/api/v1/nodes', () => core.listNode()),
     call('/api/v1/namespaces', () => core.listNamespace()),
     call('/apis/storage.k8s.io/v1/storageclasses', () => kc.makeApiClient(StorageV1Api).listStorageClass()),
     countPods(core, call),
     probeKubectl(options.env),
+    listPaged('/apis/apps/v1/daemonsets', (page) => apps.listDaemonSetForAllNamespaces(page), call, (d) => normalized(() => toDaemonSetFacts(d), '/apis/apps/v1/daemonsets', server)),
+    listPaged('/api/v1/services', (page) => core.listServiceForAllNamespaces(page), call, toLoadBalancerService),
   ])
   const apiGroups = groups.groups.map((g) => g.name).sort()
 
@@ -115,6 +163,8 @@ export async function gatherLiveFacts(profile: RequirementProfile, options: Live
     namespaces: namespaces.items.map((n) => normalized(() => toNamespaceFacts(n), '/api/v1/namespaces', server)),
     storageClasses: classes.items.map((c) => normalized(() => toStorageClassFacts(c), '/apis/storage.k8s.io/v1/storageclasses', server)),
     podsPerNamespace: pods,
+    daemonSets,
+    loadBalancerServices,
     accessReviews,
     kubectl,
   }
@@ -133,6 +183,26 @@ async function countPods(core: CoreV1Api, call: <T>(path: string, fn: () => Prom
     token = page.metadata?._continue || undefined
   } while (token)
   return counts
+}
+
+/** A paged list reduced item by item; `keep` returns undefined for items that carry nothing the checks read. */
+async function listPaged<I, T>(
+  path: string,
+  list: (page: {limit: number; _continue?: string}) => Promise<{items: I[]; metadata?: {_continue?: string}}>,
+  call: <R>(path: string, fn: () => Promise<R>) => Promise<R>,
+  keep: (item: I) => T | undefined,
+): Promise<T[]> {
+  const out: T[] = []
+  let token: string | undefined
+  do {
+    const page = await call(path, () => list({limit: PAGE, ...(token ? {_continue: token} : {})}))
+    for (const item of page.items) {
+      const kept = keep(item)
+      if (kept !== undefined) out.push(kept)
+    }
+    token = page.metadata?._continue || undefined
+  } while (token)
+  return out
 }
 
 function normalized<T>(fn: () => T, path: string, server: string): T {

@@ -1,4 +1,4 @@
-import type {NamespaceFacts, NodeFacts, StorageClassFacts, Taint} from './facts.js'
+import type {DaemonSetFacts, LoadBalancerServiceFacts, NamespaceFacts, NodeFacts, StorageClassFacts, Taint} from './facts.js'
 
 /**
  * API objects (from the live client or a `kubectl get -o json` dump) reduced to the facts the checks
@@ -113,6 +113,26 @@ export function isActivePod(value: unknown): {namespace: string} | undefined {
   const phase = str(obj(o?.status)?.phase)
   if (!namespace || phase === 'Succeeded' || phase === 'Failed') return undefined
   return {namespace}
+}
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : 0
+}
+
+export function toDaemonSetFacts(value: unknown): DaemonSetFacts {
+  const o = obj(value)
+  if (!o) throw new Error('a DaemonSet that is not an object')
+  const name = requireName(o, 'DaemonSet')
+  const status = obj(o.status) ?? {}
+  return {namespace: str(obj(o.metadata)?.namespace) ?? '', name, desired: count(status.desiredNumberScheduled), ready: count(status.numberReady)}
+}
+
+/** A Service of type LoadBalancer, or undefined for any other type. */
+export function toLoadBalancerService(value: unknown): LoadBalancerServiceFacts | undefined {
+  const o = obj(value)
+  if (str(obj(o?.spec)?.type) !== 'LoadBalancer') return undefined
+  const ingress = obj(obj(o?.status)?.loadBalancer)?.ingress
+  return {namespace: str(obj(o?.metadata)?.namespace) ?? '', name: str(obj(o?.metadata)?.name) ?? '', addresses: Array.isArray(ingress) ? ingress.length : 0}
 }
 
 /** The completed (or else desired) version of an OpenShift ClusterVersion object named `version`. */

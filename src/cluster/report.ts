@@ -1,8 +1,35 @@
 import {renderTable as table} from '../ui/table.js'
 import type {CheckResult, CheckStatus} from './checks.js'
-import type {ClusterReport} from './index.js'
+import type {Distribution} from './distribution.js'
+import type {ClusterFacts} from './facts.js'
+import type {NodeRole} from './schedulable.js'
 
-const MARK: Record<CheckStatus, string> = {pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP'}
+export interface ClusterReport {
+  /** true when nothing failed and every check of fail severity was decided (warnings allowed) */
+  ok: boolean
+  /** ready: exit 0; not-ready: a check failed, exit 1; incomplete: none failed but a fail-severity check could not be decided, exit 5 */
+  verdict: 'ready' | 'not-ready' | 'incomplete'
+  profile: {name: string; version: string; source: string; sha256: string}
+  source: ClusterFacts['source']
+  distribution: Distribution
+  kubernetesVersion?: string
+  edition: string
+  nodes: {total: number; workers: number; excluded: NodeRole[]}
+  cores: {whole: number; allocatable: number}
+  summary: Record<CheckStatus, number>
+  checks: CheckResult[]
+}
+
+const MARK: Record<CheckStatus, string> = {pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP', unchecked: 'UNCHECKED'}
+
+export function verdictOf(r: ClusterReport): ClusterReport['verdict'] {
+  return r.verdict
+}
+
+/** Statuses whose hint the reader needs: everything that did not pass and was not simply not applicable. */
+function needsAction(c: CheckResult): boolean {
+  return c.status === 'fail' || c.status === 'warn' || c.status === 'unchecked'
+}
 
 function sourceLine(r: ClusterReport): string {
   const s = r.source
@@ -12,7 +39,8 @@ function sourceLine(r: ClusterReport): string {
 
 function headline(r: ClusterReport): string {
   const s = r.summary
-  return `${r.ok ? 'OK' : 'NOT READY'}: ${s.fail} failed, ${s.warn} warnings, ${s.pass} passed, ${s.skip} skipped`
+  const word = r.verdict === 'ready' ? 'OK' : r.verdict === 'not-ready' ? 'NOT READY' : 'INCOMPLETE (required checks could not be decided)'
+  return `${word}: ${s.fail} failed, ${s.unchecked} could not be checked, ${s.warn} warnings, ${s.pass} passed, ${s.skip} not applicable`
 }
 
 /** The terminal view: one row per check, then what to do about each one that did not pass. */
@@ -28,7 +56,7 @@ export function renderTable(r: ClusterReport): string {
       r.checks.map((c) => [MARK[c.status], c.id, c.observed, c.expected]),
     ),
   ]
-  const todo = r.checks.filter((c) => c.status === 'fail' || c.status === 'warn')
+  const todo = r.checks.filter(needsAction)
   if (todo.length) {
     lines.push('', 'What to do:')
     for (const c of todo) {
@@ -58,7 +86,9 @@ export function renderJunit(r: ClusterReport): string {
     const body =
       c.status === 'fail'
         ? `\n      <failure message="${xml(c.observed)}" type="${c.severity}">${xml(caseBody(c))}</failure>\n    `
-        : c.status === 'skip'
+        : c.status === 'unchecked' && c.severity === 'fail'
+          ? `\n      <failure message="${xml(`could not be checked: ${c.observed}`)}" type="unchecked">${xml(caseBody(c))}</failure>\n    `
+          : c.status === 'skip' || c.status === 'unchecked'
           ? `\n      <skipped message="${xml(c.observed)}"/>\n    `
           : c.status === 'warn'
             ? `\n      <system-out>${xml(`WARNING\n${caseBody(c)}`)}</system-out>\n    `
@@ -67,13 +97,21 @@ export function renderJunit(r: ClusterReport): string {
   })
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="airlock cluster verify" tests="${r.checks.length}" failures="${r.summary.fail}" skipped="${r.summary.skip}">`,
-    `  <testsuite name="${xml(`${r.distribution.name}: ${sourceLine(r)}`)}" tests="${r.checks.length}" failures="${r.summary.fail}" skipped="${r.summary.skip}" timestamp="${xml(r.source.takenAt)}">`,
+    `<testsuites name="airlock cluster verify" tests="${r.checks.length}" failures="${failures(r)}" skipped="${r.checks.length - failures(r) - passing(r)}">`,
+    `  <testsuite name="${xml(`${r.distribution.name}: ${sourceLine(r)}`)}" tests="${r.checks.length}" failures="${failures(r)}" skipped="${r.checks.length - failures(r) - passing(r)}" timestamp="${xml(r.source.takenAt)}">`,
     ...cases,
     '  </testsuite>',
     '</testsuites>',
     '',
   ].join('\n')
+}
+
+function failures(r: ClusterReport): number {
+  return r.checks.filter((c) => c.status === 'fail' || (c.status === 'unchecked' && c.severity === 'fail')).length
+}
+
+function passing(r: ClusterReport): number {
+  return r.checks.filter((c) => c.status === 'pass' || c.status === 'warn').length
 }
 
 function md(s: string): string {
@@ -100,7 +138,7 @@ export function renderMarkdown(r: ClusterReport): string {
     '| --- | --- | --- | --- |',
     ...r.checks.map((c) => `| ${MARK[c.status]} | \`${c.id}\` ${md(c.title)} | ${md(c.observed)} | ${md(c.expected)} |`),
   ]
-  const todo = r.checks.filter((c) => c.status !== 'pass' && c.hint)
+  const todo = r.checks.filter((c) => needsAction(c) && c.hint)
   if (todo.length) {
     lines.push('', '## What to do', '')
     for (const c of todo) {

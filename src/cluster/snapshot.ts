@@ -5,7 +5,7 @@ import {formatYamlPath} from '../spec/load.js'
 import {AirlockError} from '../ui/errors.js'
 import {readSmallFile, writeFileAtomic} from '../util/fs.js'
 import {SNAPSHOT_API_VERSION, SNAPSHOT_FORMAT, SNAPSHOT_KIND, type ClusterFacts} from './facts.js'
-import {isActivePod, toNamespaceFacts, toNodeFacts, toStorageClassFacts} from './normalize.js'
+import {isActivePod, toDaemonSetFacts, toLoadBalancerService, toNamespaceFacts, toNodeFacts, toOpenShiftVersion, toStorageClassFacts} from './normalize.js'
 import {isQuantity} from './quantity.js'
 
 const MAX_INPUT_BYTES = 256 << 20
@@ -54,13 +54,15 @@ const snapshotSchema: z.ZodType<ClusterFacts> = z.object({
   ),
   podsPerNamespace: z.record(z.string(), z.number().int().nonnegative()).optional(),
   accessReviews: z.array(z.object({group: z.string(), resource: z.string(), verb: z.string(), allowed: z.boolean(), reason: z.string().optional()})).optional(),
+  daemonSets: z.array(z.object({namespace: z.string(), name: z.string(), desired: z.number().int().nonnegative(), ready: z.number().int().nonnegative()})).optional(),
+  loadBalancerServices: z.array(z.object({namespace: z.string(), name: z.string(), addresses: z.number().int().nonnegative()})).optional(),
   kubectl: z.object({gitVersion: z.string()}).nullable().optional(),
 })
 
 function invalid(file: string, message: string, at?: string): AirlockError {
   return new AirlockError('SNAPSHOT_INVALID', `${file}${at ? `: ${at}` : ''}: ${message}`, {
     subject: at ? `${file}#${at}` : file,
-    hint: 'give a file written by `airlock cluster snapshot --out FILE`, or the output of `kubectl get nodes,namespaces,storageclasses -o json`',
+    hint: 'give a file written by `airlock cluster snapshot --out FILE`, or the output of `kubectl get nodes,namespaces,storageclasses -o json` (add clusterversions on OpenShift)',
   })
 }
 
@@ -113,6 +115,8 @@ function parseKubectlDump(doc: {items?: unknown}, file: string): ClusterFacts {
     storageClasses: [],
   }
   let pods: Record<string, number> | undefined
+  let daemonSets: ClusterFacts['daemonSets']
+  let services: ClusterFacts['loadBalancerServices']
   for (const [i, item] of doc.items.entries()) {
     const at = `items[${i}]`
     const itemKind = (item as {kind?: unknown} | null)?.kind
@@ -138,6 +142,23 @@ function parseKubectlDump(doc: {items?: unknown}, file: string): ClusterFacts {
           if (active) pods[active.namespace] = (pods[active.namespace] ?? 0) + 1
           break
         }
+        case 'ClusterVersion': {
+          // `kubectl get ...,clusterversions -o json`: the OpenShift version as the cluster reports it
+          const name = (item as {metadata?: {name?: unknown}}).metadata?.name
+          const version = name === 'version' ? toOpenShiftVersion(item) : undefined
+          if (version) facts.openshift = version
+          break
+        }
+        case 'DaemonSet':
+          daemonSets ??= []
+          daemonSets.push(toDaemonSetFacts(item))
+          break
+        case 'Service': {
+          services ??= []
+          const lb = toLoadBalancerService(item)
+          if (lb) services.push(lb)
+          break
+        }
         default:
           // Other kinds (a site may dump more than asked) carry nothing the checks read.
           break
@@ -148,6 +169,8 @@ function parseKubectlDump(doc: {items?: unknown}, file: string): ClusterFacts {
   }
   if (facts.nodes.length === 0) throw invalid(file, 'the dump holds no Node objects: include nodes in the kubectl command', 'items')
   if (pods) facts.podsPerNamespace = pods
+  if (daemonSets) facts.daemonSets = daemonSets
+  if (services) facts.loadBalancerServices = services
   return facts
 }
 

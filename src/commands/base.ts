@@ -5,7 +5,10 @@ import {AirlockError, EXIT, type ErrorEnvelope} from '../ui/errors.js'
 import {formatBytes, formatTransfer, startProgress, type Progress} from '../ui/progress.js'
 
 class ChecksFailed extends Error {
-  constructor(readonly report: object) {
+  constructor(
+    readonly report: object,
+    readonly exitCode: number = EXIT.CHECKS_FAILED,
+  ) {
     super('checks failed')
   }
 }
@@ -56,14 +59,14 @@ export abstract class BaseCommand extends Command {
    * The command worked and what it checked did not pass (cluster checks, a certificate review): the
    * report is still the result, printed with --json as on success, and the exit code is 1.
    */
-  protected checksFailed(report: object): never {
-    throw new ChecksFailed(report)
+  protected checksFailed(report: object, exitCode: typeof EXIT.CHECKS_FAILED | typeof EXIT.INCOMPLETE = EXIT.CHECKS_FAILED): never {
+    throw new ChecksFailed(report, exitCode)
   }
 
   protected override async catch(err: Error & {exitCode?: number}): Promise<unknown> {
     if (err instanceof ChecksFailed) {
       if (this.jsonEnabled()) this.logJson(err.report)
-      throw new Errors.ExitError(EXIT.CHECKS_FAILED)
+      throw new Errors.ExitError(err.exitCode)
     }
     if (err instanceof AirlockError) {
       const envelope: ErrorEnvelope = {error: err.toJSON()}

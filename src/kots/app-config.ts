@@ -13,7 +13,15 @@ export interface AppConfigItem {
   required: boolean
   /** the item carries a default or value of its own, so a required item is satisfied without us */
   hasDefault: boolean
-  /** `when` makes the item conditional; we cannot evaluate KOTS templates, so required-ness is not enforced */
+  /**
+   * KOTS takes the Config's own value for it and ignores ConfigValues (pkg/template isReadOnly):
+   * `readonly: true`, or a type that is not editable
+   */
+  readonly: boolean
+  hidden: boolean
+  /** the item or its group has `when: false`: KOTS skips it (pkg/kotsadmconfig NeedsConfiguration) */
+  skipped: boolean
+  /** the item's or its group's `when` is a template we cannot evaluate, so required-ness is not enforced */
   conditional: boolean
   /** choices of select_one / radio / dropdown items */
   options: string[]
@@ -26,8 +34,18 @@ export interface AppConfig {
 }
 
 export const SELECT_TYPES = new Set(['select_one', 'radio', 'dropdown'])
-/** display-only items: they hold no value */
-export const DISPLAY_TYPES = new Set(['label', 'heading'])
+/**
+ * The item types KOTS lets ConfigValues set (pkg/template isReadOnly, `EditableItemTypes`; an empty
+ * type is text). Every other type (label, heading, radio, dropdown ...) takes the Config's own value.
+ */
+export const EDITABLE_TYPES = new Set(['', 'text', 'textarea', 'password', 'file', 'bool', 'select', 'select_one', 'select_many'])
+
+/** `when` as KOTS reads it after templating: the literal false skips, the literal true (or none) keeps, a template is undecided here. */
+export function whenState(when: unknown): 'true' | 'false' | 'template' {
+  if (when === undefined || when === null || when === true || when === '' || String(when).trim() === 'true') return 'true'
+  if (when === false || String(when).trim() === 'false') return 'false'
+  return 'template'
+}
 
 const MAX_YAML_BYTES = 4 << 20
 const MAX_NESTED_ARCHIVE_BYTES = 512 << 20
@@ -74,20 +92,27 @@ function configItems(obj: Record<string, unknown>, source: string): Map<string, 
     throw new AirlockError('INPUT_INVALID', `${source}: spec.groups: a list of groups is required in a kind: Config`, {subject: `${source}#spec.groups`})
   }
   const items = new Map<string, AppConfigItem>()
-  groups.forEach((group: {name?: unknown; items?: unknown}, g) => {
+  groups.forEach((group: {name?: unknown; items?: unknown; when?: unknown}, g) => {
     if (!Array.isArray(group?.items)) return
+    const groupWhen = whenState(group.when)
     group.items.forEach((item: Record<string, unknown>, i) => {
       if (typeof item?.name !== 'string' || item.name === '') {
         throw new AirlockError('INPUT_INVALID', `${source}: spec.groups[${g}].items[${i}].name: every item needs a name`, {subject: `${source}#spec.groups[${g}].items[${i}].name`})
       }
       const choices = Array.isArray(item.items) ? (item.items as {name?: unknown}[]).map((c) => c?.name).filter((n): n is string => typeof n === 'string') : []
+      const type = typeof item.type === 'string' ? item.type : ''
+      const itemWhen = whenState(item.when)
       items.set(item.name, {
         name: item.name,
-        type: typeof item.type === 'string' ? item.type : 'text',
+        type: type || 'text',
         group: typeof group.name === 'string' ? group.name : `#${g}`,
         required: item.required === true,
         hasDefault: hasText(item.default) || hasText(item.value),
-        conditional: item.when !== undefined && item.when !== true && item.when !== 'true',
+        readonly: item.readonly === true || !EDITABLE_TYPES.has(type),
+        hidden: item.hidden === true,
+        skipped: groupWhen === 'false' || itemWhen === 'false',
+        // a templated group `when` decides for all of its items, as an item's own `when` does
+        conditional: groupWhen === 'template' || itemWhen === 'template',
         options: choices,
       })
     })

@@ -1,5 +1,6 @@
 export {loadAppConfig, parseConfigDocuments, type AppConfig, type AppConfigItem} from './app-config.js'
-export {CONFIG_VALUES_API, FLAG_NAMES, renderConfigValues, type ConfigValuesInput, type InputNames, type RenderedConfigValues, type ServiceDecision, type ValueRecord} from './config-values.js'
+export {CONFIG_VALUES_API, FLAG_NAMES, renderConfigValues, type InputNames, type RenderConfigValuesOptions, type RenderedConfigValues, type ServiceDecision, type ValueRecord} from './config-values.js'
+export {effectiveValue, effectiveValues, parseConfigValues, readConfigValuesFile, type ConfigValueEntry, type ConfigValues} from './values-file.js'
 export {resolveProfile} from './profile-ref.js'
 export {closestNames} from './suggest.js'
 export {generateKotsConfig, parseSetFlags, type KotsConfigOptions, type KotsConfigOutcome} from './write.js'

@@ -71,9 +71,22 @@ export const profileSchema = z.strictObject({
         .strictObject({
           domain: z.strictObject({item: z.string().regex(/^[A-Za-z0-9_.-]+$/), verified: z.boolean().default(false)}).optional(),
           ingressMode: z
-            .strictObject({item: z.string().regex(/^[A-Za-z0-9_.-]+$/), options: z.array(z.string().min(1)).min(1), default: z.string().optional(), verified: z.boolean().default(false)})
+            .strictObject({
+              item: z.string().regex(/^[A-Za-z0-9_.-]+$/),
+              options: z.array(z.string().min(1)).min(1),
+              default: z.string().optional(),
+              /** where the single default comes from (a document, or "airlock's choice") */
+              defaultSource: z.string().optional(),
+              /** edition -> the mode it gets when none is asked, and where that fact comes from */
+              defaults: z.record(z.string(), z.strictObject({value: z.string().min(1), source: z.string().min(1)})).optional(),
+              verified: z.boolean().default(false),
+              /** the option values seen in a real install or the vendor's documentation; others are shown as unverified */
+              verifiedValues: z.array(z.string()).default([]),
+            })
             .optional(),
           edition: z.strictObject({item: z.string().regex(/^[A-Za-z0-9_.-]+$/), verified: z.boolean().default(false)}).optional(),
+          /** how many lab nodes the install runs: each past the first adds cluster.storageTotal.perExtraLabNode */
+          labNodes: z.strictObject({item: z.string().regex(/^[A-Za-z0-9_.-]+$/), verified: z.boolean().default(false)}).optional(),
         })
         .default({}),
       /** one item per service that the tier rule may turn off; `bool` writes "1"/"0", `select` writes on/off */
@@ -86,6 +99,8 @@ export const profileSchema = z.strictObject({
             on: z.string().optional(),
             off: z.string().optional(),
             verified: z.boolean().default(false),
+            /** select values seen in a real install; on/off values outside this list are shown as unverified */
+            verifiedValues: z.array(z.string()).default([]),
           }),
         )
         .default([]),
@@ -96,5 +111,7 @@ export const profileSchema = z.strictObject({
 })
 
 export type RequirementProfile = z.infer<typeof profileSchema>
+export type KotsSection = NonNullable<RequirementProfile['kots']>
+export type ServiceToggleSpec = KotsSection['services'][number]
 export type NodePool = z.infer<typeof nodePoolSchema>
 export type ServiceSpec = z.infer<typeof serviceSchema>

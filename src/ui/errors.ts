@@ -9,6 +9,8 @@ export const EXIT = {
   INPUT: 2,
   INTEGRITY: 3,
   REMOTE: 4,
+  /** nothing failed, but a check that would block the install could not be decided from the facts */
+  INCOMPLETE: 5,
 } as const
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT]

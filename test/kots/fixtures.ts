@@ -33,7 +33,7 @@ spec:
       title: Services
       items:
         - name: ${n('jupyter_mode')}
-          type: radio
+          type: select_one
           default: single
           items:
             - {name: single, title: One lab}

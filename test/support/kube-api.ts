@@ -27,6 +27,8 @@ export interface ClusterFixture {
   storageclasses: {items: any[]} & Record<string, unknown> // eslint-disable-line @typescript-eslint/no-explicit-any
   pods: {items: any[]} & Record<string, unknown> // eslint-disable-line @typescript-eslint/no-explicit-any
   clusterversion?: any // eslint-disable-line @typescript-eslint/no-explicit-any
+  daemonsets?: {items: any[]} // eslint-disable-line @typescript-eslint/no-explicit-any
+  services?: {items: any[]} // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 export const FIXTURES = ['eks', 'gke', 'aks', 'openshift-4.18', 'k3s', 'rke2', 'kind'] as const
@@ -191,6 +193,10 @@ export async function startKubeApi(fixture: ClusterFixture, options: KubeApiOpti
         const next = start + limit < all.length ? String(start + limit) : undefined
         return send(res, 200, {apiVersion: 'v1', kind: 'PodList', metadata: {resourceVersion: '48213377', ...(next ? {continue: next} : {})}, items})
       }
+      case '/apis/apps/v1/daemonsets':
+        return send(res, 200, {apiVersion: 'apps/v1', kind: 'DaemonSetList', metadata: {resourceVersion: '48213377'}, items: fixture.daemonsets?.items ?? []})
+      case '/api/v1/services':
+        return send(res, 200, {apiVersion: 'v1', kind: 'ServiceList', metadata: {resourceVersion: '48213377'}, items: fixture.services?.items ?? []})
       case '/apis/config.openshift.io/v1/clusterversions/version':
         if (fixture.clusterversion) return send(res, 200, fixture.clusterversion)
         return send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'))

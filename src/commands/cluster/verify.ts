@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {readBundleInputs, readConfigValuesFile, renderJunit, renderMarkdown, renderTable, verifyCluster, type ClusterReport} from '../../cluster/index.js'
 import {loadProfile} from '../../profile/index.js'
+import {EXIT} from '../../ui/errors.js'
 import {writeFileAtomic} from '../../util/fs.js'
 import {BaseCommand} from '../base.js'
 import {trustFlags, trustFromFlags} from '../trust-flags.js'
@@ -13,12 +14,13 @@ export type ClusterVerifyResult = ClusterReport
 export default class ClusterVerify extends BaseCommand {
   static override summary = 'Check the target cluster against the requirement profile, live or from a file.'
   static override description =
-    'Gathers facts once (the live cluster through the kubeconfig, an `airlock cluster snapshot` file, or `kubectl get nodes,namespaces,storageclasses -o json` output), then checks nodes, cores, memory, storage, versions, runtime, namespace, storage class, node pools, pod capacity, installer permissions and tenancy. With --bundle (verified first) or --config-values, every service switched on must fit the cluster\'s cores. Exit 0 when nothing fails (warnings allowed), 1 when a check fails, 2 for a malformed input file, 4 when the cluster cannot be reached or refuses the credentials.'
+    'Gathers facts once (the live cluster through the kubeconfig, an `airlock cluster snapshot` file, or `kubectl get nodes,namespaces,storageclasses -o json` output), then checks nodes, cores, memory, storage, versions, runtime, namespace, storage class, node pools, pod capacity, installer permissions and tenancy. With --bundle (verified first) or --config-values, every service switched on must fit the cluster\'s cores. Exit 0 when nothing fails and every required check was decided (warnings allowed), 1 when a check fails, 5 when none failed but a required check could not be decided from the facts (e.g. access reviews in a kubectl dump, DNS from a file), 2 for a malformed input file, 4 when the cluster cannot be reached or refuses the credentials.'
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --context prod --bundle wallaroo-2025.1.0.tar --trust release.pub --junit cluster.xml',
-    'kubectl get nodes,namespaces,storageclasses -o json > dump.json && <%= config.bin %> <%= command.id %> --from dump.json --markdown report.md',
+    'kubectl get nodes,namespaces,storageclasses,clusterversions -o json > dump.json && <%= config.bin %> <%= command.id %> --from dump.json --markdown report.md',
+    '<%= config.bin %> <%= command.id %> --domain platform.example.com --dns-server 10.0.0.53',
   ]
 
   static override flags = {
@@ -28,7 +30,9 @@ export default class ClusterVerify extends BaseCommand {
     bundle: Flags.string({description: 'check against this bundle\'s requirements.yaml and kots/config-values.yaml (verified first)'}),
     ...trustFlags,
     'config-values': Flags.string({description: 'KOTS ConfigValues file whose switched-on services must fit the cluster (overrides the bundle\'s)'}),
-    edition: Flags.string({description: 'edition whose IP/pod capacity applies', default: 'enterprise'}),
+    edition: Flags.string({description: 'edition whose IP/pod capacity and DNS requirement apply', default: 'enterprise'}),
+    domain: Flags.string({description: 'the platform domain to resolve (default: the ConfigValues\' domain item)'}),
+    'dns-server': Flags.string({multiple: true, description: 'resolve the platform names with this DNS server (IP or IP:PORT; default: this machine\'s resolver)'}),
     junit: Flags.string({description: 'also write a JUnit XML report to this file'}),
     markdown: Flags.string({description: 'also write a Markdown report to this file'}),
   }
@@ -42,7 +46,15 @@ export default class ClusterVerify extends BaseCommand {
     const spinner = this.progress(flags.from ? `reading ${flags.from}` : 'reading the cluster')
     let report: ClusterReport
     try {
-      report = await verifyCluster({...liveOptions(flags), ...(flags.from ? {from: flags.from} : {}), profile, edition: flags.edition, ...(configValues ? {configValues} : {})})
+      report = await verifyCluster({
+        ...liveOptions(flags),
+        ...(flags.from ? {from: flags.from} : {}),
+        profile,
+        edition: flags.edition,
+        ...(configValues ? {configValues} : {}),
+        ...(flags.domain ? {domain: flags.domain} : {}),
+        ...(flags['dns-server'] ? {dnsServers: flags['dns-server']} : {}),
+      })
       spinner.stop()
     } catch (error) {
       spinner.fail('could not gather the facts')
@@ -51,7 +63,8 @@ export default class ClusterVerify extends BaseCommand {
     if (flags.junit) await writeFileAtomic(flags.junit, renderJunit(report), {force: true})
     if (flags.markdown) await writeFileAtomic(flags.markdown, renderMarkdown(report), {force: true})
     this.out(renderTable(report))
-    if (!report.ok) this.checksFailed(report)
+    if (report.verdict === 'not-ready') this.checksFailed(report)
+    if (report.verdict === 'incomplete') this.checksFailed(report, EXIT.INCOMPLETE)
     return report
   }
 }

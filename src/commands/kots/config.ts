@@ -60,7 +60,10 @@ export default class KotsConfig extends BaseCommand {
     for (const warning of summary.warnings) this.note(`warning: ${warning}`)
     if (summary.checkedAgainst) this.note(`every item checked against ${summary.checkedAgainst}`)
     else if (summary.unchecked.length > 0) this.note(`not checked (no --app-config): ${summary.unchecked.join(', ')}`)
-    if (summary.unverified.length > 0 && !summary.checkedAgainst) this.note(`item names not seen in real installs (profile's choice): ${summary.unverified.join(', ')}`)
+    if (summary.unverified.length > 0 && !summary.checkedAgainst) this.note(`unverified item names (not seen in real installs; the profile's choice): ${summary.unverified.join(', ')}`)
+    // a value can be unverified even when the Config accepts it: the Config says what is allowed, not what the vendor uses
+    if (summary.unverifiedValues.length > 0) this.note(`unverified values (not seen in real installs): ${summary.unverifiedValues.join(', ')}`)
+    for (const v of summary.values) if (v.why) this.note(`${v.item}=${v.value}: ${v.why}`)
     return summary
   }
 }
