@@ -101,7 +101,8 @@ function loadBalancerEvidence({facts, options}: Context): string[] {
   if (vip) evidence.push(`kube-vip (DaemonSet ${vip.namespace}/${vip.name})`)
   const svclb = ds.find((d) => /^svclb-/.test(d.name))
   if (svclb) evidence.push(`k3s ServiceLB (DaemonSet ${svclb.namespace}/${svclb.name})`)
-  else if (options.distribution.id === 'k3s' && !facts.daemonSets) evidence.push('k3s ServiceLB (built in, unless the server runs with --disable servicelb)')
+  // ServiceLB makes its svclb-* DaemonSets only once a LoadBalancer Service exists
+  else if (options.distribution.id === 'k3s') evidence.push('k3s ServiceLB (built in, unless the server runs with --disable servicelb)')
   return evidence
 }
 

@@ -1,6 +1,7 @@
 import {strict as assert} from 'node:assert'
 
-import {classifyNode, runChecks, type CheckResult, type ConfigValuesInput} from '../../src/cluster/checks.js'
+import {classifyNode, runChecks, type CheckResult} from '../../src/cluster/checks.js'
+import type {ConfigValues} from '../../src/kots/index.js'
 import {detectDistribution} from '../../src/cluster/distribution.js'
 import type {ClusterFacts, NodeFacts} from '../../src/cluster/facts.js'
 import {loadProfile, type RequirementProfile} from '../../src/profile/index.js'
@@ -8,7 +9,7 @@ import {fixtureFacts} from './fixture-facts.js'
 
 let profile: RequirementProfile
 
-function run(facts: ClusterFacts, options: {edition?: string; configValues?: ConfigValuesInput; profile?: RequirementProfile} = {}): CheckResult[] {
+function run(facts: ClusterFacts, options: {edition?: string; configValues?: ConfigValues; profile?: RequirementProfile} = {}): CheckResult[] {
   return runChecks(facts, options.profile ?? profile, {edition: options.edition ?? 'enterprise', distribution: detectDistribution(facts), ...(options.configValues ? {configValues: options.configValues} : {})})
 }
 
@@ -206,15 +207,15 @@ describe('cluster checks at their boundaries', () => {
   })
 
   describe('version.kubectl', () => {
-    it('fails below 1.31, passes at 1.31, is skipped when kubectl is not on PATH', () => {
+    it('fails below 1.31, passes at 1.31, cannot be checked when kubectl is not on PATH', () => {
       assert.equal(check(fixtureFacts('kind', {kubectl: {gitVersion: 'v1.30.9'}}), 'version.kubectl').status, 'fail')
       assert.equal(check(fixtureFacts('kind', {kubectl: {gitVersion: 'v1.31.0'}}), 'version.kubectl').status, 'pass')
-      assert.equal(check(fixtureFacts('kind', {kubectl: null}), 'version.kubectl').status, 'skip')
+      assert.equal(check(fixtureFacts('kind', {kubectl: null}), 'version.kubectl').status, 'unchecked')
     })
   })
 
   describe('namespace.install', () => {
-    it('passes absent or empty, fails with pods, warns when pods are unknown', () => {
+    it('passes absent or empty, fails with pods, cannot be checked when pods are unknown', () => {
       const facts = fixtureFacts('k3s')
       assert.equal(check(facts, 'namespace.install').status, 'pass')
       facts.namespaces.push({name: 'wallaroo', labels: {}})
@@ -222,7 +223,7 @@ describe('cluster checks at their boundaries', () => {
       facts.podsPerNamespace = {...facts.podsPerNamespace, wallaroo: 1}
       assert.equal(check(facts, 'namespace.install').status, 'fail')
       delete facts.podsPerNamespace
-      assert.equal(check(facts, 'namespace.install').status, 'warn')
+      assert.equal(check(facts, 'namespace.install').status, 'unchecked')
     })
   })
 
@@ -297,12 +298,12 @@ describe('cluster checks at their boundaries', () => {
     })
 
     it('skips an edition the profile does not know', () => {
-      assert.equal(check(fixtureFacts('eks'), 'capacity.pods', {edition: 'platinum'}).status, 'skip')
+      assert.equal(check(fixtureFacts('eks'), 'capacity.pods', {edition: 'platinum'}).status, 'unchecked')
     })
   })
 
   describe('rbac.installer', () => {
-    it('fails naming each denied permission, skips without reviews', () => {
+    it('fails naming each denied permission, cannot be checked without reviews', () => {
       const facts = fixtureFacts('kind')
       assert.equal(check(facts, 'rbac.installer').status, 'pass')
       facts.accessReviews = facts.accessReviews?.map((r) => (r.verb === 'escalate' ? {...r, allowed: false} : r))
@@ -311,7 +312,7 @@ describe('cluster checks at their boundaries', () => {
       assert.deepEqual(r.details, ['escalate clusterroles.rbac.authorization.k8s.io'])
       delete facts.accessReviews
       const skipped = check(facts, 'rbac.installer')
-      assert.equal(skipped.status, 'skip')
+      assert.equal(skipped.status, 'unchecked')
       assert.match(skipped.hint ?? '', /kubectl auth can-i create namespaces/)
     })
   })
@@ -343,9 +344,9 @@ describe('cluster checks at their boundaries', () => {
     type KotsSection = NonNullable<RequirementProfile['kots']>
     const withKots = (services: {service: string; item: string; type?: 'bool' | 'select'; on?: string; off?: string}[]): RequirementProfile => ({
       ...profile,
-      kots: {...(profile.kots as KotsSection), services: services.map((x) => ({type: 'bool' as const, verified: false, ...x}))},
+      kots: {...(profile.kots as KotsSection), services: services.map((x) => ({type: 'bool' as const, verified: false, verifiedValues: [], ...x}))},
     })
-    const values = (v: Record<string, string>): ConfigValuesInput => ({source: 'config-values.yaml', values: v})
+    const values = (v: Record<string, string>): ConfigValues => ({source: 'config-values.yaml', items: new Map(Object.entries(v).map(([k, value]) => [k, {value, secret: false}]))})
 
     it('fails a service switched on that the cores cannot carry, naming it', () => {
       const p = withKots([
@@ -389,9 +390,9 @@ describe('cluster checks at their boundaries', () => {
       assert.equal(check(small, 'services.cores', {configValues: values({enable_plateau: '1'})}).status, 'fail')
     })
 
-    it('says it was skipped when the profile maps no services to KOTS items', () => {
+    it('says it could not be checked when the profile maps no services to KOTS items', () => {
       const r = check(fixtureFacts('eks'), 'services.cores', {profile: {...profile, kots: undefined}, configValues: values({enable_plateau: '1'})})
-      assert.equal(r.status, 'skip')
+      assert.equal(r.status, 'unchecked')
     })
   })
 
@@ -401,7 +402,7 @@ describe('cluster checks at their boundaries', () => {
     facts.server = {gitVersion: 'v1.27.1'}
     for (const c of run(facts)) {
       assert.ok(c.id && c.observed && c.expected && (c.severity === 'fail' || c.severity === 'warn'), c.id)
-      if (c.status === 'fail' || c.status === 'warn') assert.ok(c.hint, `${c.id} has no hint`)
+      if (c.status === 'fail' || c.status === 'warn' || c.status === 'unchecked') assert.ok(c.hint, `${c.id} has no hint`)
     }
   })
 })
