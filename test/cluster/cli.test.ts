@@ -210,6 +210,60 @@ describe('airlock cluster verify / snapshot (built CLI against a local HTTPS API
     assert.equal(r.json.distribution.id, 'k3s')
   })
 
+  it('OpenShift 4.16 fails the 4.17 minimum from every input: live, snapshot, a dump with clusterversions, a dump of nodes alone', async () => {
+    const f = loadFixture('openshift-4.18')
+    f.clusterversion.status.history[0].version = '4.16.30'
+    f.clusterversion.status.desired.version = '4.16.30'
+    for (const n of f.nodes.items) {
+      n.status.nodeInfo.osImage = 'Red Hat Enterprise Linux CoreOS 416.94.202410211619-0'
+      n.status.nodeInfo.kubeletVersion = 'v1.29.10+67d3387'
+    }
+    const kubeconfig = await kubeconfigFor(f, 'ocp-416')
+    const live = await verify(['--kubeconfig', kubeconfig])
+    const snapshot = join(dir, 'ocp-416.snapshot.json')
+    assert.equal((await runCli(['cluster', 'snapshot', '--kubeconfig', kubeconfig, '--out', snapshot], {env})).code, 0)
+    const withCv = join(dir, 'ocp-416-cv.json')
+    // `kubectl get nodes,namespaces,storageclasses,clusterversions -o json`: the ClusterVersion is a list item
+    await writeFile(withCv, JSON.stringify({apiVersion: 'v1', kind: 'List', items: [...f.nodes.items, ...f.namespaces.items, ...f.storageclasses.items, {apiVersion: 'config.openshift.io/v1', kind: 'ClusterVersion', ...f.clusterversion}]}))
+    const nodesOnly = join(dir, 'ocp-416-nodes.json')
+    await writeFile(nodesOnly, JSON.stringify({apiVersion: 'v1', kind: 'List', items: f.nodes.items}))
+    for (const [what, r] of [['live', live], ['snapshot', await verify(['--from', snapshot])], ['dump with clusterversions', await verify(['--from', withCv])], ['dump of nodes', await verify(['--from', nodesOnly])]] as const) {
+      assert.equal(r.code, 1, `${what}: ${r.stdout}`)
+      assert.equal(statusOf(r, 'version.openshift'), 'fail', what)
+    }
+    const cv = (await verify(['--from', withCv])).json.checks.find((c: {id: string}) => c.id === 'version.openshift')
+    assert.match(cv.observed, /^4\.16\.30 \(ClusterVersion\)/)
+    const inferred = (await verify(['--from', nodesOnly])).json.checks.find((c: {id: string}) => c.id === 'version.openshift')
+    assert.match(inferred.observed, /inferred/)
+  })
+
+  it('live: a domain that does not resolve fails dns.platform; a LoadBalancer Service waiting for an address fails network.load-balancer', async () => {
+    const f = loadFixture('kind')
+    f.services = {items: [{apiVersion: 'v1', kind: 'Service', metadata: {name: 'web', namespace: 'demo'}, spec: {type: 'LoadBalancer', ports: [{port: 80}]}, status: {loadBalancer: {}}}]}
+    const r = await runCli(['cluster', 'verify', '--json', '--domain', 'missing.example.test', '--dns-server', dns.address, '--kubeconfig', await kubeconfigFor(f, 'kind-lb')], {env})
+    assert.equal(r.code, 1, r.stdout)
+    assert.equal(statusOf(r, 'dns.platform'), 'fail')
+    assert.equal(statusOf(r, 'network.load-balancer'), 'fail')
+    assert.ok(dns.queries.includes('missing.example.test A'), dns.queries.join())
+    const served = loadFixture('kind')
+    served.services = {items: [{apiVersion: 'v1', kind: 'Service', metadata: {name: 'web', namespace: 'demo'}, spec: {type: 'LoadBalancer'}, status: {loadBalancer: {ingress: [{ip: '172.18.255.200'}]}}}]}
+    const ok = await verify(['--kubeconfig', await kubeconfigFor(served, 'kind-lb-ok')])
+    assert.equal(statusOf(ok, 'network.load-balancer'), 'pass')
+    assert.equal(ok.code, 0, ok.stdout)
+  })
+
+  it('without --json the table shows each check that could not be decided with its hint, and exit 5', async () => {
+    const f = loadFixture('eks')
+    const file = join(dir, 'eks-dump.json')
+    await writeFile(file, JSON.stringify({apiVersion: 'v1', kind: 'List', items: [...f.nodes.items, ...f.namespaces.items, ...f.storageclasses.items]}))
+    const r = await runCli(['cluster', 'verify', '--from', file, '--domain', DOMAIN], {env})
+    assert.equal(r.code, 5, r.stdout + r.stderr)
+    assert.match(r.stdout, /^UNCHECKED\s+rbac\.installer/m)
+    assert.match(r.stdout, /UNCHECKED rbac\.installer: as the installer, run: kubectl auth can-i create namespaces/)
+    assert.match(r.stdout, /UNCHECKED dns\.platform: run verify live/)
+    assert.match(r.stdout, /^INCOMPLETE/m)
+  })
+
   describe('malformed input files exit 2 with SNAPSHOT_INVALID naming the file and field', () => {
     const bad: [string, string, string | RegExp][] = [
       ['not JSON', '{"kind": "ClusterSnapshot", ', ''],
