@@ -1,5 +1,6 @@
 import {strict as assert} from 'node:assert'
 import {createServer} from 'node:net'
+import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {gatherLiveFacts} from '../../src/cluster/live.js'
@@ -9,6 +10,9 @@ import {makeTempDir} from '../support/cli.js'
 import {fakeKubectl, loadFixture, makePki, startKubeApi, writeKubeconfig, type KubeApi, type Pki} from '../support/kube-api.js'
 
 const TOKEN = 'kubeadm-token-7f3a9c.0b1d2e3f4a5b6c7d'
+
+/** Bad YAML is an input error; YAML the client reads as an empty kubeconfig has no context to use: a usage error. */
+const err0 = (what: string): string => (what === 'not YAML' ? 'INPUT_INVALID' : 'USAGE')
 
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<AirlockError> {
   try {
@@ -126,5 +130,56 @@ describe('live facts through @kubernetes/client-node', () => {
   it('a kubeconfig that does not exist is FILE_NOT_FOUND', async () => {
     const err = await rejectsWith(gatherLiveFacts(profile, {kubeconfig: join(dir, 'nope'), env: {PATH: bin}}), 'FILE_NOT_FOUND')
     assert.equal(err.subject, join(dir, 'nope'))
+  })
+
+  describe('kubeconfig errors name the kubeconfig and what to do, never JavaScript internals', () => {
+    const withEnv = async <T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> => {
+      const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]))
+      for (const [k, v] of Object.entries(vars)) {
+        if (v === undefined) delete process.env[k]
+        else process.env[k] = v
+      }
+      try {
+        return await fn()
+      } finally {
+        for (const [k, v] of Object.entries(saved)) {
+          if (v === undefined) delete process.env[k]
+          else process.env[k] = v
+        }
+      }
+    }
+
+    it('no kubeconfig at all says so, instead of trying http://localhost:8080', async () => {
+      const home = join(dir, 'empty-home')
+      const err = await withEnv({KUBECONFIG: undefined, HOME: home, KUBERNETES_SERVICE_HOST: undefined}, () => rejectsWith(gatherLiveFacts(profile, {env: {PATH: bin}}), 'FILE_NOT_FOUND'))
+      assert.match(err.message, /no kubeconfig: .*empty-home\/\.kube\/config does not exist and KUBECONFIG is not set/)
+      assert.doesNotMatch(err.message, /localhost:8080/)
+      assert.match(err.hint ?? '', /--kubeconfig/)
+      const listed = await withEnv({KUBECONFIG: `${join(dir, 'a')}:${join(dir, 'b')}`}, () => rejectsWith(gatherLiveFacts(profile, {env: {PATH: bin}}), 'FILE_NOT_FOUND'))
+      assert.equal(listed.subject, 'KUBECONFIG')
+      assert.match(listed.message, /none of the files in KUBECONFIG exists/)
+    })
+
+    for (const [what, text] of [
+      ['not YAML', 'clusters: [unclosed\n'],
+      ['a YAML list', '- a\n- b\n'],
+      ['clusters that are not a list', 'apiVersion: v1\nkind: Config\nclusters: 7\ncontexts: {}\n'],
+    ] as const) {
+      it(`a kubeconfig that is ${what} is a clear error naming the file, without a TypeError`, async () => {
+        const file = join(dir, `bad-${what.replaceAll(' ', '-')}.kubeconfig`)
+        await writeFile(file, text)
+        const err = await rejectsWith(gatherLiveFacts(profile, {kubeconfig: file, env: {PATH: bin}}), err0(what))
+        assert.equal(err.subject, err.code === 'INPUT_INVALID' ? file : err.subject)
+        assert.ok(err.message.includes(file), err.message)
+        assert.doesNotMatch(err.message, /TypeError|Cannot read propert|undefined|is not a function|\bat \w+ \(/)
+      })
+    }
+
+    it('a context whose cluster is missing names the context', async () => {
+      const file = join(dir, 'dangling.kubeconfig')
+      await writeFile(file, JSON.stringify({apiVersion: 'v1', kind: 'Config', clusters: [], users: [{name: 'u', user: {token: 't'}}], contexts: [{name: 'prod', context: {cluster: 'gone', user: 'u'}}], 'current-context': 'prod'}))
+      const err = await rejectsWith(gatherLiveFacts(profile, {kubeconfig: file, env: {PATH: bin}}), 'INPUT_INVALID')
+      assert.match(err.message, /context prod names cluster gone, which has no server address/)
+    })
   })
 })
