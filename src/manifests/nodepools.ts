@@ -44,13 +44,17 @@ export function renderNodepoolsScript(profile: RequirementProfile, assignments: 
     '}',
     '',
   ]
+  // Every node name of every pool is checked before the first kubectl call: a bad name in the last
+  // pool must not leave the first pools labelled and the rest not.
+  lines.push('# check every node name before changing anything')
+  for (const {pool} of assignments) lines.push(`for node in $${poolVariable(pool.name)}; do check_node "$node"; done`)
+  lines.push('')
   for (const {pool} of assignments) {
     const v = poolVariable(pool.name)
     const taint = taintArg(pool)
     lines.push(
       `# pool ${pool.name}: label ${labelArg(pool)}${taint ? `, taint ${taint}` : ', no taint'}`,
       `if [ -z "$${v}" ]; then echo "pool ${pool.name}: no nodes given (set ${v})" >&2; fi`,
-      `for node in $${v}; do check_node "$node"; done`,
       `for node in $${v}; do`,
       `  "$KUBECTL" label node "$node" ${shellQuote(labelArg(pool))} --overwrite`,
       ...(taint ? [`  "$KUBECTL" taint node "$node" ${shellQuote(taint)} --overwrite`] : []),
@@ -118,10 +122,11 @@ export function renderNodepoolsReference(profile: RequirementProfile, assignment
     '',
     '## OpenShift (MachineSet)',
     '',
-    'In each MachineSet that provides a pool, set the node labels and taints in the machine template:',
+    'In each MachineSet that provides a pool, set the node labels and taints in the machine template (one YAML document per pool):',
     '',
     '```yaml',
-    ...pools.flatMap((p) => [
+    ...pools.flatMap((p, i) => [
+      ...(i > 0 ? ['---'] : []),
       `# pool ${p.name}`,
       'spec:',
       '  template:',

@@ -18,6 +18,9 @@ export function parseResource(resource: string): {name: string; group: string; s
   return {name: dot < 0 ? main : main.slice(0, dot), group: dot < 0 ? '' : main.slice(dot + 1), ...(subresource ? {subresource} : {})}
 }
 
+/** Workload resources whose controllers create pods from a template: holding them is holding pod creation. */
+const WORKLOADS = new Set(['jobs', 'cronjobs', 'replicasets', 'deployments', 'statefulsets', 'daemonsets', 'replicationcontrollers'])
+
 const BUILTIN_GROUP = /(^|\.)k8s\.io$|^(apps|batch|autoscaling|extensions|policy)$/
 
 /**
@@ -42,6 +45,9 @@ export function flagPermission(resource: string, verbs: string[]): string[] {
   }
   if (name === '*' || group === '*') flags.push('wildcard resources: every current and future resource')
   if (name === 'pods' && !subresource && any('create')) flags.push('creates pods: a pod can mount any Secret or service account of its namespace')
+  if (WORKLOADS.has(name) && !subresource && any('create', 'update', 'patch')) {
+    flags.push(`${any('create') ? 'creates' : 'changes'} ${name}: as good as creating pods (the controller makes pods from its template, which can mount any Secret or service account of the namespace)`)
+  }
   if ((name === 'rolebindings' || name === 'clusterrolebindings') && any('create', 'update', 'patch')) flags.push('writes role bindings: can hand roles to any subject')
   if (name === 'namespaces' && any('delete')) flags.push('deletes namespaces: and everything in them')
   return flags

@@ -89,4 +89,14 @@ describe('manifests: nodepools.sh', () => {
       await assert.rejects(run(script, [], {env: {...kubectl.env, POOL_GENERAL: 'ok-1 $(touch pwned) *'}}), (error: {code?: number}) => error.code === 2)
       assert.deepEqual(await kubectl.calls(), [])
     }))
+
+  it('a bad node name in the last pool stops the script before the first pool is labelled', () =>
+    withTempDir(async (dir) => {
+      const r = await renderManifests({profile: await loadProfile('wallaroo-2025.1'), platform: 'eks'})
+      const script = join(dir, 'nodepools.sh')
+      await writeFile(script, r.files.find((f) => f.path === 'nodepools.sh')?.content ?? '', {mode: 0o755})
+      const kubectl = await stubKubectl(dir)
+      await assert.rejects(run(script, [], {env: {...kubectl.env, POOL_GENERAL: 'node-1', POOL_PERSISTENT: 'node-2', POOL_PIPELINES: 'Bad_Name'}}), (error: {code?: number}) => error.code === 2)
+      assert.deepEqual(await kubectl.calls(), [])
+    }))
 })

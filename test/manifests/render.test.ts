@@ -98,6 +98,15 @@ describe('manifests: render', () => {
       for (const resource of ['endpoints', 'metrics', 'horizontalpodautoscalers.autoscaling', 'nodes']) assert.ok(!flagged.has(resource), `${resource} is not flagged`)
     })
 
+    it('creating or changing workloads is flagged as creating pods', () => {
+      for (const resource of ['jobs.batch', 'cronjobs.batch', 'replicasets.apps', 'deployments.apps', 'statefulsets.apps', 'daemonsets.apps', 'deployments']) {
+        assert.ok(flagPermission(resource, ['create']).some((f) => /as good as creating pods/.test(f)), resource)
+        assert.ok(flagPermission(resource, ['patch']).some((f) => /as good as creating pods/.test(f)), resource)
+      }
+      assert.deepEqual(flagPermission('jobs.batch', ['get', 'list']), [])
+      assert.deepEqual(flagPermission('jobs.batch/status', ['update']), [])
+    })
+
     it('the flag rules: bind/escalate, secrets, nodes/proxy, tokenreviews, wildcards on custom resources', () => {
       assert.equal(flagPermission('clusterroles.rbac.authorization.k8s.io', ['bind']).length, 1)
       assert.equal(flagPermission('clusterroles.rbac.authorization.k8s.io', ['get', 'list']).length, 0)
