@@ -2,9 +2,9 @@ import {effectiveValues, serviceToggles, type ConfigValues} from '../kots/index.
 import type {NodePool, RequirementProfile} from '../profile/index.js'
 import {tierFor} from '../profile/index.js'
 import {addNodesHint, isSystemNamespace, type Distribution} from './distribution.js'
-import type {DnsFacts} from './dns.js'
 import type {ClusterFacts, NodeFacts} from './facts.js'
 import {openShiftVersion} from './openshift.js'
+import type {CheckOptions, CheckResult, CheckStatus} from './check-types.js'
 import {checkAutoUpgrade, checkDaemonSets, checkDns, checkLoadBalancer, labNodes, type Context} from './prerequisites.js'
 import {formatCores, formatMemory, parseQuantity} from './quantity.js'
 import {classifyNodes, clusterCores, nodeQuantity} from './schedulable.js'
@@ -13,34 +13,7 @@ import {compareVersions, parseRuntime, parseVersion, type Version} from './versi
 
 export {classifyNode, clusterCores, nodeCores, type NodeRole} from './schedulable.js'
 
-/**
- * `skip`: nothing to check here (not OpenShift, no such requirement). `unchecked`: the facts cannot
- * decide it (a kubectl dump holds no access reviews, DNS is resolved only live): for a check of fail
- * severity that is never an OK verdict (exit 5, see README "Exit codes").
- */
-export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip' | 'unchecked'
-
-export interface CheckResult {
-  id: string
-  title: string
-  /** what an unmet requirement costs: `fail` blocks the install, `warn` is advice */
-  severity: 'fail' | 'warn'
-  status: CheckStatus
-  observed: string
-  expected: string
-  /** what to do; present whenever the status is not pass */
-  hint?: string
-  /** one line per node, namespace or permission at fault */
-  details?: string[]
-}
-
-export interface CheckOptions {
-  edition: string
-  distribution: Distribution
-  configValues?: ConfigValues
-  /** the platform names as resolved from this machine; absent when the facts are not live */
-  dns?: DnsFacts
-}
+export type {CheckOptions, CheckResult, CheckStatus} from './check-types.js'
 
 function status(ok: boolean, severity: 'fail' | 'warn'): CheckStatus {
   return ok ? 'pass' : severity

@@ -1,6 +1,6 @@
 import {ingressDefault} from '../kots/inputs.js'
 import type {RequirementProfile} from '../profile/index.js'
-import type {CheckOptions, CheckResult} from './checks.js'
+import type {CheckOptions, CheckResult} from './check-types.js'
 import type {ClusterFacts, NodeFacts} from './facts.js'
 import type {NodeRole} from './schedulable.js'
 
