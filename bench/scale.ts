@@ -81,16 +81,19 @@ function add(a: Sample, b: Sample): Sample {
 async function once(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Sample> {
   const out = join(tmpdir(), `airlock-bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`)
   const started = process.hrtime.bigint()
-  try {
-    await run('/usr/bin/time', ['-o', out, '-f', '%M %U %S', cmd, ...args], {maxBuffer: 64 << 20, env: {...process.env, ...env}})
-  } catch (error) {
-    await rm(out, {force: true})
-    const e = error as {stderr?: string; message: string}
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${e.stderr?.slice(-2000) ?? e.message}`)
-  }
+  // stdout is thrown away (cat of a bundle, sha256sum lines), stderr kept for the error message
+  const child = spawn('/usr/bin/time', ['-o', out, '-f', '%M %U %S', cmd, ...args], {stdio: ['ignore', 'ignore', 'pipe'], env: {...process.env, ...env}})
+  let stderr = ''
+  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)))
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', resolve)
+  })
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  const [rss, user, sys] = (await readFile(out, 'utf8')).trim().split(/\s+/).slice(-3).map(Number)
+  const timing = await readFile(out, 'utf8').catch(() => '')
   await rm(out, {force: true})
+  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${code}): ${stderr}`)
+  const [rss, user, sys] = timing.trim().split(/\s+/).slice(-3).map(Number)
   return {seconds, rssMb: (rss ?? 0) / 1024, cpuSeconds: (user ?? 0) + (sys ?? 0)}
 }
 
