@@ -389,7 +389,7 @@ async function scale(args: Args): Promise<void> {
   row('from docker-registry (same images)', s.reg)
   console.log(`  airlock images serve peak RSS ${s.serverRssMb.toFixed(0)} MB`)
 
-  verdicts([
+  const targets: Target[] = [
     {what: 'build / (skopeo copy + tar + sha256sum)', ratio: b.seconds / ref.seconds, limit: 0.5},
     ...(sync ? [{what: 'build / (skopeo sync + tar + sha256sum)', ratio: b.seconds / sync.seconds, limit: 0.5}] : []),
     {what: 'push / skopeo copy per image', ratio: p.seconds / pr.seconds, limit: 0.8},
@@ -398,8 +398,20 @@ async function scale(args: Args): Promise<void> {
     {what: 'verify / openssl dgst -sha256', ratio: v.air.seconds / v.ossl.seconds, limit: 1.0},
     {what: 'serve pulls / docker-registry pulls', ratio: s.air.seconds / s.reg.seconds, limit: 1.0},
     {what: 'peak RSS, largest of build, verify, push, serve', ratio: Math.max(b.rssMb, v.air.rssMb, p.rssMb, pv.rssMb, s.serverRssMb), limit: 200, unit: 'MB'},
-  ])
+  ]
+  verdicts(targets)
   console.log(`  (extract / tar xf ${(x.air.seconds / x.tar.seconds).toFixed(2)}x, no target; verify used ${(v.air.cpuSeconds / Math.max(v.ossl.cpuSeconds, 0.001)).toFixed(2)}x openssl's CPU time)`)
+
+  // The same figures as rows of the README's table, to paste.
+  const md = (what: string, a: Sample, refName: string, r: Sample) => `| ${what} | ${a.seconds.toFixed(2)} s, ${a.rssMb.toFixed(0)} MB RSS | ${refName} ${r.seconds.toFixed(2)} s | ${(a.seconds / r.seconds).toFixed(2)} |`
+  const size = `${(e.seeded.totalBytes / GB).toFixed(2)} GiB, ${e.seeded.images.length} images, ${e.seeded.distinctBlobs} blobs`
+  console.log('markdown (README figures table)')
+  console.log('| what | airlock | reference | ratio |\n| --- | --- | --- | --- |')
+  console.log(md(`build ${size}`, b, '`skopeo copy` per image + `tar cf` + `sha256sum`', ref))
+  console.log(md(`verify ${size}`, v.air, '`openssl dgst -sha256`', v.ossl))
+  console.log(md(`push ${size}`, p, '`skopeo copy` per image', pr))
+  console.log(md(`serve ${size} (pulled by skopeo)`, {...s.air, rssMb: s.serverRssMb}, 'docker-registry', s.reg))
+  console.log(`targets met: ${targets.filter((t) => t.ratio <= t.limit).map((t) => t.what).join('; ') || 'none'}; not met: ${targets.filter((t) => t.ratio > t.limit).map((t) => t.what).join('; ') || 'none'}`)
 }
 
 // ---- the growth report ----
