@@ -5,7 +5,6 @@ import type {AddressInfo} from 'node:net'
 import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
-import {verifyBundle, type EntrySink} from '../bundle/verify.js'
 import {blobPath, isDigest} from '../oci/digest.js'
 import {parseManifest, type Descriptor} from '../oci/manifest.js'
 import {REF_NAME} from '../oci/media-types.js'
@@ -14,7 +13,7 @@ import type {Trust} from '../signing/trust.js'
 import {openRandomAccess, type RandomAccessBundle} from '../transport/random-access.js'
 import {AirlockError} from '../ui/errors.js'
 import {readSmallFile} from '../util/fs.js'
-import {walkTarHeaders, type Located} from './bundle-read.js'
+import {locateBundleEntries, type Located} from './bundle-read.js'
 import {LAYOUT_DIR} from './contribute.js'
 
 export interface ServeOptions {
@@ -161,19 +160,10 @@ function listenOn(server: Server, listen: {host: string; port: number}, text: st
   })
 }
 
-/** Offsets of the layout's entries: from the verifying pass itself, or from the tar headers alone. */
+/** Offsets of the layout's entries: from the verifying pass itself, or from the same walk unhashed. */
 async function locate(options: ServeOptions, bundle: RandomAccessBundle, progress: (text: string) => void): Promise<Map<string, Located>> {
-  if (!options.trust) return walkTarHeaders(bundle.size, (pos, length) => bundle.readBuffer(pos, length), options.bundle)
-  progress(`verifying ${options.bundle}`)
-  const located = new Map<string, Located>()
-  const sink: EntrySink = {
-    async open(rel, entry) {
-      if (rel.startsWith(`${LAYOUT_DIR}/`)) located.set(rel, {size: entry.size, offset: entry.dataOffset})
-      return undefined
-    },
-  }
-  await verifyBundle(options.bundle, options.trust, sink)
-  return located
+  if (options.trust) progress(`verifying ${options.bundle}`)
+  return (await locateBundleEntries(bundle, options.bundle, {trust: options.trust, only: `${LAYOUT_DIR}/`})).located
 }
 
 /** Every image of the layout as repositories of tags, manifests and blobs. */
