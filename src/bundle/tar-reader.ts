@@ -267,6 +267,10 @@ export class TarReader {
         this.ended = true
         return undefined // no end-of-archive blocks: tolerated, as GNU tar does
       }
+      if (this.entries === 0 && at === 0) {
+        const kind = compressedKind(block)
+        if (kind) throw notTar(`it is ${kind}-compressed (magic bytes at byte 0)`)
+      }
       const header = decodeHeader(block, at, extended, this.global, this.current)
       if (header.nullBlock) {
         if (this.entries === 0) throw notTar('the first block is empty')
@@ -349,6 +353,21 @@ export class TarReader {
 /** node-tar reads a directory's size as 0 whatever the field says; GNU tar may skip that many bytes. */
 function rawSizeNonZero(block: Buffer): boolean {
   return block.subarray(124, 136).some((b) => b !== 0x30 && b !== 0x20 && b !== 0)
+}
+
+const MAGICS: Array<[string, number[]]> = [
+  ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
+  ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+  ['bzip2', [0x42, 0x5a, 0x68]],
+  ['lz4', [0x04, 0x22, 0x4d, 0x18]],
+  ['zip', [0x50, 0x4b, 0x03, 0x04]],
+  ['age-encrypted', [...Buffer.from('age-encryption.org/')]],
+  ['OpenPGP-armored', [...Buffer.from('-----BEGIN PGP')]],
+]
+
+/** A name for what the file is, when it is a well-known compressed or encrypted format. */
+function compressedKind(block: Buffer): string | undefined {
+  return MAGICS.find(([, m]) => m.every((b, i) => block[i] === b))?.[0]
 }
 
 function isTarBytes(source: unknown): source is TarBytes {

@@ -70,7 +70,7 @@ export function parseDestination(text: string): {host: string; prefix: string} {
  */
 export async function pushBundleImages(options: PushOptions): Promise<PushResult> {
   const dest = parseDestination(options.registry)
-  // a file, its first part or its .parts index; a .tar.gz is refused here, having no offsets
+  // a file, its first part or its .split.json index; a .tar.gz is refused here, having no offsets
   const ra = await openRandomAccess(options.bundle)
   try {
     return await pushFrom(ra, dest, options)

@@ -17,7 +17,7 @@ import {locateBundleEntries, type Located} from './bundle-read.js'
 import {LAYOUT_DIR} from './contribute.js'
 
 export interface ServeOptions {
-  /** a bundle file, its first part or its `.parts` index */
+  /** a bundle file, its first part or its `.split.json` index */
   bundle: string
   /** HOST:PORT; port 0 picks a free one */
   listen: string

@@ -175,7 +175,7 @@ describe('images serve', function () {
     assert.match(err, /GET \/v2\/team\/app1\/tags\/list 200/, out)
   })
 
-  it('serves a bundle split into parts from its .parts index', async () => {
+  it('serves a bundle split into parts from its split index', async () => {
     const partsDir = join(dir, 'parts')
     await mkdir(partsDir)
     const copy = join(partsDir, 'serve.tar')
