@@ -1,11 +1,10 @@
-import {parseDocument} from 'yaml'
-
 import type {EntrySink} from '../bundle/verify.js'
 import {verifyBundle, type VerifyResult} from '../bundle/verify.js'
 import {loadProfile, parseProfile, type LoadedProfile} from '../profile/index.js'
 import type {Trust} from '../signing/trust.js'
 import {AirlockError} from '../ui/errors.js'
 import {readSmallFile} from '../util/fs.js'
+import {parseYamlDocuments} from '../util/yaml.js'
 import type {ConfigValuesInput} from './checks.js'
 
 export const REQUIREMENTS_ENTRY = 'requirements.yaml'
@@ -17,11 +16,11 @@ const MAX_SMALL_ENTRY = 4 << 20
  * is what KOTS uses when no value is given, and a service switched on by default counts as on.
  */
 export function parseConfigValues(raw: Buffer, source: string): ConfigValuesInput {
-  const doc = parseDocument(raw.toString('utf8'))
   const bad = (at: string, message: string) =>
     new AirlockError('INPUT_INVALID', `${source}: ${at}: ${message}`, {subject: `${source}#${at}`, hint: 'give a kots.io/v1beta1 ConfigValues file, e.g. the bundle\'s kots/config-values.yaml'})
-  if (doc.errors.length > 0) throw bad('(root)', `not valid YAML: ${doc.errors[0]?.message.split('\n')[0]}`)
-  const o = doc.toJS() as {apiVersion?: unknown; kind?: unknown; spec?: {values?: unknown}} | null
+  const [doc] = parseYamlDocuments(raw.toString('utf8'), {source, code: 'INPUT_INVALID'})
+  if (doc && 'error' in doc) throw bad('(root)', doc.error.message.slice(doc.error.message.indexOf('not valid YAML')))
+  const o = doc?.value as {apiVersion?: unknown; kind?: unknown; spec?: {values?: unknown}} | null
   if (!o || o.kind !== 'ConfigValues' || typeof o.apiVersion !== 'string' || !o.apiVersion.startsWith('kots.io/')) throw bad('kind', 'not a kots.io ConfigValues document')
   const values = o.spec?.values
   if (typeof values !== 'object' || values === null || Array.isArray(values)) throw bad('spec.values', 'missing or not a map')

@@ -1,4 +1,6 @@
-import {Document, isMap, parseDocument} from 'yaml'
+import {Document, isMap} from 'yaml'
+
+import {parseYamlDocument, yamlToJS} from '../util/yaml.js'
 
 import type {LoadedProfile, RequirementProfile} from '../profile/index.js'
 import {tierFor} from '../profile/index.js'
@@ -261,10 +263,9 @@ function freshDocument(app: string): Document {
 
 /** An existing ConfigValues file, kept as a YAML document so its comments and order survive. */
 function parseExisting(text: string, source: string): Document {
-  const doc = parseDocument(text)
-  if (doc.errors.length > 0) {
-    throw new AirlockError('INPUT_INVALID', `${source}: not valid YAML: ${doc.errors[0]?.message.split('\n')[0]}`, {subject: source, hint: 'fix the YAML, or start without --from'})
-  }
+  const where = {source, code: 'INPUT_INVALID' as const, hint: 'fix the YAML, or start without --from'}
+  const doc = parseYamlDocument(text, where)
+  yamlToJS(doc, where) // refuses an alias bomb before the document API below expands it
   const kind = doc.get('kind')
   const api = doc.get('apiVersion')
   if (kind !== 'ConfigValues' || typeof api !== 'string' || !api.startsWith('kots.io/')) {
