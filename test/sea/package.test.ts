@@ -8,11 +8,13 @@ import {checkoutExecutable, locateSelf, SELF_ENTRY} from '../../src/sea/contribu
 import {AirlockError} from '../../src/ui/errors.js'
 import {makeTempDir, runCli, runProcess, type CliResult} from '../support/cli.js'
 import {REPO_ROOT} from '../support/paths.js'
+import {VERIFY_SCRIPT_TOOLS} from '../../src/bundle/verify-script.js'
 
 type ExeResult = CliResult
 
 /** The tools VERIFY.txt needs, and nothing else: above all no node. */
-const VERIFY_TOOLS = ['sh', 'tar', 'openssl', 'sha256sum', 'find', 'sed', 'sort', 'diff', 'rm']
+// exactly what VERIFY.txt says it needs, and the shell
+const VERIFY_TOOLS = ['sh', ...VERIFY_SCRIPT_TOOLS]
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 
