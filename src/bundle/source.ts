@@ -12,7 +12,7 @@ export type BundleInput = string
 
 /**
  * The bundle's bytes as one stream: a file, `-` for stdin, or a bundle split into parts (the first
- * part or the `.parts` index; each part is checked against the index as it is read). Gzip is
+ * part or the `.split.json` index; each part is checked against the index as it is read). Gzip is
  * recognised by its magic bytes, not by the name, so a renamed file still reads.
  */
 export async function openBundleStream(input: BundleInput): Promise<AsyncIterable<Buffer>> {
@@ -22,13 +22,16 @@ export async function openBundleStream(input: BundleInput): Promise<AsyncIterabl
     const parts = streamParts(await openPartsIndex(index))
     return closing(sniffGzip(parts, input), () => void parts.return(undefined))
   }
+  let regular: boolean
   try {
     const info = await stat(input)
     if (info.isDirectory()) throw Object.assign(new Error('dir'), {code: 'EISDIR'})
+    regular = info.isFile()
   } catch (error) {
     throw fromFsError(error, input, 'bundle')
   }
-  if (await isGzipFile(input)) {
+  // a pipe (`<(curl ...)`) can be read once only: gzip is recognised in the stream itself
+  if (!regular || (await isGzipFile(input))) {
     const raw = createReadStream(input, {highWaterMark: READ_CHUNK})
     return closing(sniffGzip(raw, input), () => raw.destroy())
   }

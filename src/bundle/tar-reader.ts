@@ -1,4 +1,4 @@
-import {Header, Pax, type HeaderData} from 'tar'
+import {Header, type HeaderData} from 'tar'
 
 import {AirlockError} from '../ui/errors.js'
 
@@ -8,7 +8,23 @@ export const BLOCK = 512
  * Exact reads over an async stream of chunks, counting the position, so that a tar can be walked in
  * one pass without buffering entry bodies (images push reads blobs later by the offsets seen here).
  */
-export class ByteSource {
+/**
+ * Where a tar's bytes come from. A stream must read every byte; a random-access source may jump
+ * over an entry body it is not asked for. Either way the same headers are read, in the same order,
+ * by the same code: skipping only ever skips bytes nobody looks at.
+ */
+export interface TarBytes {
+  readonly position: number
+  /** n bytes, or undefined at a clean end of input; a partial read is a truncation */
+  readExact(n: number, what: string): Promise<Buffer | undefined>
+  /** exactly n bytes, as slices */
+  take(n: number, what: string): AsyncGenerator<Buffer>
+  skip(n: number, what: string): Promise<void>
+  /** everything from here to the end of the input */
+  rest(): AsyncGenerator<Buffer>
+}
+
+export class ByteSource implements TarBytes {
   position = 0
   private pending: Buffer | undefined
   private readonly iterator: AsyncIterator<Buffer> | Iterator<Buffer>
@@ -71,6 +87,58 @@ export class ByteSource {
       // discard
     }
   }
+
+  async *rest(): AsyncGenerator<Buffer> {
+    for (;;) {
+      const chunk = await this.pull()
+      if (!chunk) return
+      this.position += chunk.length
+      yield chunk
+    }
+  }
+}
+
+/** What a random-access bundle offers (a file or its parts: src/transport/random-access.ts). */
+export interface PositionalBytes {
+  size: number
+  read(offset: number, length: number): AsyncGenerator<Buffer>
+  readBuffer(offset: number, length: number): Promise<Buffer>
+}
+
+/**
+ * A tar read by position: headers and small records are read, bodies are jumped over unless asked
+ * for. `images push --no-verify` indexes a bundle of many gigabytes this way by reading kilobytes.
+ */
+export class SeekSource implements TarBytes {
+  position = 0
+
+  constructor(private readonly bytes: PositionalBytes) {}
+
+  async readExact(n: number, what: string): Promise<Buffer | undefined> {
+    if (this.position === this.bytes.size && n > 0) return undefined
+    if (this.position + n > this.bytes.size) throw truncated(what, this.bytes.size)
+    const buf = await this.bytes.readBuffer(this.position, n)
+    this.position += n
+    return buf
+  }
+
+  async *take(n: number, what: string): AsyncGenerator<Buffer> {
+    if (this.position + n > this.bytes.size) throw truncated(what, this.bytes.size)
+    const at = this.position
+    this.position += n
+    yield* this.bytes.read(at, n)
+  }
+
+  async skip(n: number, what: string): Promise<void> {
+    if (this.position + n > this.bytes.size) throw truncated(what, this.bytes.size)
+    this.position += n
+  }
+
+  async *rest(): AsyncGenerator<Buffer> {
+    const at = this.position
+    this.position = this.bytes.size
+    yield* this.bytes.read(at, this.bytes.size - at)
+  }
 }
 
 function truncated(what: string, at: number): AirlockError {
@@ -93,20 +161,89 @@ export function padding(size: number): number {
   return (BLOCK - (size % BLOCK)) % BLOCK
 }
 
+const META_TYPES = new Set(['ExtendedHeader', 'GlobalExtendedHeader', 'NextFileHasLongPath', 'NextFileHasLongLinkpath'])
+const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile'])
+
+/*
+ * pax keys whose meaning every tar agrees on. Anything else (GNU.sparse.*, a pax `type`, vendor
+ * keys that restructure data) could make GNU tar or busybox see other bytes than this reader does,
+ * so it is refused rather than ignored.
+ */
+const PAX_KEYS = new Set(['path', 'linkpath', 'size', 'mtime', 'atime', 'ctime', 'uid', 'gid', 'uname', 'gname', 'mode', 'charset', 'comment', 'hdrcharset'])
+const PAX_PREFIXES = ['SCHILY.xattr.', 'LIBARCHIVE.xattr.', 'SCHILY.acl.', 'SCHILY.dev', 'SCHILY.ino', 'SCHILY.nlink', 'SCHILY.fflags']
+const PAX_NUMERIC = new Set(['size', 'uid', 'gid', 'mode'])
+const PAX_TIME = new Set(['mtime', 'atime', 'ctime'])
+
+/**
+ * Parses pax records by their length prefix, as POSIX defines them, and refuses any record that is
+ * malformed. node-tar's own parser skips a record it cannot read; a reader that skips what another
+ * tar honours (a `size` above all) is how one archive shows two different contents.
+ */
+export function parsePaxRecords(body: Buffer, at: number): HeaderData {
+  const out: Record<string, unknown> = {}
+  const bad = (why: string) => new AirlockError('NOT_A_BUNDLE', `malformed pax record at byte ${at}: ${why}`, {subject: `pax header at byte ${at}`, hint: 'the bundle is damaged or hostile; do not use it'})
+  let pos = 0
+  while (pos < body.length) {
+    const space = body.indexOf(0x20, pos)
+    if (space < 0 || space - pos > 10) throw bad('no length prefix')
+    const lenText = body.subarray(pos, space).toString('latin1')
+    if (!/^[1-9]\d*$/.test(lenText)) throw bad(`length ${JSON.stringify(lenText)} is not a decimal number`)
+    const len = Number(lenText)
+    if (pos + len > body.length || body[pos + len - 1] !== 0x0a) throw bad('a record runs past the header or lacks its newline')
+    const record = body.subarray(space + 1, pos + len - 1).toString('utf8')
+    const eq = record.indexOf('=')
+    if (eq <= 0) throw bad('a record has no key')
+    const key = record.slice(0, eq)
+    const value = record.slice(eq + 1)
+    if (!PAX_KEYS.has(key) && !PAX_PREFIXES.some((p) => key.startsWith(p))) throw bad(`key ${JSON.stringify(key)} is not one every tar reads the same way`)
+    if (PAX_NUMERIC.has(key)) {
+      if (!/^\d{1,15}$/.test(value) || !Number.isSafeInteger(Number(value))) throw bad(`${key}=${JSON.stringify(value.slice(0, 40))} is not a whole number`)
+      out[key] = Number(value)
+    } else if (PAX_TIME.has(key)) {
+      if (!/^-?\d{1,15}(\.\d{1,9})?$/.test(value)) throw bad(`${key}=${JSON.stringify(value.slice(0, 40))} is not a time`)
+      out[key] = new Date(Number(value) * 1000)
+    } else if (key === 'path' || key === 'linkpath') {
+      if (value.includes('\0')) throw bad(`${key} holds a NUL byte`)
+      out[key] = value
+    } else if (key === 'uname' || key === 'gname' || key === 'charset' || key === 'comment') {
+      out[key] = value
+    }
+    pos += len
+  }
+  // trailing NULs are allowed only as block padding, which the caller already cut off
+  return out as HeaderData
+}
+
+function decodeHeader(block: Buffer, at: number, extended: HeaderData, global: HeaderData, current: string): Header {
+  try {
+    return new Header(block, 0, extended, global)
+  } catch (error) {
+    // node-tar throws on a number field it cannot decode (base-256 junk, or above 2^53)
+    throw new AirlockError('NOT_A_BUNDLE', `not a valid tar header at byte ${at}: ${(error as Error).message}`, {subject: current || `tar header at byte ${at}`, hint: 'this is not an uncompressed or gzip tar written by airlock (zstd, xz, bzip2 or encrypted files are not bundles), or it is damaged', cause: error})
+  }
+}
+
 /**
  * A pull-based tar walker: `next()` returns the next real entry (pax and GNU long-name records are
  * folded into it), and its body must be read with `body()` or is skipped on the following `next()`.
+ * Every reader of a bundle walks it with this class: verify, inspect, extract, and the
+ * `--no-verify` paths of images push and serve (over a SeekSource).
+ *
+ * It is stricter than tar(1): a header that does not decode, a malformed pax record, a body on an
+ * entry that cannot have one, a lone zero block followed by anything, and any byte after the
+ * end-of-archive blocks other than zero padding are refused, so no two tools can read two contents.
  */
 export class TarReader {
-  private readonly src: ByteSource
+  private readonly src: TarBytes
   private bodyLeft = 0
   private bodyPad = 0
   private current = ''
   private global: HeaderData = {}
   private entries = 0
+  private ended = false
 
-  constructor(source: AsyncIterable<Buffer> | Iterable<Buffer>) {
-    this.src = new ByteSource(source)
+  constructor(source: AsyncIterable<Buffer> | Iterable<Buffer> | TarBytes) {
+    this.src = isTarBytes(source) ? source : new ByteSource(source)
   }
 
   get position(): number {
@@ -114,46 +251,82 @@ export class TarReader {
   }
 
   async next(): Promise<TarEntry | undefined> {
+    if (this.ended) return undefined
     if (this.bodyLeft > 0 || this.bodyPad > 0) await this.src.skip(this.bodyLeft + this.bodyPad, this.current)
     this.bodyLeft = 0
     this.bodyPad = 0
     let extended: HeaderData = {}
     let longPath: string | undefined
+    let pendingMeta = false
     for (;;) {
+      const at = this.src.position
       const block = await this.src.readExact(BLOCK, 'a tar header')
       if (!block) {
         if (this.entries === 0) throw notTar('the file is empty')
+        if (pendingMeta) throw truncated('a tar header', at)
+        this.ended = true
         return undefined // no end-of-archive blocks: tolerated, as GNU tar does
       }
-      const header = new Header(block, 0, extended, this.global)
-      if (header.nullBlock) return undefined
+      if (this.entries === 0 && at === 0) {
+        const kind = compressedKind(block)
+        if (kind) throw notTar(`it is ${kind}-compressed (magic bytes at byte 0)`)
+      }
+      const header = decodeHeader(block, at, extended, this.global, this.current)
+      if (header.nullBlock) {
+        if (this.entries === 0) throw notTar('the first block is empty')
+        if (pendingMeta) throw new AirlockError('NOT_A_BUNDLE', `a pax or long-name record at byte ${at} is followed by the end of the archive`, {subject: this.current || 'tar header', hint: 'the bundle is damaged or hostile; do not use it'})
+        await this.checkTrailer(at)
+        this.ended = true
+        return undefined
+      }
       if (!header.cksumValid) {
         throw this.entries === 0
-          ? notTar('the first block is not a tar header')
-          : new AirlockError('NOT_A_BUNDLE', `corrupt tar header at byte ${this.src.position - BLOCK}`, {subject: this.current || 'tar header', hint: 'the bundle is damaged; copy it again'})
+          ? notTar(`the first block is not a tar header`)
+          : new AirlockError('NOT_A_BUNDLE', `corrupt tar header at byte ${at}`, {subject: this.current || 'tar header', hint: 'the bundle is damaged; copy it again'})
       }
       this.entries++
-      const size = header.size ?? 0
+      const size = header.size
       // base-256 sizes can be negative or absurd; either would misalign every header after it
-      if (!Number.isSafeInteger(size) || size < 0) {
-        throw new AirlockError('NOT_A_BUNDLE', `tar header at byte ${this.src.position - BLOCK} has an invalid size`, {subject: header.path ?? 'tar header', hint: 'the bundle is damaged or hostile; do not use it'})
+      if (size === undefined || !Number.isSafeInteger(size) || size < 0) {
+        throw new AirlockError('NOT_A_BUNDLE', `tar header at byte ${at} has an invalid size`, {subject: header.path ?? 'tar header', hint: 'the bundle is damaged or hostile; do not use it'})
       }
       const type = header.type
-      if (type === 'ExtendedHeader' || type === 'GlobalExtendedHeader' || type === 'NextFileHasLongPath' || type === 'NextFileHasLongLinkpath') {
-        if (size > MAX_META_BYTES) throw notTar(`a ${type} record of ${size} bytes`)
+      if (META_TYPES.has(type)) {
+        if (size > MAX_META_BYTES) throw notTar(`a ${type} record of ${size} bytes at byte ${at}`)
         const body = (await this.src.readExact(size + padding(size), `a ${type} record`)) ?? Buffer.alloc(0)
-        const text = body.subarray(0, size).toString('utf8')
-        if (type === 'ExtendedHeader') extended = {...extended, ...stripUndefined(Pax.parse(text, extended, false))}
-        else if (type === 'GlobalExtendedHeader') this.global = {...this.global, ...stripUndefined(Pax.parse(text, this.global, true))}
-        else if (type === 'NextFileHasLongPath') longPath = text.replace(/\0.*$/s, '')
+        const data = body.subarray(0, size)
+        pendingMeta = true
+        if (type === 'ExtendedHeader') extended = {...extended, ...parsePaxRecords(data, at)}
+        else if (type === 'GlobalExtendedHeader') this.global = {...this.global, ...parsePaxRecords(data, at)}
+        else if (type === 'NextFileHasLongPath') longPath = data.toString('utf8').replace(/\0.*$/s, '')
         // a long link name only matters for links, which are refused anyway
         continue
       }
-      const path = longPath ?? header.path ?? ''
+      const path = extended.path ?? longPath ?? header.path ?? ''
       this.current = path
-      this.bodyLeft = type === 'File' || type === 'OldFile' || type === 'ContiguousFile' ? size : 0
+      const isFile = FILE_TYPES.has(type)
+      // a directory or link with a body: GNU tar and this reader might disagree on where the next header is
+      if (!isFile && (size !== 0 || rawSizeNonZero(block) || (extended.size ?? 0) !== 0)) {
+        throw new AirlockError('NOT_A_BUNDLE', `entry ${path} (${type}) at byte ${at} claims a body of ${size} bytes`, {subject: path, hint: 'the bundle is damaged or hostile; do not use it'})
+      }
+      this.bodyLeft = isFile ? size : 0
       this.bodyPad = this.bodyLeft > 0 ? padding(size) : 0
       return {path, type, size: this.bodyLeft, mode: header.mode ?? 0, mtime: header.mtime, dataOffset: this.src.position}
+    }
+  }
+
+  /** After the first zero block only zeros may follow: hidden entries or appended data are refused. */
+  private async checkTrailer(at: number): Promise<void> {
+    let pos = at + BLOCK
+    for await (const chunk of this.src.rest()) {
+      const i = chunk.findIndex((b) => b !== 0)
+      if (i >= 0) {
+        throw new AirlockError('NOT_A_BUNDLE', `data after the end of the archive at byte ${pos + i} (the archive ends at byte ${at})`, {
+          subject: `byte ${pos + i}`,
+          hint: 'something was appended to or hidden in the bundle after it was signed; do not use it, copy the original again',
+        })
+      }
+      pos += chunk.length
     }
   }
 
@@ -177,10 +350,30 @@ export class TarReader {
   }
 }
 
-function stripUndefined(obj: object): HeaderData {
-  return Object.fromEntries(Object.entries(obj).filter(([k, v]) => v !== undefined && k !== 'global')) as HeaderData
+/** node-tar reads a directory's size as 0 whatever the field says; GNU tar may skip that many bytes. */
+function rawSizeNonZero(block: Buffer): boolean {
+  return block.subarray(124, 136).some((b) => b !== 0x30 && b !== 0x20 && b !== 0)
+}
+
+const MAGICS: Array<[string, number[]]> = [
+  ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
+  ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+  ['bzip2', [0x42, 0x5a, 0x68]],
+  ['lz4', [0x04, 0x22, 0x4d, 0x18]],
+  ['zip', [0x50, 0x4b, 0x03, 0x04]],
+  ['age-encrypted', [...Buffer.from('age-encryption.org/')]],
+  ['OpenPGP-armored', [...Buffer.from('-----BEGIN PGP')]],
+]
+
+/** A name for what the file is, when it is a well-known compressed or encrypted format. */
+function compressedKind(block: Buffer): string | undefined {
+  return MAGICS.find(([, m]) => m.every((b, i) => block[i] === b))?.[0]
+}
+
+function isTarBytes(source: unknown): source is TarBytes {
+  return typeof source === 'object' && source !== null && 'readExact' in source && 'rest' in source
 }
 
 function notTar(why: string): AirlockError {
-  return new AirlockError('NOT_A_BUNDLE', `not a tar archive: ${why}`, {subject: 'bundle', hint: 'pass the .tar or .tar.gz that `airlock bundle build` wrote'})
+  return new AirlockError('NOT_A_BUNDLE', `not a tar archive: ${why}`, {subject: 'bundle', hint: 'pass the .tar or .tar.gz that `airlock bundle build` wrote (zstd, xz, bzip2 or encrypted files are not bundles)'})
 }

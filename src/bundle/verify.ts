@@ -18,7 +18,7 @@ import {
 import {checkEntryType, checkRelativePath} from './path-safety.js'
 import {HashPool} from './hash-pool.js'
 import {openBundleStream, type BundleInput} from './source.js'
-import {TarReader, type TarEntry} from './tar-reader.js'
+import {SeekSource, TarReader, type PositionalBytes, type TarEntry} from './tar-reader.js'
 
 export interface VerifiedSigner {
   fingerprint: string
@@ -47,6 +47,8 @@ export interface EntrySink {
   /** the three head entries, once the signature over SHA256SUMS has been checked */
   head?(name: string, data: Buffer): Promise<void>
   open(rel: string, entry: TarEntry, manifest: BundleManifest | undefined): Promise<EntryWriter | undefined>
+  /** manifest.json, once its digest matched its line in SHA256SUMS */
+  manifest?(manifest: BundleManifest): void
 }
 
 export interface EntryWriter {
@@ -100,18 +102,62 @@ async function readHead(reader: TarReader, expected: string, max: number, root: 
  */
 export async function verifyBundle(input: BundleInput, trust: Trust, sink?: EntrySink, now = new Date(), onProgress?: (bytesRead: number) => void): Promise<VerifyResult> {
   const reader = new TarReader(await openBundleStream(input))
+  const {manifest: _, signer, ...r} = await walkBundle(reader, input, {trust, sink, now, onProgress})
+  return {bundle: r.bundle, verified: true, root: r.root, name: r.name, version: r.version, created: r.created, signer: signer as VerifiedSigner, entries: r.entries, contentBytes: r.contentBytes, images: r.images}
+}
+
+export interface UnverifiedWalk {
+  root: string
+  name: string
+  version: string
+  manifest: BundleManifest
+  entries: number
+  contentBytes: number
+}
+
+/**
+ * The `--no-verify` walk of images push and serve: the very walk verifyBundle makes, with the same
+ * header parsing, order, path, type, duplicate, listing and end-of-archive checks, over a bundle read
+ * by position. It skips only what costs: the signature (there is no trust to check it against) and
+ * hashing entry bodies, which are jumped over. manifest.json is still checked against SHA256SUMS.
+ */
+export async function walkBundleUnverified(bytes: PositionalBytes, input: string, sink?: EntrySink): Promise<UnverifiedWalk> {
+  const reader = new TarReader(new SeekSource(bytes))
+  const r = await walkBundle(reader, input, {sink})
+  return {root: r.root, name: r.name, version: r.version, manifest: r.manifest, entries: r.entries, contentBytes: r.contentBytes}
+}
+
+interface WalkOptions {
+  /** undefined: check structure only, hash manifest.json alone */
+  trust?: Trust
+  sink?: EntrySink
+  now?: Date
+  onProgress?: (bytesRead: number) => void
+}
+
+async function walkBundle(reader: TarReader, input: BundleInput, options: WalkOptions): Promise<Omit<VerifyResult, 'verified' | 'signer'> & {signer?: VerifiedSigner; manifest: BundleManifest}> {
+  const {trust, sink, onProgress} = options
+  const hashing = trust !== undefined
   const {root, data: sums} = await readHead(reader, SUMS, MAX_SUMS_BYTES, undefined)
   const {data: sig} = await readHead(reader, SIG, MAX_SIG_BYTES, root)
   const {data: signerPem} = await readHead(reader, SIGNER, MAX_SIGNER_BYTES, root)
 
-  const signer = parseSigner(signerPem.toString('utf8'), `${root}/${SIGNER}`)
-  checkSignerTrusted(signer, trust, `${root}/${SIGNER}`, now)
-  const key = trust.kind === 'key' ? trust.key : signer.key
-  if (!verifyDetached(sums, sig, key)) {
-    throw new AirlockError('SIGNATURE_INVALID', `${root}/${SIG} is not a valid signature of ${root}/${SUMS} by the trusted key ${signer.fingerprint}`, {
-      subject: `${root}/${SIG}`,
-      hint: 'SHA256SUMS or its signature was changed after signing; do not use this bundle',
-    })
+  let verifiedSigner: VerifiedSigner | undefined
+  if (trust) {
+    const signer = parseSigner(signerPem.toString('utf8'), `${root}/${SIGNER}`)
+    checkSignerTrusted(signer, trust, `${root}/${SIGNER}`, options.now ?? new Date())
+    const key = trust.kind === 'key' ? trust.key : signer.key
+    if (!verifyDetached(sums, sig, key)) {
+      throw new AirlockError('SIGNATURE_INVALID', `${root}/${SIG} is not a valid signature of ${root}/${SUMS} by the trusted key ${signer.fingerprint}`, {
+        subject: `${root}/${SIG}`,
+        hint: 'SHA256SUMS or its signature was changed after signing; do not use this bundle',
+      })
+    }
+    verifiedSigner = {
+      fingerprint: signer.fingerprint,
+      ...(signer.subject ? {subject: signer.subject, issuer: signer.issuer, validTo: signer.validTo} : {}),
+      trustedBy: trust.kind,
+    }
   }
   const expected = parseSums(sums.toString('utf8'), `${root}/${SUMS}`)
   if (sink?.head) {
@@ -134,8 +180,10 @@ export async function verifyBundle(input: BundleInput, trust: Trust, sink?: Entr
     }
     await item.writer?.close()
     item.writer = undefined
-    contentBytes += item.size
-    if (item.keep) manifest = parseManifest(Buffer.concat(item.keep), `${root}/${MANIFEST}`, root)
+    if (item.keep) {
+      manifest = parseManifest(Buffer.concat(item.keep), `${root}/${MANIFEST}`, root)
+      sink?.manifest?.(manifest)
+    }
   }
   try {
     for (;;) {
@@ -152,10 +200,16 @@ export async function verifyBundle(input: BundleInput, trust: Trust, sink?: Entr
         throw new AirlockError('ENTRY_UNLISTED', `entry ${entry.path} is not listed in ${SUMS}`, {subject: entry.path, hint: 'a file was added after signing; do not use this bundle'})
       }
       seen.add(rel)
-      const item: Pending = {path: entry.path, size: entry.size, expected: digest, digest: Promise.resolve(''), keep: rel === MANIFEST ? [] : undefined}
+      contentBytes += entry.size
+      const isManifest = rel === MANIFEST
+      if (isManifest && entry.size > MAX_MANIFEST_BYTES) throw new AirlockError('MANIFEST_INVALID', `${entry.path} is too large`, {subject: entry.path})
+      const writer = await sink?.open(rel, entry, manifest)
+      if (!hashing && !isManifest && !writer) {
+        onProgress?.(reader.position)
+        continue // the body is jumped over by the next header read
+      }
+      const item: Pending = {path: entry.path, size: entry.size, expected: digest, digest: Promise.resolve(''), keep: isManifest ? [] : undefined, writer}
       queue.push(item)
-      item.writer = await sink?.open(rel, entry, manifest)
-      if (item.keep && entry.size > MAX_MANIFEST_BYTES) throw new AirlockError('MANIFEST_INVALID', `${entry.path} is too large`, {subject: entry.path})
       const job = pool.begin(entry.size)
       for await (const chunk of reader.body()) {
         onProgress?.(reader.position)
@@ -184,19 +238,15 @@ export async function verifyBundle(input: BundleInput, trust: Trust, sink?: Entr
   if (!manifest) throw new AirlockError('ENTRY_MISSING', `the bundle has no ${MANIFEST}`, {subject: `${root}/${MANIFEST}`})
   return {
     bundle: input,
-    verified: true,
     root,
     name: manifest.name,
     version: manifest.version,
     created: manifest.created,
-    signer: {
-      fingerprint: signer.fingerprint,
-      ...(signer.subject ? {subject: signer.subject, issuer: signer.issuer, validTo: signer.validTo} : {}),
-      trustedBy: trust.kind,
-    },
+    ...(verifiedSigner ? {signer: verifiedSigner} : {}),
     entries: seen.size,
     contentBytes,
     images: manifest.images.length,
+    manifest,
   }
 }
 

@@ -12,14 +12,19 @@ const GRAMMAR = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[
 
 export class QuantityError extends Error {}
 
+/**
+ * Resource amounts are never negative, and a number past 2^53 (or Infinity, from `1e400`) cannot be
+ * counted exactly: such a value is refused, never summed as Infinity or negative cores.
+ */
 export function parseQuantity(text: string): number {
   const m = GRAMMAR.exec(text.trim())
   if (!m) throw new QuantityError(`not a Kubernetes quantity: ${JSON.stringify(text)}`)
   const [, number = '', suffix = ''] = m
+  if (number.startsWith('-')) throw new QuantityError(`a resource quantity cannot be negative: ${JSON.stringify(text)}`)
   const value = Number(number)
-  if (suffix in BINARY) return value * (BINARY[suffix] as number)
-  if (suffix in DECIMAL) return scaleDecimal(number, DECIMAL[suffix] as number)
-  return scaleDecimal(number, 10 ** Number(suffix.slice(1)))
+  const result = suffix in BINARY ? value * (BINARY[suffix] as number) : suffix in DECIMAL ? scaleDecimal(number, DECIMAL[suffix] as number) : scaleDecimal(number, 10 ** Number(suffix.slice(1)))
+  if (!Number.isFinite(result) || result > Number.MAX_SAFE_INTEGER) throw new QuantityError(`quantity ${JSON.stringify(text.slice(0, 40))} is larger than any resource can be (above 2^53)`)
+  return result
 }
 
 /** `3920m` must be 3.92 exactly enough that 4 nodes sum to 15.68, not 15.679999: divide, never multiply by 0.001. */

@@ -1,4 +1,4 @@
-import {parse as parseYaml} from 'yaml'
+import {parseYaml} from '../util/yaml.js'
 import {z} from 'zod'
 
 import {formatYamlPath} from '../spec/load.js'
@@ -78,8 +78,9 @@ export async function readFactsFile(file: string): Promise<ClusterFacts> {
     doc = JSON.parse(raw)
   } catch {
     try {
-      doc = parseYaml(raw)
-    } catch {
+      doc = parseYaml(raw, {source: file, code: 'SNAPSHOT_INVALID'})
+    } catch (error) {
+      if (error instanceof AirlockError && /alias/.test(error.message)) throw error
       throw invalid(file, 'neither JSON nor YAML')
     }
   }

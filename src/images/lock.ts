@@ -1,5 +1,7 @@
 import {readFile} from 'node:fs/promises'
-import {parse, stringify} from 'yaml'
+import {stringify} from 'yaml'
+
+import {parseYaml} from '../util/yaml.js'
 
 import {AirlockError} from '../ui/errors.js'
 import {writeFileAtomic} from '../util/fs.js'
@@ -32,7 +34,7 @@ export async function readLock(path: string): Promise<Map<string, string>> {
   } catch {
     return new Map()
   }
-  const doc = parse(text) as Partial<LockFile> | null
+  const doc = parseYaml(text, {source: path, code: 'SPEC_INVALID', hint: 'delete it and build with --lock to write it again'}) as Partial<LockFile> | null
   if (!doc || doc.kind !== 'BundleLock' || !Array.isArray(doc.images)) {
     throw new AirlockError('SPEC_INVALID', `${path} is not an airlock lock file`, {subject: path, hint: 'delete it and build with --lock to write it again'})
   }

@@ -3,7 +3,6 @@ import {readFile} from 'node:fs/promises'
 import pLimit from 'p-limit'
 
 import type {BundleManifest} from '../bundle/format.js'
-import {verifyBundle, type EntrySink} from '../bundle/verify.js'
 import {blobPath, isDigest} from '../oci/digest.js'
 import {MAX_MANIFEST_BYTES, parseManifest, type Descriptor} from '../oci/manifest.js'
 import {REF_NAME, SOURCE_DIGEST} from '../oci/media-types.js'
@@ -13,8 +12,7 @@ import {Transport} from '../registry/transport.js'
 import type {Trust} from '../signing/trust.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
 import {openRandomAccess, type RandomAccessBundle} from '../transport/random-access.js'
-import {readBundleHead} from '../bundle/inspect.js'
-import {walkTarHeaders, type Located} from './bundle-read.js'
+import {locateBundleEntries, type Located} from './bundle-read.js'
 import {LAYOUT_DIR} from './contribute.js'
 
 export interface PushOptions {
@@ -72,7 +70,7 @@ export function parseDestination(text: string): {host: string; prefix: string} {
  */
 export async function pushBundleImages(options: PushOptions): Promise<PushResult> {
   const dest = parseDestination(options.registry)
-  // a file, its first part or its .parts index; a .tar.gz is refused here, having no offsets
+  // a file, its first part or its .split.json index; a .tar.gz is refused here, having no offsets
   const ra = await openRandomAccess(options.bundle)
   try {
     return await pushFrom(ra, dest, options)
@@ -89,23 +87,9 @@ async function pushFrom(ra: RandomAccessBundle, dest: {host: string; prefix: str
     return ra.readBuffer(loc.offset, loc.size)
   }
 
-  let located: Map<string, Located>
-  let manifest: BundleManifest | undefined
-  if (options.trust) {
-    progress(`verifying ${bundle}`)
-    located = new Map()
-    const sink: EntrySink = {
-      async open(rel, entry, verified) {
-        manifest ??= verified
-        if (rel.startsWith(`${LAYOUT_DIR}/`)) located.set(rel, {size: entry.size, offset: entry.dataOffset})
-        return undefined
-      },
-    }
-    await verifyBundle(bundle, options.trust, sink)
-  } else {
-    located = await walkTarHeaders(ra.size, (pos, length) => ra.readBuffer(pos, length), bundle)
-    manifest = (await readBundleHead(bundle)).manifest
-  }
+  if (options.trust) progress(`verifying ${bundle}`)
+  // one walk for both: --no-verify skips the signature and the hashing, never a header check
+  const {located, manifest} = await locateBundleEntries(ra, bundle, {trust: options.trust, only: `${LAYOUT_DIR}/`})
   const at = (rel: string, what: string): Located => {
     const l = located.get(rel)
     if (!l) throw new AirlockError('ENTRY_MISSING', `${bundle} has no ${rel} (${what})`, {subject: rel, hint: 'the bundle holds no images, or it is incomplete'})

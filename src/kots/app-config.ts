@@ -1,9 +1,9 @@
 import {createReadStream} from 'node:fs'
 import {Parser, type ReadEntry} from 'tar'
-import {parseAllDocuments} from 'yaml'
 
 import {AirlockError, fromFsError} from '../ui/errors.js'
 import {isGzipMagic, readFileHead, readSmallFile} from '../util/fs.js'
+import {parseYamlDocuments} from '../util/yaml.js'
 
 /** One item of a KOTS `kind: Config` (kots.io/v1beta1), reduced to what validation needs. */
 export interface AppConfigItem {
@@ -73,11 +73,9 @@ async function isArchive(path: string): Promise<boolean> {
 
 /** Parses every YAML document of `text`; returns the Config it holds, if any. Bad YAML is an error only when nothing else could be the Config. */
 export function parseConfigDocuments(text: string, source: string): AppConfig | undefined {
-  const docs = parseAllDocuments(text)
-  const list = Array.isArray(docs) ? docs : [docs]
-  for (const doc of list) {
-    if (doc.errors.length > 0) continue
-    const obj = doc.toJS() as Record<string, unknown> | null
+  for (const doc of parseYamlDocuments(text, {source, code: 'INPUT_INVALID'})) {
+    if ('error' in doc) continue
+    const obj = doc.value as Record<string, unknown> | null
     if (obj && typeof obj === 'object' && obj.kind === 'Config' && typeof obj.apiVersion === 'string' && obj.apiVersion.startsWith('kots.io/')) {
       return {source, items: configItems(obj, source)}
     }
@@ -162,7 +160,11 @@ function parseArchiveStream(source: NodeJS.ReadableStream | ReadEntry, prefix: s
     const parser = new Parser({strict: true, maxDecompressionRatio: 200})
     parser.on('entry', (entry: ReadEntry) => {
       const work = visit(entry, prefix, depth)
-      if (work) pending.push(work)
+      // handled at once: a rejection waiting for 'end' would be reported as unhandled first
+      if (work) pending.push(work.catch((error: unknown) => {
+        parser.abort(error as Error)
+        throw error
+      }))
       else entry.resume()
     })
     parser.on('error', reject)

@@ -1,4 +1,6 @@
-import {Document, isMap, parseDocument} from 'yaml'
+import {Document, isMap} from 'yaml'
+
+import {parseYamlDocument, yamlToJS} from '../util/yaml.js'
 
 import {AirlockError} from '../ui/errors.js'
 import {readSmallFile} from '../util/fs.js'
@@ -53,8 +55,9 @@ function invalid(source: string, at: string, message: string): AirlockError {
 
 /** A ConfigValues document kept as YAML, so that an edit leaves every other line as it was. */
 export function parseConfigValuesDocument(text: string, source: string): {doc: Document; values: ConfigValues} {
-  const doc = parseDocument(text)
-  if (doc.errors.length > 0) throw invalid(source, '(root)', `not valid YAML: ${doc.errors[0]?.message.split('\n')[0]}`)
+  const where = {source, code: 'INPUT_INVALID' as const, hint: 'fix the YAML: a kots.io/v1beta1 ConfigValues file'}
+  const doc = parseYamlDocument(text, where)
+  yamlToJS(doc, where) // refuses an alias bomb before the document API below expands it
   const kind = doc.get('kind')
   const api = doc.get('apiVersion')
   if (kind !== 'ConfigValues' || typeof api !== 'string' || !api.startsWith('kots.io/')) {

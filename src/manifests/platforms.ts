@@ -1,4 +1,4 @@
-import {parseDocument} from 'yaml'
+import {parseYaml} from '../util/yaml.js'
 import {z} from 'zod'
 
 import {formatYamlPath} from '../spec/load.js'
@@ -20,7 +20,7 @@ const SOURCE = 'templates/manifests/platforms.yaml'
 /** The per-platform defaults (CSI provisioner, its parameters), as data in templates/manifests/. */
 export async function loadPlatforms(): Promise<Record<string, PlatformDefaults>> {
   const raw = await readTemplate('manifests/platforms.yaml')
-  const result = platformsSchema.safeParse(parseDocument(raw.toString('utf8')).toJS())
+  const result = platformsSchema.safeParse(parseYaml(raw.toString('utf8'), {source: SOURCE, code: 'INPUT_INVALID'}))
   if (!result.success) {
     const issue = result.error.issues[0]
     const path = formatYamlPath(issue?.path ?? [])

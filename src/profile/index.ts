@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {parseDocument} from 'yaml'
+import {parseYamlDocument, yamlToJS} from '../util/yaml.js'
 
 import {formatYamlPath} from '../spec/load.js'
 import {AirlockError} from '../ui/errors.js'
@@ -18,11 +18,8 @@ export interface LoadedProfile {
 
 /** Validates profile text; every error names the source and the field, e.g. `cluster.nodes.min`. */
 export function parseProfile(raw: Buffer, source: string): LoadedProfile {
-  const doc = parseDocument(raw.toString('utf8'))
-  if (doc.errors.length > 0) {
-    throw new AirlockError('PROFILE_INVALID', `${source}: not valid YAML: ${doc.errors[0]?.message.split('\n')[0]}`, {subject: source})
-  }
-  const result = profileSchema.safeParse(doc.toJS())
+  const where = {source, code: 'PROFILE_INVALID' as const}
+  const result = profileSchema.safeParse(yamlToJS(parseYamlDocument(raw.toString('utf8'), where), where))
   if (!result.success) {
     const issue = result.error.issues[0]
     const path = issue ? formatYamlPath(issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] ?? ''] : issue.path) : '(root)'

@@ -1,11 +1,12 @@
 import {createHash} from 'node:crypto'
 import {dirname, resolve} from 'node:path'
-import {LineCounter, parse as parseYaml, parseDocument} from 'yaml'
+import {LineCounter} from 'yaml'
 import type {z} from 'zod'
 
 import {AirlockError} from '../ui/errors.js'
 import {readSmallFile} from '../util/fs.js'
 import {specSchema, type BundleSpec} from './schema.js'
+import {parseYaml, parseYamlDocument, yamlToJS} from '../util/yaml.js'
 
 export interface LoadedSpec {
   spec: BundleSpec
@@ -63,7 +64,7 @@ export function applyOverrides(doc: unknown, overrides: Record<string, string>, 
       if (typeof node[part] !== 'object' || node[part] === null) node[part] = {}
       node = node[part] as Record<string, unknown>
     }
-    node[parts.at(-1) as string] = parseYaml(value)
+    node[parts.at(-1) as string] = parseYaml(value, {source: `--set ${key}`, code: 'USAGE', hint: 'the value is read as YAML: quote it if it is meant as text, e.g. --set \'kots.note="a: b"\''})
   }
   return root
 }
@@ -71,13 +72,9 @@ export function applyOverrides(doc: unknown, overrides: Record<string, string>, 
 /** Parses and validates spec text; `source` names the file in every error. */
 export function parseSpec(text: string, source: string, overrides: Record<string, string> = {}): BundleSpec {
   const lines = new LineCounter()
-  const doc = parseDocument(text, {lineCounter: lines, prettyErrors: true})
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0]
-    const pos = first?.linePos?.[0]
-    throw new AirlockError('SPEC_INVALID', `${source}${pos ? `:${pos.line}:${pos.col}` : ''}: not valid YAML: ${first?.message.split('\n')[0]}`, {subject: source, hint: 'fix the YAML syntax at that line'})
-  }
-  const result = specSchema.safeParse(applyOverrides(doc.toJS(), overrides, source))
+  const where = {source, code: 'SPEC_INVALID' as const}
+  const doc = parseYamlDocument(text, where, {lineCounter: lines})
+  const result = specSchema.safeParse(applyOverrides(yamlToJS(doc, where), overrides, source))
   if (result.success) return result.data
   const messages = result.error.issues.slice(0, 10).map((issue) => {
     const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] ?? ''] : issue.path

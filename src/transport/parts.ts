@@ -9,7 +9,7 @@ import {AirlockError, fromFsError} from '../ui/errors.js'
 import {pathExists, readSmallFile, writeFileAtomic} from '../util/fs.js'
 
 /**
- * `FILE.parts`: what `bundle split` wrote, so the parts can be checked one by one (a damaged part is
+ * `FILE.split.json`: what `bundle split` wrote, so the parts can be checked one by one (a damaged part is
  * named, not just "the bundle is damaged") and read back as one stream. Names are plain file names
  * in the index's own folder; the index is untrusted input like the bundle itself.
  */
@@ -34,7 +34,16 @@ export interface SplitResult {
 }
 
 const PART_RE = /^(.*)\.part(\d{3,})$/
-const INDEX_SUFFIX = '.parts'
+/*
+ * The index is named so that `cat FILE.part*` does not catch it: `FILE.parts` (what earlier
+ * versions wrote, still read) matches that glob and would be appended to the joined bundle.
+ */
+export const INDEX_SUFFIX = '.split.json'
+const OLD_INDEX_SUFFIX = '.parts'
+
+export function indexNameFor(bundle: string): string {
+  return `${bundle}${INDEX_SUFFIX}`
+}
 const MAX_INDEX_BYTES = 4 << 20
 
 export function partName(bundle: string, i: number, count: number): string {
@@ -43,8 +52,9 @@ export function partName(bundle: string, i: number, count: number): string {
 
 /**
  * Cuts FILE into FILE.part000, FILE.part001, ... of `partSize` bytes (the last may be shorter) and
- * writes FILE.parts last: an interrupted split leaves no index, so nothing half-split is taken for
- * whole. One read of FILE hashes each part and the whole. `cat FILE.part*` gives FILE back.
+ * writes FILE.split.json last: an interrupted split leaves no index, so nothing half-split is taken
+ * for whole. One read of FILE hashes each part and the whole. `cat FILE.part* > FILE` gives FILE back
+ * byte for byte: the glob matches the parts and nothing else split writes.
  */
 export async function splitBundle(file: string, partSize: number, options: {force?: boolean} = {}, onProgress: (done: number, total: number) => void = () => {}): Promise<SplitResult> {
   let size: number
@@ -58,13 +68,17 @@ export async function splitBundle(file: string, partSize: number, options: {forc
   const count = Math.max(1, Math.ceil(size / partSize))
   const names = Array.from({length: count}, (_, i) => partName(basename(file), i, count))
   const dir = dirname(file)
-  const indexPath = `${file}${INDEX_SUFFIX}`
+  const indexPath = indexNameFor(file)
+  const oldIndex = `${file}${OLD_INDEX_SUFFIX}`
   const existing = await existingParts(file)
-  if (!options.force && (existing.length > 0 || (await pathExists(indexPath)))) {
-    const first = existing[0] ?? indexPath
+  const oldIndexExists = await pathExists(oldIndex)
+  if (!options.force && (existing.length > 0 || (await pathExists(indexPath)) || oldIndexExists)) {
+    const first = existing[0] ?? (oldIndexExists ? oldIndex : indexPath)
     throw new AirlockError('FILE_EXISTS', `${first} already exists`, {subject: first, hint: 'remove the old parts or pass --force'})
   }
   await rm(indexPath, {force: true})
+  // an old-style index beside new parts would be caught by `cat FILE.part*`
+  await rm(oldIndex, {force: true})
   // a longer old split would leave stray parts that `cat FILE.part*` would append
   for (const p of existing) await rm(p, {force: true})
 
@@ -136,20 +150,21 @@ async function existingParts(file: string): Promise<string[]> {
 
 /**
  * The index a reader should use for `input`, or undefined when `input` is an ordinary file: the
- * `.parts` index itself, or the first part (`FILE.part000`), whose index sits beside it.
+ * index itself (`FILE.split.json`, or `FILE.parts` from earlier versions), or the first part
+ * (`FILE.part000`), whose index sits beside it.
  */
 export async function partsIndexFor(input: string): Promise<string | undefined> {
-  if (input.endsWith(INDEX_SUFFIX)) return input
+  if (input.endsWith(INDEX_SUFFIX) || input.endsWith(OLD_INDEX_SUFFIX)) return input
   const m = PART_RE.exec(basename(input))
   if (!m) return undefined
   const index = join(dirname(input), `${m[1]}${INDEX_SUFFIX}`)
   if (Number(m[2]) !== 0) {
     throw new AirlockError('USAGE', `${input} is not the first part`, {subject: input, hint: `give the first part (${partName(m[1] as string, 0, 1)}) or the index ${index}`})
   }
-  if (!(await pathExists(index))) {
-    throw new AirlockError('FILE_NOT_FOUND', `${input} is a part, but its index ${index} is not beside it`, {subject: index, hint: `copy ${basename(index)} along with the parts, or join them yourself: cat ${m[1]}.part* | airlock bundle verify -`})
-  }
-  return index
+  if (await pathExists(index)) return index
+  const old = join(dirname(input), `${m[1]}${OLD_INDEX_SUFFIX}`)
+  if (await pathExists(old)) return old
+  throw new AirlockError('FILE_NOT_FOUND', `${input} is a part, but its index ${index} is not beside it`, {subject: index, hint: `copy ${basename(index)} along with the parts, or join them yourself: cat ${m[1]}.part* | airlock bundle verify -`})
 }
 
 export interface OpenedParts {
@@ -161,6 +176,7 @@ export interface OpenedParts {
 
 /** Reads and checks the index, then checks that every part is there with its size, before any byte is read. */
 export async function openPartsIndex(indexPath: string): Promise<OpenedParts> {
+  await requireRegularFile(indexPath, 'parts index')
   const raw = await readSmallFile(indexPath, {what: 'parts index', maxBytes: MAX_INDEX_BYTES})
   const index = parseIndex(raw, indexPath)
   const dir = dirname(indexPath)
@@ -168,12 +184,7 @@ export async function openPartsIndex(indexPath: string): Promise<OpenedParts> {
   let offset = 0
   for (const p of index.parts) {
     const path = join(dir, p.name)
-    let actual: number
-    try {
-      actual = (await stat(path)).size
-    } catch (error) {
-      throw fromFsError(error, path, 'part')
-    }
+    const actual = (await requireRegularFile(path, 'part')).size
     if (actual !== p.size) {
       throw new AirlockError('SIZE_MISMATCH', `${path} is ${actual} bytes, ${basename(indexPath)} says ${p.size}`, {subject: path, hint: `this part was cut short or changed in transfer; copy ${p.name} again`})
     }
@@ -181,6 +192,24 @@ export async function openPartsIndex(indexPath: string): Promise<OpenedParts> {
     offset += p.size
   }
   return {index, indexPath, parts}
+}
+
+/**
+ * A part or index must be a regular file: opening a FIFO would wait for a writer forever, and a
+ * device has no size to check against the index. Checked with stat, before anything is opened.
+ */
+async function requireRegularFile(path: string, what: string): Promise<{size: number}> {
+  let info
+  try {
+    info = await stat(path)
+  } catch (error) {
+    throw fromFsError(error, path, what)
+  }
+  if (!info.isFile()) {
+    const kind = info.isDirectory() ? 'a directory' : info.isFIFO() ? 'a FIFO (named pipe)' : info.isSocket() ? 'a socket' : 'a device or special file'
+    throw new AirlockError('INPUT_INVALID', `${path} is ${kind}, not a ${what} file`, {subject: path, hint: `give the ${what} as the regular file bundle split wrote`})
+  }
+  return {size: info.size}
 }
 
 function parseIndex(raw: Buffer, path: string): PartsIndex {

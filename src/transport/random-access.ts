@@ -28,7 +28,7 @@ interface Segment {
   handle?: Promise<FileHandle>
 }
 
-/** `input`: a bundle file, its first part, or its `.parts` index. A gzip bundle has no offsets to seek to and is refused. */
+/** `input`: a bundle file, its first part, or its `.split.json` index. A gzip bundle has no offsets to seek to and is refused. */
 export async function openRandomAccess(input: string): Promise<RandomAccessBundle> {
   const index = await partsIndexFor(input)
   let segments: Segment[]

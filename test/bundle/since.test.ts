@@ -119,7 +119,7 @@ describe('bundle build --since (differential bundles)', function () {
     assert.equal(index.manifests[0].digest, f.app2.manifest.digest)
   })
 
-  it('pushes a differential bundle split into parts, from its .parts index', async () => {
+  it('pushes a differential bundle split into parts, from its split index', async () => {
     const partsDir = join(dir, 'parts')
     await mkdir(partsDir, {recursive: true})
     const copy = join(partsDir, 'v2.tar')

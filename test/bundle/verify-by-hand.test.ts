@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict'
 import {execFileSync, spawnSync} from 'node:child_process'
-import {mkdir, readFile, writeFile} from 'node:fs/promises'
+import {mkdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {craftTar, makeKeys, readTarEntries, writeFilesSpec, type TestKeys} from '../support/bundles.js'
 import {makeTempDir, runCli} from '../support/cli.js'
-import {issueWithOpenssl, makeOpensslCa} from '../support/openssl-ca.js'
+import {makeOpensslCa} from '../support/openssl-ca.js'
+import {issueSignerCert} from './signer-cert.js'
 
 /** Runs VERIFY.txt exactly as the bundle prints it, with sh, GNU tar, openssl and sha256sum only. */
 function runVerifyTxt(cwd: string, script: string, env: Record<string, string>) {
-  return spawnSync('sh', ['-c', script], {cwd, env: {PATH: process.env.PATH ?? '/usr/bin:/bin', ...env}, encoding: 'utf8'})
+  // TMPDIR: the folder the script verifies into (kept on success) lies inside the test's own folder
+  return spawnSync('sh', ['-c', script], {cwd, env: {PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: cwd, ...env}, encoding: 'utf8'})
 }
 
 describe('VERIFY.txt: verifying by hand without airlock', () => {
@@ -20,6 +22,8 @@ describe('VERIFY.txt: verifying by hand without airlock', () => {
     dir = await makeTempDir()
     keys = await makeKeys(dir, 'rsa', 'rsa-3072')
   })
+
+  after(async () => rm(dir, {recursive: true, force: true}))
 
   it('succeeds on a good bundle with a pinned public key and fails on a tampered one', async () => {
     const spec = await writeFilesSpec(join(dir, 'k'), {'a.txt': 'alpha\n', 'sub.bin': Buffer.alloc(5000, 1)})
@@ -47,7 +51,7 @@ describe('VERIFY.txt: verifying by hand without airlock', () => {
     await writeFile(join(extra, 'demo.tar'), craftTar([...entries, {path: 't-1.0.0/files/evil.sh', body: Buffer.from('x')}]))
     const extraRun = runVerifyTxt(extra, script, {TRUST: keys.pub})
     assert.notEqual(extraRun.status, 0)
-    assert.match(extraRun.stdout, /evil\.sh/)
+    assert.match(extraRun.stdout + extraRun.stderr, /evil\.sh/)
 
     // another key: openssl dgst -verify says so
     const other = await makeKeys(dir, 'other')
@@ -58,7 +62,7 @@ describe('VERIFY.txt: verifying by hand without airlock', () => {
   it('checks a signer certificate against the site CA with TRUST_CA', async () => {
     const ca = await makeOpensslCa(dir)
     const ec = await makeKeys(dir, 'ec')
-    const cert = await issueWithOpenssl(dir, ca, ec.key, 'signer')
+    const cert = await issueSignerCert(dir, ca, ec.key, 'signer')
     const spec = await writeFilesSpec(join(dir, 'c'), {'a.txt': 'alpha\n'})
     const work = join(dir, 'ca-site')
     await mkdir(work)

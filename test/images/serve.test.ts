@@ -127,6 +127,23 @@ describe('images serve', function () {
       assert.deepEqual(await page.json(), {repositories: ['team/app2']})
       assert.match(page.headers.get('link') ?? '', /last=team%2Fapp2.*rel="next"/)
       assert.deepEqual(await (await fetch(`${base}/v2/team/tool/tags/list`)).json(), {name: 'team/tool', tags: ['2.0']})
+      // n=0 is an empty page without a Link; following every Link ends, and the pages add up to the whole list
+      const zero = await fetch(`${base}/v2/team/tool/tags/list?n=0`)
+      assert.deepEqual(await zero.json(), {name: 'team/tool', tags: []})
+      assert.equal(zero.headers.get('link'), null)
+      for (const n of [1, 2, 3, 10]) {
+        const seen: string[] = []
+        let next: string | undefined = `/v2/_catalog?n=${n}`
+        for (let hops = 0; next; hops++) {
+          assert.ok(hops < 10, `n=${n}: the Link chain does not end`)
+          const r: Response = await fetch(`${base}${next}`)
+          seen.push(...((await r.json()) as {repositories: string[]}).repositories)
+          next = /<([^>]+)>; rel="next"/.exec(r.headers.get('link') ?? '')?.[1]
+        }
+        assert.deepEqual(seen, ['team/app1', 'team/app2', 'team/tool'], `n=${n}`)
+      }
+      assert.equal((await fetch(`${base}/v2/_catalog?n=-1`)).status, 400)
+      assert.equal((await fetch(`${base}/v2/_catalog?n=abc`)).status, 400)
 
       const errorCode = async (url: string, init?: RequestInit) => {
         const r = await fetch(`${base}${url}`, init)
@@ -175,7 +192,7 @@ describe('images serve', function () {
     assert.match(err, /GET \/v2\/team\/app1\/tags\/list 200/, out)
   })
 
-  it('serves a bundle split into parts from its .parts index', async () => {
+  it('serves a bundle split into parts from its split index', async () => {
     const partsDir = join(dir, 'parts')
     await mkdir(partsDir)
     const copy = join(partsDir, 'serve.tar')

@@ -8,11 +8,13 @@ import {checkoutExecutable, locateSelf, SELF_ENTRY} from '../../src/sea/contribu
 import {AirlockError} from '../../src/ui/errors.js'
 import {makeTempDir, runCli, runProcess, type CliResult} from '../support/cli.js'
 import {REPO_ROOT} from '../support/paths.js'
+import {VERIFY_SCRIPT_TOOLS} from '../../src/bundle/verify-script.js'
 
 type ExeResult = CliResult
 
 /** The tools VERIFY.txt needs, and nothing else: above all no node. */
-const VERIFY_TOOLS = ['sh', 'tar', 'openssl', 'sha256sum', 'find', 'sed', 'sort', 'diff', 'rm']
+// exactly what VERIFY.txt says it needs, and the shell
+const VERIFY_TOOLS = ['sh', ...VERIFY_SCRIPT_TOOLS]
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 
@@ -179,10 +181,12 @@ describe('single executable (npm run package)', function () {
     await copyFile(bundle, join(isolated, 'b.tar'))
     await copyFile(join(connected, 'signer.pub'), join(isolated, 'signer.pub'))
     execFileSync('tar', ['-xf', join(isolated, 'b.tar'), '-C', join(isolated, 'by-hand'), 't-1.0.0/VERIFY.txt'])
-    const byHand = await runIsolated('sh', [join(isolated, 'by-hand', 't-1.0.0', 'VERIFY.txt')], join(isolated, 'by-hand'), [`BUNDLE=${join(isolated, 'b.tar')}`, `TRUST=${join(isolated, 'signer.pub')}`])
+    await mkdir(join(isolated, 'tmp'))
+    const byHand = await runIsolated('sh', [join(isolated, 'by-hand', 't-1.0.0', 'VERIFY.txt')], join(isolated, 'by-hand'), [`BUNDLE=${join(isolated, 'b.tar')}`, `TRUST=${join(isolated, 'signer.pub')}`, `TMPDIR=${join(isolated, 'tmp')}`])
     assert.equal(byHand.code, 0, byHand.stderr)
     assert.match(byHand.stdout, /bundle verified/)
-    const handExe = join(isolated, 'by-hand', 't-1.0.0', SELF_ENTRY)
+    // VERIFY.txt extracts into its own private folder and says where
+    const handExe = join((/verified files: (.*)/.exec(byHand.stdout) as RegExpExecArray)[1] as string, SELF_ENTRY)
     assert.equal(sha256(await readFile(handExe)), exeSha)
 
     // Step 2: the verified airlock extracts the bundle; the executable comes out executable, alone.

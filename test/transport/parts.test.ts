@@ -1,4 +1,6 @@
 import {strict as assert} from 'node:assert'
+import {execFileSync} from 'node:child_process'
+import {rename} from 'node:fs/promises'
 import {createHash, randomBytes} from 'node:crypto'
 import {mkdir, open, readFile, readdir, rm, truncate, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -41,7 +43,7 @@ describe('bundle split and reading a bundle from its parts', function () {
 
   it('writes parts and an index with the size and SHA-256 of each part and of the whole; the parts join back byte for byte', async () => {
     const {base, res} = await freshSplit('plain')
-    const index = JSON.parse(await readFile(`${base}.parts`, 'utf8'))
+    const index = JSON.parse(await readFile(`${base}.split.json`, 'utf8'))
     const count = Math.ceil(original.length / (1024 * 1024))
     assert.equal(index.parts.length, count)
     assert.equal(res.json.parts.length, count)
@@ -61,7 +63,7 @@ describe('bundle split and reading a bundle from its parts', function () {
 
   it('verifies, inspects and extracts from the first part or the index, and from the parts joined on stdin', async () => {
     const {base} = await freshSplit('read')
-    for (const input of [`${base}.part000`, `${base}.parts`]) {
+    for (const input of [`${base}.part000`, `${base}.split.json`]) {
       const v = await runCli(['bundle', 'verify', input, '--trust', keys.pub, '--json'])
       assert.equal(v.code, 0, v.stderr)
       assert.equal(v.json.verified, true)
@@ -95,7 +97,7 @@ describe('bundle split and reading a bundle from its parts', function () {
   it('names a missing part (exit 2) and a truncated part (exit 3) before reading', async () => {
     const {base} = await freshSplit('missing')
     await rm(`${base}.part002`)
-    const missing = await runCli(['bundle', 'verify', `${base}.parts`, '--trust', keys.pub, '--json'])
+    const missing = await runCli(['bundle', 'verify', `${base}.split.json`, '--trust', keys.pub, '--json'])
     assert.equal(missing.code, 2, missing.stderr)
     assert.equal(missing.json.error.code, 'FILE_NOT_FOUND')
     assert.equal(missing.json.error.subject, `${base}.part002`)
@@ -110,13 +112,13 @@ describe('bundle split and reading a bundle from its parts', function () {
 
   it('refuses an index whose part names leave the folder, and a part that is not the first', async () => {
     const {base} = await freshSplit('hostile')
-    const index = JSON.parse(await readFile(`${base}.parts`, 'utf8'))
+    const index = JSON.parse(await readFile(`${base}.split.json`, 'utf8'))
     index.parts[1].name = '../../etc/passwd'
-    await writeFile(`${base}.parts`, JSON.stringify(index))
-    const hostile = await runCli(['bundle', 'verify', `${base}.parts`, '--trust', keys.pub, '--json'])
+    await writeFile(`${base}.split.json`, JSON.stringify(index))
+    const hostile = await runCli(['bundle', 'verify', `${base}.split.json`, '--trust', keys.pub, '--json'])
     assert.equal(hostile.code, 2, hostile.stderr)
     assert.equal(hostile.json.error.code, 'INPUT_INVALID')
-    assert.equal(hostile.json.error.subject, `${base}.parts`)
+    assert.equal(hostile.json.error.subject, `${base}.split.json`)
 
     const notFirst = await runCli(['bundle', 'verify', `${base}.part001`, '--trust', keys.pub, '--json'])
     assert.equal(notFirst.code, 2)
@@ -137,7 +139,7 @@ describe('bundle split and reading a bundle from its parts', function () {
   it('openRandomAccess reads any range across part boundaries as from the whole file', async () => {
     const {base} = await freshSplit('random', '1M')
     const ranges: Array<[number, number]> = [[0, 512], [1024 * 1024 - 10, 20], [500_000, 2_500_000], [original.length - 7, 7], [original.length, 0]]
-    for (const input of [`${base}.part000`, `${base}.parts`, base]) {
+    for (const input of [`${base}.part000`, `${base}.split.json`, base]) {
       const ra = await openRandomAccess(input)
       try {
         assert.equal(ra.size, original.length)
@@ -150,5 +152,50 @@ describe('bundle split and reading a bundle from its parts', function () {
     const gz = join(dir, 'random', 'bundle.tar.gz')
     await writeFile(gz, gzipSync(original))
     await assert.rejects(openRandomAccess(gz), {code: 'INPUT_INVALID', subject: gz})
+  })
+
+  it('`cat NAME.part* > NAME` in a shell rebuilds the bundle byte for byte: the index is not caught by the glob', async () => {
+    const {base, res} = await freshSplit('glob', '1M')
+    assert.equal(res.json.index, `${base}.split.json`)
+    const joined = join(dir, 'glob', 'joined.tar')
+    execFileSync('sh', ['-c', 'cat bundle.tar.part* > joined.tar'], {cwd: join(dir, 'glob')})
+    assert.equal(sha256(await readFile(joined)), sha256(original))
+    assert.equal(execFileSync('sh', ['-c', 'sha256sum < joined.tar'], {cwd: join(dir, 'glob'), encoding: 'utf8'}).split(' ')[0], res.json.sha256)
+    const v = await runCli(['bundle', 'verify', joined, '--trust', keys.pub, '--json'])
+    assert.equal(v.code, 0, v.stderr)
+  })
+
+  it('still reads an index under the old name FILE.parts, from the index or the first part', async () => {
+    const {base} = await freshSplit('old-name', '1M')
+    await rename(`${base}.split.json`, `${base}.parts`)
+    for (const input of [`${base}.parts`, `${base}.part000`]) {
+      const v = await runCli(['bundle', 'verify', input, '--trust', keys.pub, '--json'])
+      assert.equal(v.code, 0, v.stderr)
+    }
+    // a new split replaces it, so the glob cannot catch a stale one
+    const again = await runCli(['bundle', 'split', base, '--size', '1M', '--force', '--json'])
+    assert.equal(again.code, 0, again.stderr)
+    assert.deepEqual((await readdir(join(dir, 'old-name'))).filter((n) => n.endsWith('.parts')), [])
+  })
+
+  it('refuses a FIFO given as the index or as a part without waiting on it (exit 2)', async () => {
+    const {base} = await freshSplit('fifo', '1M')
+    await rename(`${base}.split.json`, `${base}.real.json`)
+    execFileSync('mkfifo', [`${base}.split.json`])
+    const started = Date.now()
+    const idx = await runCli(['bundle', 'verify', `${base}.split.json`, '--trust', keys.pub, '--json'])
+    assert.equal(idx.code, 2, idx.stdout + idx.stderr)
+    assert.equal(idx.json.error.code, 'INPUT_INVALID')
+    assert.match(idx.json.error.message, /FIFO/)
+    await rm(`${base}.split.json`)
+    await rename(`${base}.real.json`, `${base}.split.json`)
+    await rm(`${base}.part001`)
+    execFileSync('mkfifo', [`${base}.part001`])
+    for (const input of [`${base}.part000`, `${base}.split.json`]) {
+      const part = await runCli(['images', 'list', input, '--json'])
+      assert.equal(part.code, 2, part.stdout + part.stderr)
+      assert.equal(part.json.error.subject, `${base}.part001`)
+    }
+    assert.ok(Date.now() - started < 30_000)
   })
 })

@@ -9,7 +9,7 @@ export type BundleSplitResult = SplitResult
 
 export default class BundleSplit extends BaseCommand {
   static override summary = 'Split a bundle into parts for removable media.'
-  static override description = 'Writes BUNDLE.part000, BUNDLE.part001, ... and BUNDLE.parts, an index with the size and SHA-256 of each part and of the whole. verify, inspect and extract accept the first part or the index and read the parts as one bundle, naming any damaged part; `cat BUNDLE.part* | airlock bundle verify -` works too. Sizes: K/M/G are 1024-based as with split(1); FAT32 holds at most 4 GiB - 1 byte per file, so use --size 4000M there.'
+  static override description = 'Writes BUNDLE.part000, BUNDLE.part001, ... and BUNDLE.split.json, an index with the size and SHA-256 of each part and of the whole. verify, inspect and extract accept the first part or the index and read the parts as one bundle, naming any damaged part. The index is named so that the glob BUNDLE.part* matches the parts only: `cat BUNDLE.part* > BUNDLE` gives the bundle back byte for byte, and `cat BUNDLE.part* | airlock bundle verify -` works too. An index named BUNDLE.parts (earlier versions) is still read. Sizes: K/M/G are 1024-based as with split(1); FAT32 holds at most 4 GiB - 1 byte per file, so use --size 4000M there.'
   static override examples = ['<%= config.bin %> <%= command.id %> demo.tar --size 4000M', '<%= config.bin %> <%= command.id %> demo.tar --size 25G --json']
 
   static override args = {

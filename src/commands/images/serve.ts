@@ -19,7 +19,7 @@ export default class ImagesServe extends BaseCommand {
   ]
 
   static override args = {
-    bundle: Args.string({required: true, description: 'bundle file (.tar), its first part, or its .parts index'}),
+    bundle: Args.string({required: true, description: 'bundle file (.tar), its first part, or its .split.json index'}),
   }
 
   static override flags = {
