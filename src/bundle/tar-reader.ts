@@ -33,6 +33,14 @@ export class ByteSource {
     return Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as Uint8Array)
   }
 
+  /** Ends the underlying stream early, so the file (handle) behind it is closed now and not by the garbage collector. */
+  async close(): Promise<void> {
+    if (this.done) return
+    this.done = true
+    this.pending = undefined
+    await this.iterator.return?.()
+  }
+
   /** n bytes, or undefined at a clean end of stream; a partial read is a truncation. */
   async readExact(n: number, what: string): Promise<Buffer | undefined> {
     const parts: Buffer[] = []
@@ -111,6 +119,11 @@ export class TarReader {
 
   get position(): number {
     return this.src.position
+  }
+
+  /** Releases the source: every reader that may stop before the stream ends (an error, the end-of-archive blocks, a head read) calls it. */
+  close(): Promise<void> {
+    return this.src.close()
   }
 
   async next(): Promise<TarEntry | undefined> {

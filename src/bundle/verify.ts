@@ -100,6 +100,14 @@ async function readHead(reader: TarReader, expected: string, max: number, root: 
  */
 export async function verifyBundle(input: BundleInput, trust: Trust, sink?: EntrySink, now = new Date(), onProgress?: (bytesRead: number) => void): Promise<VerifyResult> {
   const reader = new TarReader(await openBundleStream(input))
+  try {
+    return await verifyFrom(reader, input, trust, sink, now, onProgress)
+  } finally {
+    await reader.close()
+  }
+}
+
+async function verifyFrom(reader: TarReader, input: BundleInput, trust: Trust, sink: EntrySink | undefined, now: Date, onProgress?: (bytesRead: number) => void): Promise<VerifyResult> {
   const {root, data: sums} = await readHead(reader, SUMS, MAX_SUMS_BYTES, undefined)
   const {data: sig} = await readHead(reader, SIG, MAX_SIG_BYTES, root)
   const {data: signerPem} = await readHead(reader, SIGNER, MAX_SIGNER_BYTES, root)

@@ -72,7 +72,7 @@ export async function fetchBundle(options: FetchOptions, onProgress: FetchProgre
   const client = createS3Client({endpoint: options.endpoint, region: options.region, concurrency: options.concurrency})
   const {partial, record: recordPath} = partialPaths(options.out)
   try {
-    const head = await client.send(new HeadObjectCommand({Bucket: loc.bucket, Key: loc.key})).catch((error) => {
+    const head = await withRetry(() => client.send(new HeadObjectCommand({Bucket: loc.bucket, Key: loc.key}))).catch((error) => {
       throw fromS3Error(error, url, 'looking up')
     })
     const size = head.ContentLength ?? 0
