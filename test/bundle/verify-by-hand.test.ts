@@ -4,7 +4,7 @@ import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {craftTar, makeKeys, readTarEntries, writeFilesSpec, type TestKeys} from '../support/bundles.js'
-import {makeTempDir, runCli} from '../support/cli.js'
+import {makeTempDir, removeTempDir, runCli} from '../support/cli.js'
 import {issueWithOpenssl, makeOpensslCa} from '../support/openssl-ca.js'
 
 /** Runs VERIFY.txt exactly as the bundle prints it, with sh, GNU tar, openssl and sha256sum only. */
@@ -16,6 +16,7 @@ describe('VERIFY.txt: verifying by hand without airlock', () => {
   let dir: string
   let keys: TestKeys
 
+  after(() => removeTempDir(dir))
   before(async () => {
     dir = await makeTempDir()
     keys = await makeKeys(dir, 'rsa', 'rsa-3072')

@@ -2,7 +2,7 @@ import {strict as assert} from 'node:assert'
 import {readFile, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {makeTempDir, runCli} from '../support/cli.js'
+import {makeTempDir, removeTempDir, runCli} from '../support/cli.js'
 import {openssl, opensslOk} from './support.js'
 
 /*
@@ -30,6 +30,7 @@ for (const keyType of ['ecdsa-p256', 'rsa-3072'] as const) {
     let csr: {csr: string; key: string}
     let issued: {cert: string; fullchain: string}
 
+    after(() => removeTempDir(dir))
     before(async () => {
       dir = await makeTempDir()
     })
@@ -130,6 +131,7 @@ for (const keyType of ['ecdsa-p256', 'rsa-3072'] as const) {
 describe('certs: keys, passphrases and refusals', function () {
   this.timeout(120_000)
   let dir: string
+  after(() => removeTempDir(dir))
   before(async () => {
     dir = await makeTempDir()
   })
