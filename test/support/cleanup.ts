@@ -84,6 +84,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 process.once('exit', () => {
   for (const c of children) c.kill('SIGKILL')
+  // a run that never reached its end hook (--dry-run, a crash) still leaves no temp root behind
+  rmSync(TEMP_ROOT, {recursive: true, force: true})
 })
 
 async function undoAll(list: Entry[]): Promise<string[]> {
