@@ -1,7 +1,7 @@
 import {readFile} from 'node:fs/promises'
 import {parse, stringify} from 'yaml'
 
-import {AirlockError} from '../ui/errors.js'
+import {AirlockError, fromFsError} from '../ui/errors.js'
 import {writeFileAtomic} from '../util/fs.js'
 import {isDigest} from '../oci/digest.js'
 
@@ -24,13 +24,17 @@ export function lockPathFor(specPath: string): string {
   return specPath.replace(/(\.ya?ml)?$/, '.lock.yaml')
 }
 
-/** The lock file's digests by spec ref; an absent file is an empty lock. */
+/**
+ * The lock file's digests by spec ref; an absent file is an empty lock. One that is there but cannot
+ * be read is an error: ignoring it would build from whatever the tags mean today, unpinned.
+ */
 export async function readLock(path: string): Promise<Map<string, string>> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
-  } catch {
-    return new Map()
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map()
+    throw fromFsError(error, path, 'lock file')
   }
   const doc = parse(text) as Partial<LockFile> | null
   if (!doc || doc.kind !== 'BundleLock' || !Array.isArray(doc.images)) {

@@ -17,6 +17,7 @@ import {makeTempDir, runCli, type CliResult} from '../support/cli.js'
 import {fakeKubectl, loadFixture, makePki as makeKubePki, startKubeApi, writeKubeconfig, type KubeApi} from '../support/kube-api.js'
 import {issueWithOpenssl} from '../support/openssl-ca.js'
 import {BIN, REPO_ROOT} from '../support/paths.js'
+import {step} from '../support/steps.js'
 import {
   inspectDigest,
   makeImage,
@@ -55,11 +56,6 @@ function sh(script: string, args: string[], options: {cwd?: string; env?: NodeJS
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 const sha256File = async (path: string) => sha256(await readFile(path))
-/** A step of the walkthrough that later steps build on: run once, by its own test or by the first test that needs it, so any test runs alone. */
-function step<T>(fn: () => Promise<T>): () => Promise<T> {
-  let done: Promise<T> | undefined
-  return () => (done ??= fn())
-}
 const ok = (r: CliResult, what: string) => assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`)
 
 describe('both sides of the gap, end to end (built CLI, real registries, CA, parts, VERIFY.txt, cluster)', function () {
