@@ -50,6 +50,7 @@ function diskSink(base: string): EntrySink & {count: number} {
           await handle.write(chunk)
         },
         async close() {
+          await handle.sync() // durable before the folder is renamed into place
           await handle.close()
         },
         async abort() {

@@ -21,6 +21,14 @@ export interface BundleHead {
  */
 export async function readBundleHead(input: BundleInput): Promise<BundleHead> {
   const reader = new TarReader(await openBundleStream(input))
+  try {
+    return await readHeadOf(reader)
+  } finally {
+    await reader.close()
+  }
+}
+
+async function readHeadOf(reader: TarReader): Promise<BundleHead> {
   const take = async (name: string, max: number, root?: string) => {
     const entry = await reader.next()
     if (!entry) throw new AirlockError('NOT_A_BUNDLE', `the bundle ends before ${name}`, {subject: name})

@@ -22,6 +22,8 @@ export interface TarBytes {
   skip(n: number, what: string): Promise<void>
   /** everything from here to the end of the input */
   rest(): AsyncGenerator<Buffer>
+  /** releases what the source holds open (a stream); a reader may stop before the end */
+  close(): Promise<void>
 }
 
 export class ByteSource implements TarBytes {
@@ -47,6 +49,14 @@ export class ByteSource implements TarBytes {
       return undefined
     }
     return Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as Uint8Array)
+  }
+
+  /** Ends the underlying stream early, so the file (handle) behind it is closed now and not by the garbage collector. */
+  async close(): Promise<void> {
+    if (this.done) return
+    this.done = true
+    this.pending = undefined
+    await this.iterator.return?.()
   }
 
   /** n bytes, or undefined at a clean end of stream; a partial read is a truncation. */
@@ -139,6 +149,9 @@ export class SeekSource implements TarBytes {
     this.position = this.bytes.size
     yield* this.bytes.read(at, this.bytes.size - at)
   }
+
+  /** Nothing to release: whoever opened the positional bytes (a file, its parts) closes them. */
+  async close(): Promise<void> {}
 }
 
 function truncated(what: string, at: number): AirlockError {
@@ -248,6 +261,11 @@ export class TarReader {
 
   get position(): number {
     return this.src.position
+  }
+
+  /** Releases the source: every reader that may stop before the stream ends (an error, the end-of-archive blocks, a head read) calls it. */
+  close(): Promise<void> {
+    return this.src.close()
   }
 
   async next(): Promise<TarEntry | undefined> {

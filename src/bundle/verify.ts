@@ -102,8 +102,12 @@ async function readHead(reader: TarReader, expected: string, max: number, root: 
  */
 export async function verifyBundle(input: BundleInput, trust: Trust, sink?: EntrySink, now = new Date(), onProgress?: (bytesRead: number) => void): Promise<VerifyResult> {
   const reader = new TarReader(await openBundleStream(input))
-  const {manifest: _, signer, ...r} = await walkBundle(reader, input, {trust, sink, now, onProgress})
-  return {bundle: r.bundle, verified: true, root: r.root, name: r.name, version: r.version, created: r.created, signer: signer as VerifiedSigner, entries: r.entries, contentBytes: r.contentBytes, images: r.images}
+  try {
+    const {manifest: _, signer, ...r} = await walkBundle(reader, input, {trust, sink, now, onProgress})
+    return {bundle: r.bundle, verified: true, root: r.root, name: r.name, version: r.version, created: r.created, signer: signer as VerifiedSigner, entries: r.entries, contentBytes: r.contentBytes, images: r.images}
+  } finally {
+    await reader.close()
+  }
 }
 
 export interface UnverifiedWalk {
@@ -123,8 +127,12 @@ export interface UnverifiedWalk {
  */
 export async function walkBundleUnverified(bytes: PositionalBytes, input: string, sink?: EntrySink): Promise<UnverifiedWalk> {
   const reader = new TarReader(new SeekSource(bytes))
-  const r = await walkBundle(reader, input, {sink})
-  return {root: r.root, name: r.name, version: r.version, manifest: r.manifest, entries: r.entries, contentBytes: r.contentBytes}
+  try {
+    const r = await walkBundle(reader, input, {sink})
+    return {root: r.root, name: r.name, version: r.version, manifest: r.manifest, entries: r.entries, contentBytes: r.contentBytes}
+  } finally {
+    await reader.close()
+  }
 }
 
 interface WalkOptions {

@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
 import {createReadStream} from 'node:fs'
-import {mkdir, rename, rm, stat} from 'node:fs/promises'
+import {mkdir, rm, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 import pLimit from 'p-limit'
 
@@ -8,6 +8,7 @@ import {READ_CHUNK, type EntrySource} from '../bundle/entry.js'
 import {blobPath, digestHex} from '../oci/digest.js'
 import type {RegistryPool} from '../registry/client.js'
 import {fromFsError} from '../ui/errors.js'
+import {renameDurably} from '../util/fs.js'
 
 /** Where a blob's bytes come from: a registry repository, or a local OCI layout folder. */
 export type BlobOrigin = {kind: 'registry'; registry: string; repository: string} | {kind: 'layout'; dir: string}
@@ -97,7 +98,7 @@ export class BlobFetcher {
     try {
       await this.pool.client(w.origin.registry).fetchBlob(w.origin.repository, w.digest, w.size, temp, w.label)
       const final = cached ?? join(dir, digestHex(w.digest))
-      await rename(temp, final)
+      await renameDurably(temp, final)
       this.stats.downloaded++
       this.stats.downloadedBytes += w.size
       return final

@@ -3,7 +3,7 @@ import {stringify} from 'yaml'
 
 import {parseYaml} from '../util/yaml.js'
 
-import {AirlockError} from '../ui/errors.js'
+import {AirlockError, fromFsError} from '../ui/errors.js'
 import {writeFileAtomic} from '../util/fs.js'
 import {isDigest} from '../oci/digest.js'
 
@@ -26,13 +26,17 @@ export function lockPathFor(specPath: string): string {
   return specPath.replace(/(\.ya?ml)?$/, '.lock.yaml')
 }
 
-/** The lock file's digests by spec ref; an absent file is an empty lock. */
+/**
+ * The lock file's digests by spec ref; an absent file is an empty lock. One that is there but cannot
+ * be read is an error: ignoring it would build from whatever the tags mean today, unpinned.
+ */
 export async function readLock(path: string): Promise<Map<string, string>> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
-  } catch {
-    return new Map()
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map()
+    throw fromFsError(error, path, 'lock file')
   }
   const doc = parseYaml(text, {source: path, code: 'SPEC_INVALID', hint: 'delete it and build with --lock to write it again'}) as Partial<LockFile> | null
   if (!doc || doc.kind !== 'BundleLock' || !Array.isArray(doc.images)) {

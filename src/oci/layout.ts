@@ -82,19 +82,23 @@ export async function extractOciArchive(file: string, dest: string, subject: str
     throw fromFsError(error, file, 'oci-archive')
   }
   const reader = new TarReader(source)
-  await mkdir(join(dest, 'blobs', 'sha256'), {recursive: true})
   let sawIndex = false
-  for (;;) {
-    const entry = await reader.next()
-    if (!entry) break
-    if (entry.type !== 'File' && entry.type !== 'OldFile') continue
-    const name = entry.path.replace(/^(\.\/)+/, '')
-    let target: string | undefined
-    if (name === 'oci-layout' || name === 'index.json') target = join(dest, name)
-    else if (name.startsWith('blobs/sha256/') && isDigest(`sha256:${name.slice('blobs/sha256/'.length)}`)) target = join(dest, blobPath(checkDigest(`sha256:${name.slice('blobs/sha256/'.length)}`, subject)))
-    if (!target) continue
-    if (name === 'index.json') sawIndex = true
-    await pipeline(Readable.from(reader.body()), createWriteStream(target, {mode: 0o600}))
+  try {
+    await mkdir(join(dest, 'blobs', 'sha256'), {recursive: true})
+    for (;;) {
+      const entry = await reader.next()
+      if (!entry) break
+      if (entry.type !== 'File' && entry.type !== 'OldFile') continue
+      const name = entry.path.replace(/^(\.\/)+/, '')
+      let target: string | undefined
+      if (name === 'oci-layout' || name === 'index.json') target = join(dest, name)
+      else if (name.startsWith('blobs/sha256/') && isDigest(`sha256:${name.slice('blobs/sha256/'.length)}`)) target = join(dest, blobPath(checkDigest(`sha256:${name.slice('blobs/sha256/'.length)}`, subject)))
+      if (!target) continue
+      if (name === 'index.json') sawIndex = true
+      await pipeline(Readable.from(reader.body()), createWriteStream(target, {mode: 0o600}))
+    }
+  } finally {
+    await reader.close()
   }
   if (!sawIndex) throw new AirlockError('INPUT_INVALID', `${subject}: ${file} is not an oci-archive (no index.json)`, {subject, hint: 'make one with skopeo copy ... oci-archive:FILE:TAG'})
 }

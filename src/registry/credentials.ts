@@ -2,7 +2,7 @@ import {readFile} from 'node:fs/promises'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 
-import {AirlockError} from '../ui/errors.js'
+import {AirlockError, fromFsError} from '../ui/errors.js'
 import {DOCKER_HUB} from './reference.js'
 
 export interface Credentials {
@@ -44,8 +44,10 @@ async function readAuthFile(path: string): Promise<AuthFile | undefined> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
-  } catch {
-    return undefined
+  } catch (error) {
+    // absent is normal (most of the usual places hold nothing); present but unreadable is not
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined
+    throw fromFsError(error, path, 'registry credentials file')
   }
   try {
     return JSON.parse(text) as AuthFile

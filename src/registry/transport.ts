@@ -3,6 +3,7 @@ import {Agent as HttpsAgent, request as httpsRequest} from 'node:https'
 import type {Readable} from 'node:stream'
 
 import {AirlockError} from '../ui/errors.js'
+import {attemptsOf, retryPolicy, withRetries, type RetryPolicy} from '../util/retry.js'
 
 /** A request body that can be produced again, so a retry or an auth round trip can resend it. */
 export type Body = Buffer | (() => Readable)
@@ -12,9 +13,9 @@ export interface TransportOptions {
   ca?: string
   /** hosts (host[:port]) that are reached over plain HTTP (--insecure-registry) */
   insecure?: string[]
-  /** attempts for one request on connection errors, 429 and 5xx (default 5) */
+  /** attempts for one request on connection errors, 429 and 5xx (default: the retry policy's) */
   attempts?: number
-  /** first backoff in ms, doubled each time (default 250) */
+  /** first backoff in ms, doubled each time (default: the retry policy's) */
   backoffMs?: number
   timeoutMs?: number
 }
@@ -46,18 +47,16 @@ export function drain(res: IncomingMessage): void {
 /**
  * HTTP for registries over node:http(s): keep-alive agents, the --registry-ca bundle, plain HTTP only
  * for hosts named with --insecure-registry, redirects that never carry the registry's Authorization
- * to another host (blob storage), and bounded retries with exponential backoff.
+ * to another host (blob storage), and retries under the one retry policy (src/util/retry.ts).
  */
 export class Transport {
   private readonly https: HttpsAgent
   private readonly http = new HttpAgent({keepAlive: true, maxSockets: 32})
-  readonly attempts: number
-  readonly backoffMs: number
+  readonly policy: RetryPolicy
 
   constructor(readonly options: TransportOptions = {}) {
     this.https = new HttpsAgent({keepAlive: true, maxSockets: 32, ...(options.ca ? {ca: options.ca} : {})})
-    this.attempts = options.attempts ?? Number(process.env.AIRLOCK_REGISTRY_ATTEMPTS ?? 5)
-    this.backoffMs = options.backoffMs ?? Number(process.env.AIRLOCK_REGISTRY_BACKOFF_MS ?? 250)
+    this.policy = retryPolicy({...(options.attempts === undefined ? {} : {attempts: options.attempts}), ...(options.backoffMs === undefined ? {} : {backoffMs: options.backoffMs})})
   }
 
   isInsecure(host: string): boolean {
@@ -106,17 +105,17 @@ export class Transport {
     throw new AirlockError('REGISTRY_ERROR', `too many redirects from ${url.host}`, {subject: url.host})
   }
 
-  /** Runs `attempt` up to `attempts` times while it fails with a retryable error. */
+  /** Runs `attempt` under the retry policy while it fails with a retryable error; the last failure names the attempts. */
   async retry<T>(what: string, subject: string, attempt: (n: number) => Promise<T>): Promise<T> {
-    for (let n = 1; ; n++) {
-      try {
-        return await attempt(n)
-      } catch (error) {
-        if (error instanceof AirlockError) throw error
-        if (!isRetryable(error) || n >= this.attempts) throw describeNetworkError(error, what, subject, n)
-        const wait = (error as RetryableError).retryAfterMs ?? this.backoffMs * 2 ** (n - 1) * (0.75 + Math.random() / 2)
-        await new Promise((r) => setTimeout(r, Math.min(wait, 30_000)))
-      }
+    try {
+      return await withRetries(attempt, {
+        policy: this.policy,
+        retryable: (error) => !(error instanceof AirlockError) && isRetryable(error),
+        retryAfterMs: (error) => (error instanceof RetryableError ? error.retryAfterMs : undefined),
+      })
+    } catch (error) {
+      if (error instanceof AirlockError) throw error
+      throw describeNetworkError(error, what, subject, attemptsOf(error))
     }
   }
 

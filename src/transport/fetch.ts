@@ -1,5 +1,5 @@
 import {GetObjectCommand, HeadObjectCommand, type S3Client} from '@aws-sdk/client-s3'
-import {open, rename, rm, stat, type FileHandle} from 'node:fs/promises'
+import {open, rm, stat, type FileHandle} from 'node:fs/promises'
 import type {Readable} from 'node:stream'
 import pLimit from 'p-limit'
 
@@ -7,7 +7,7 @@ import {HashPool} from '../bundle/hash-pool.js'
 import {verifyBundle, type VerifyResult} from '../bundle/verify.js'
 import type {Trust} from '../signing/trust.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
-import {pathExists} from '../util/fs.js'
+import {pathExists, renameDurably} from '../util/fs.js'
 import {CHECKSUM_SUFFIX, SHA256_METADATA} from './publish.js'
 import {readRecordFile, writeRecordFile} from './record.js'
 import {createS3Client, fromS3Error, parseS3Url, s3ErrorName, s3Status, s3Url, withRetry, type S3Location} from './s3.js'
@@ -72,7 +72,7 @@ export async function fetchBundle(options: FetchOptions, onProgress: FetchProgre
   const client = createS3Client({endpoint: options.endpoint, region: options.region, concurrency: options.concurrency})
   const {partial, record: recordPath} = partialPaths(options.out)
   try {
-    const head = await client.send(new HeadObjectCommand({Bucket: loc.bucket, Key: loc.key})).catch((error) => {
+    const head = await withRetry(() => client.send(new HeadObjectCommand({Bucket: loc.bucket, Key: loc.key}))).catch((error) => {
       throw fromS3Error(error, url, 'looking up')
     })
     const size = head.ContentLength ?? 0
@@ -151,7 +151,7 @@ export async function fetchBundle(options: FetchOptions, onProgress: FetchProgre
         throw error
       }
     }
-    await rename(partial, options.out)
+    await renameDurably(partial, options.out)
     await rm(recordPath, {force: true})
     return {url, out: options.out, size, sha256, sha256From: from, resumedBytes, ...(verified ? {verified} : {})}
   } finally {

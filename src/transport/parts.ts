@@ -1,12 +1,12 @@
 import {createHash} from 'node:crypto'
 import {createReadStream, createWriteStream, type WriteStream} from 'node:fs'
-import {readdir, rename, rm, stat} from 'node:fs/promises'
+import {readdir, rm, stat} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 import {once} from 'node:events'
 
 import {READ_CHUNK} from '../bundle/entry.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
-import {pathExists, readSmallFile, writeFileAtomic} from '../util/fs.js'
+import {pathExists, readSmallFile, renameDurably, writeFileAtomic} from '../util/fs.js'
 
 /**
  * `FILE.split.json`: what `bundle split` wrote, so the parts can be checked one by one (a damaged part is
@@ -92,7 +92,7 @@ export async function splitBundle(file: string, partSize: number, options: {forc
     part = undefined
     p.out.end()
     await once(p.out, 'close')
-    await rename(`${p.path}.partial`, p.path)
+    await renameDurably(`${p.path}.partial`, p.path)
     parts.push({path: p.path, size: p.size, sha256: p.hash.digest('hex')})
   }
   const startPart = () => {

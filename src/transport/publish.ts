@@ -112,7 +112,7 @@ export async function publishBundle(options: PublishOptions, onProgress: Publish
   }
   const size = info.size
   const partSize = effectivePartSize(size, options.partSize)
-  const client = createS3Client({endpoint: options.endpoint, region: options.region, concurrency: options.concurrency, maxAttempts: 1})
+  const client = createS3Client({endpoint: options.endpoint, region: options.region, concurrency: options.concurrency})
   try {
     const recordPath = uploadRecordPath(options.file)
     let record = await readRecord(recordPath)
@@ -178,7 +178,7 @@ export async function publishBundle(options: PublishOptions, onProgress: Publish
     await saving
 
     await completeUpload(client, loc, active, uploaded, recordPath)
-    const head = await client.send(new HeadObjectCommand({Bucket: loc.bucket, Key: loc.key})).catch((error) => {
+    const head = await withRetry(() => client.send(new HeadObjectCommand({Bucket: loc.bucket, Key: loc.key}))).catch((error) => {
       throw fromS3Error(error, url, 'checking')
     })
     if (head.ContentLength !== size) {
@@ -234,7 +234,7 @@ async function hashParts(file: string, size: number, partSize: number, onProgres
 
 async function alreadyPublished(client: S3Client, loc: S3Location, size: number, sha256: string): Promise<boolean> {
   try {
-    const head = await client.send(new HeadObjectCommand({Bucket: loc.bucket, Key: loc.key}))
+    const head = await withRetry(() => client.send(new HeadObjectCommand({Bucket: loc.bucket, Key: loc.key})))
     return head.ContentLength === size && head.Metadata?.[SHA256_METADATA] === sha256
   } catch (error) {
     const name = s3ErrorName(error)

@@ -3,6 +3,13 @@ import {Agent as HttpAgent} from 'node:http'
 import {Agent as HttpsAgent} from 'node:https'
 
 import {AirlockError} from '../ui/errors.js'
+import {afterAttempts, withRetries} from '../util/retry.js'
+
+// The SDK in use supports the Node range airlock declares (package.json engines: >=20.19; the SDK's
+// own engines: >=20); its notice about releases after January 2027 concerns SDK versions airlock does
+// not ship, so users are not shown it. This is the switch the SDK documents for that notice alone; a
+// user who sets it to anything else still sees the notice.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 
 export interface S3Location {
   bucket: string
@@ -16,8 +23,6 @@ export interface S3ClientOptions {
   region?: string
   /** sockets kept open: one per concurrent request */
   concurrency: number
-  /** SDK-level attempts; 1 where airlock retries itself because a request body is a one-shot stream */
-  maxAttempts?: number
 }
 
 /** `s3://bucket/key` (or `s3://bucket/prefix/`); the bucket name is checked the way S3 checks it. */
@@ -42,6 +47,10 @@ export function s3Url(loc: S3Location): string {
  * object), so the SDK's newer default flexible checksums are set to WHEN_REQUIRED: S3-compatible
  * stores that predate them (s3rver, older MinIO and Ceph) would otherwise receive aws-chunked bodies
  * with trailing checksums they do not understand and store the framing as data.
+ *
+ * The SDK's own retries are off (maxAttempts 1): every request goes through withRetry, the one retry
+ * policy airlock has for remote stores, so attempts are counted once and named in the error, and a
+ * request body (a one-shot file stream) is made afresh for each attempt.
  */
 export function createS3Client(options: S3ClientOptions): S3Client {
   const sockets = Math.max(options.concurrency, 1) + 2
@@ -51,7 +60,7 @@ export function createS3Client(options: S3ClientOptions): S3Client {
     ...(options.endpoint ? {endpoint: options.endpoint, forcePathStyle: true} : {}),
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: options.maxAttempts ?? 5,
+    maxAttempts: 1,
     // options rather than a handler instance, so that no transitive @smithy package is imported directly
     requestHandler: {
       httpAgent: new HttpAgent({keepAlive: true, maxSockets: sockets}),
@@ -78,7 +87,7 @@ export function fromS3Error(err: unknown, subject: string, doing: string): unkno
   const e = err as NodeJS.ErrnoException & {name?: string}
   const code = e?.code ?? (e?.cause as NodeJS.ErrnoException | undefined)?.code
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ETIMEDOUT' || code === 'ECONNRESET' || code === 'EHOSTUNREACH') {
-    return new AirlockError('REMOTE_UNREACHABLE', `cannot reach the S3 endpoint while ${doing} ${subject}: ${code}`, {subject, hint: 'check --endpoint, the network and any proxy settings', cause: err})
+    return new AirlockError('REMOTE_UNREACHABLE', `cannot reach the S3 endpoint while ${doing} ${subject}: ${code}${afterAttempts(err)}`, {subject, hint: 'check --endpoint, the network and any proxy settings', cause: err})
   }
   if (e?.name === 'CredentialsProviderError' || /credential/i.test(e?.message ?? '')) {
     return new AirlockError('S3_ERROR', `no usable AWS credentials while ${doing} ${subject}: ${e.message}`, {subject, hint: 'set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or AWS_PROFILE for a profile in ~/.aws/config', cause: err})
@@ -97,7 +106,7 @@ export function fromS3Error(err: unknown, subject: string, doing: string): unkno
       Forbidden: 'the credentials in use may not access this bucket; check AWS_PROFILE and the bucket policy',
       PreconditionFailed: 'the object changed while it was being read; fetch again',
     }
-    return new AirlockError('S3_ERROR', `S3 said ${name}${status ? ` (HTTP ${status})` : ''} while ${doing} ${subject}: ${e.message}`, {subject, hint: hints[name] ?? 'check the bucket, the key and the credentials in use', cause: err})
+    return new AirlockError('S3_ERROR', `S3 said ${name}${status ? ` (HTTP ${status})` : ''} while ${doing} ${subject}: ${e.message}${afterAttempts(err)}`, {subject, hint: hints[name] ?? 'check the bucket, the key and the credentials in use', cause: err})
   }
   return err
 }
@@ -111,14 +120,7 @@ export function isTransient(err: unknown): boolean {
   return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ETIMEDOUT' || code === 'ECONNREFUSED' || (err as Error | undefined)?.name === 'TimeoutError'
 }
 
-/** Runs `fn` again (fresh request body each time) on transient failures, with a short backoff. */
-export async function withRetry<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn()
-    } catch (error) {
-      if (i >= attempts || !isTransient(error)) throw error
-      await new Promise((r) => setTimeout(r, 200 * 2 ** i))
-    }
-  }
+/** Runs `fn` under the retry policy (a fresh request body each attempt) while it fails transiently. */
+export async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
+  return withRetries(fn, {retryable: isTransient})
 }

@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
 import {constants} from 'node:fs'
-import {chmod, open, readFile, rename, rm, stat} from 'node:fs/promises'
+import {chmod, open, readdir, readFile, rename, rm, stat} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
 import {AirlockError, fromFsError} from '../ui/errors.js'
@@ -57,10 +57,46 @@ export async function writeFileAtomic(path: string, data: string | Buffer, optio
       throw new AirlockError('FILE_EXISTS', `${path} already exists`, {subject: path, hint: 'remove it or pass --force'})
     }
     await rename(temp, path)
+    await fsyncPath(dirname(path))
   } catch (error) {
     await rm(temp, {force: true})
     throw fromFsError(error, path)
   }
+}
+
+/** Flushes a file's bytes (or a folder's entries) to the disk. */
+export async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r')
+  try {
+    await handle.sync()
+  } catch (error) {
+    // some filesystems cannot fsync a folder (EINVAL); there is nothing more to do for them
+    const code = (error as NodeJS.ErrnoException).code
+    if (code !== 'EINVAL' && code !== 'ENOTSUP' && code !== 'EISDIR') throw error
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Every folder under `dir`, `dir` included: their entries are what a crash loses after files were synced. */
+async function fsyncFolders(dir: string): Promise<void> {
+  for (const e of await readdir(dir, {withFileTypes: true})) {
+    if (e.isDirectory()) await fsyncFolders(join(dir, e.name))
+  }
+  await fsyncPath(dir)
+}
+
+/**
+ * Gives a finished file (or folder) its final name so that a crash or power loss leaves either
+ * nothing or all of it under that name: its bytes are synced before the rename, and the folder
+ * holding the name after. For a folder, the files in it are synced by whoever wrote them (`sync` on
+ * the handle before closing); the folders' own entries are synced here.
+ */
+export async function renameDurably(from: string, to: string, options: {isDirectory?: boolean} = {}): Promise<void> {
+  if (options.isDirectory) await fsyncFolders(from)
+  else await fsyncPath(from)
+  await rename(from, to)
+  await fsyncPath(dirname(to))
 }
 
 /** A private key or other secret: mode 0600, atomic, never replaced without `force`. */

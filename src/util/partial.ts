@@ -1,5 +1,7 @@
 import {rmSync} from 'node:fs'
-import {rename, rm} from 'node:fs/promises'
+import {rm} from 'node:fs/promises'
+
+import {renameDurably} from './fs.js'
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 const cleanups = new Set<() => void>()
@@ -38,14 +40,15 @@ export function removeOnInterrupt(path: string): () => void {
 /**
  * Runs `write(partialPath)` and renames the result to `finalPath` only on success. On an error, or on
  * SIGINT/SIGTERM/SIGHUP, the partial file is removed, so nothing ever carries the final name that is
- * not complete and nothing stale is left behind.
+ * not complete and nothing stale is left behind. The rename is durable (renameDurably): what carries
+ * the final name after a crash is the whole file.
  */
 export async function withPartialFile<T>(finalPath: string, write: (partialPath: string) => Promise<T>, options: {partialPath?: string; isDirectory?: boolean} = {}): Promise<T> {
   const partial = options.partialPath ?? `${finalPath}.partial`
   const unregister = removeOnInterrupt(partial)
   try {
     const result = await write(partial)
-    await rename(partial, finalPath)
+    await renameDurably(partial, finalPath, {isDirectory: options.isDirectory})
     return result
   } catch (error) {
     await rm(partial, {force: true, recursive: Boolean(options.isDirectory)})

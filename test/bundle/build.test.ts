@@ -6,12 +6,13 @@ import {join} from 'node:path'
 
 import {BIN} from '../support/paths.js'
 import {makeKeys, writeFilesSpec, type TestKeys} from '../support/bundles.js'
-import {makeTempDir, runCli} from '../support/cli.js'
+import {makeTempDir, removeTempDir, runCli} from '../support/cli.js'
 
 describe('bundle build', () => {
   let dir: string
   let keys: TestKeys
 
+  after(() => removeTempDir(dir))
   before(async () => {
     dir = await makeTempDir()
     keys = await makeKeys(dir)

@@ -4,13 +4,14 @@ import {mkdir, readFile, readdir, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {buildTestBundle, craftTar, makeKeys, readTarEntries, reseal, type TestKeys} from '../support/bundles.js'
-import {makeTempDir, runCli} from '../support/cli.js'
+import {makeTempDir, removeTempDir, runCli} from '../support/cli.js'
 
 describe('bundle extract', () => {
   let dir: string
   let keys: TestKeys
   let good: string
 
+  after(() => removeTempDir(dir))
   before(async () => {
     dir = await makeTempDir()
     keys = await makeKeys(dir)

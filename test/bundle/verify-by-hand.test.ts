@@ -4,7 +4,7 @@ import {mkdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {craftTar, makeKeys, readTarEntries, writeFilesSpec, type TestKeys} from '../support/bundles.js'
-import {makeTempDir, runCli} from '../support/cli.js'
+import {makeTempDir, removeTempDir, runCli} from '../support/cli.js'
 import {makeOpensslCa} from '../support/openssl-ca.js'
 import {issueSignerCert} from './signer-cert.js'
 
@@ -18,6 +18,7 @@ describe('VERIFY.txt: verifying by hand without airlock', () => {
   let dir: string
   let keys: TestKeys
 
+  after(() => removeTempDir(dir))
   before(async () => {
     dir = await makeTempDir()
     keys = await makeKeys(dir, 'rsa', 'rsa-3072')

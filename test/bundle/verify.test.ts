@@ -9,7 +9,7 @@ import {verifyBundle} from '../../src/bundle/verify.js'
 import {parseTrust} from '../../src/signing/trust.js'
 import {buildTestBundle, craftTar, makeKeys, readTarEntries, reseal, type CraftEntry, type TestKeys} from '../support/bundles.js'
 import {rejectsWithCode} from '../support/assert.js'
-import {makeTempDir, runCli} from '../support/cli.js'
+import {makeTempDir, removeTempDir, runCli} from '../support/cli.js'
 
 async function expectFailure(file: string, trustPem: string, code: string, subject: RegExp | string): Promise<void> {
   await rejectsWithCode(verifyBundle(file, parseTrust(trustPem, 'trust.pem')), code, subject)
@@ -24,6 +24,7 @@ describe('bundle verify', () => {
   let entries: CraftEntry[]
   let pub: string
 
+  after(() => removeTempDir(dir))
   before(async () => {
     dir = await makeTempDir()
     keys = await makeKeys(dir)

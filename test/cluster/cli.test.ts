@@ -4,7 +4,7 @@ import {join} from 'node:path'
 
 import {makeKeys} from '../support/bundles.js'
 import {startDnsServer, type DnsServer} from './dns-server.js'
-import {makeTempDir, runCli, type CliResult} from '../support/cli.js'
+import {makeTempDir, removeTempDir, runCli, type CliResult} from '../support/cli.js'
 import {fakeKubectl, loadFixture, makePki, startKubeApi, writeKubeconfig, type ClusterFixture, type FixtureName, type KubeApi, type KubeApiOptions, type Pki} from '../support/kube-api.js'
 
 const TOKEN = 'sha256~Zk3x9QbW1mN7cVt2LpR8sYdH4gJ6fA0eUo5iKq'
@@ -83,6 +83,7 @@ describe('airlock cluster verify / snapshot (built CLI against a local HTTPS API
   after(async () => {
     await Promise.all(servers.map((s) => s.close()))
     await dns.close()
+    await removeTempDir(dir)
   })
 
   async function kubeconfigFor(fixture: ClusterFixture, name: string, options: Partial<KubeApiOptions> = {}): Promise<string> {
@@ -273,9 +274,16 @@ describe('airlock cluster verify / snapshot (built CLI against a local HTTPS API
       ['a dump node without status', JSON.stringify({apiVersion: 'v1', kind: 'List', items: [{kind: 'Node', metadata: {name: 'n1'}}]}), '#items[0]'],
       ['some other kind', JSON.stringify({apiVersion: 'v1', kind: 'Secret', data: {}}), '#kind'],
     ]
+    // each file below starts from a good snapshot, made here so that each test also runs alone
+    const base = () => join(dir, 'malformed-base.snapshot.json')
+    before(async () => {
+      const kubeconfig = await kubeconfigFor(loadFixture('openshift-4.18'), 'ocp-malformed')
+      const s = await runCli(['cluster', 'snapshot', '--kubeconfig', kubeconfig, '--out', base(), '--json'], {env})
+      assert.equal(s.code, 0, s.stdout + s.stderr)
+    })
     for (const [what, content, at] of bad) {
       it(what, async () => {
-        const snapshot = JSON.parse(await readFile(join(dir, 'ocp.snapshot.json'), 'utf8').catch(() => '{}'))
+        const snapshot = JSON.parse(await readFile(base(), 'utf8'))
         let text = content
         if (content === 'QTY') {
           snapshot.nodes[0].capacity.memory = '16 GB'

@@ -17,6 +17,7 @@ import {makeTempDir, runCli, type CliResult} from '../support/cli.js'
 import {fakeKubectl, loadFixture, makePki as makeKubePki, startKubeApi, writeKubeconfig, type KubeApi} from '../support/kube-api.js'
 import {issueWithOpenssl} from '../support/openssl-ca.js'
 import {BIN, REPO_ROOT} from '../support/paths.js'
+import {step} from '../support/steps.js'
 import {
   inspectDigest,
   makeImage,
@@ -84,6 +85,8 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
   let siteBundle: string
   let clusterEnv: NodeJS.ProcessEnv
   const apis: KubeApi[] = []
+  /** the connected side's last step, which the isolated side starts from */
+  let stepSplit: () => Promise<void>
 
   const imageRefs = () => ({
     app1: `${vendor.host}/wallaroo/app1:1.0`,
@@ -143,7 +146,7 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
   })
 
   describe('connected side', () => {
-    it('makes a release CA with certs ca, a signing key with keys generate, and a signer certificate chaining to the CA', async () => {
+    const stepRelease = step(async () => {
       const caDir = join(dir, 'release-ca')
       const made = await runCli(['certs', 'ca', '--name', 'Acme Release CA', '--key-type', 'ecdsa-p256', '--out', caDir, '--json'])
       ok(made, 'certs ca')
@@ -163,8 +166,10 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
       const chain = review.json.findings.find((f: {check: string}) => f.check === 'chain')
       assert.equal(chain.severity, 'ok', JSON.stringify(chain))
     })
+    it('makes a release CA with certs ca, a signing key with keys generate, and a signer certificate chaining to the CA', () => stepRelease())
 
-    it('builds the Wallaroo bundle: images, kots, TLS, manifests and the two archives, signed with the certificate', async () => {
+    const stepBuild = step(async () => {
+      await stepRelease()
       // The shipped spec, with this run's vendor images added (the real one lists none: the .airgap carries them).
       const spec = parseYaml(await readFile(join(REPO_ROOT, 'bundles', 'wallaroo-2025.1.yaml'), 'utf8'))
       const refs = imageRefs()
@@ -210,8 +215,10 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
       assert.match(inspect.json.extensions.kots.checkedAgainst, /wallaroo-2025\.1\.airgap/)
       assert.ok(inspect.json.extensions.kots.services.every((s: {enabled: boolean}) => s.enabled), 'the 16-core tier runs every service')
     })
+    it('builds the Wallaroo bundle: images, kots, TLS, manifests and the two archives, signed with the certificate', () => stepBuild())
 
-    it('splits the bundle into parts for removable media', async () => {
+    stepSplit = step(async () => {
+      await stepBuild()
       const r = await runCli(['bundle', 'split', bundle, '--size', '300K', '--json'])
       ok(r, 'bundle split')
       split = r.json
@@ -223,12 +230,14 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
       await mkdir(media)
       for (const p of [...split.parts.map((x) => x.path), split.index]) await copyFile(p, join(media, basename(p)))
     })
+    it('splits the bundle into parts for removable media', () => stepSplit())
   })
 
   describe('isolated side', () => {
     const part = (i: number) => join(media, basename(split.parts[i]?.path ?? ''))
 
-    it('verifies from the first part, from the index, and from `cat parts | verify -`, trusting the CA', async () => {
+    const stepVerifyParts = step(async () => {
+      await stepSplit()
       for (const input of [part(0), join(media, basename(split.index))]) {
         const r = await runCli(['bundle', 'verify', input, '--trust', ca.cert, '--json'])
         ok(r, `bundle verify ${input}`)
@@ -243,8 +252,10 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
       assert.equal(piped.code, 0, piped.stderr + piped.stdout)
       assert.equal(JSON.parse(piped.stdout).root, ROOT)
     })
+    it('verifies from the first part, from the index, and from `cat parts | verify -`, trusting the CA', () => stepVerifyParts())
 
-    it('refuses a damaged part, naming it (exit 3), and a signer that chains to another CA (exit 3)', async () => {
+    const stepDamaged = step(async () => {
+      await stepSplit()
       const damaged = join(dir, 'damaged-media')
       await mkdir(damaged)
       for (const f of await readdir(media)) await copyFile(join(media, f), join(damaged, f))
@@ -265,8 +276,10 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
       assert.equal(untrusted.json.error.code, 'SIGNER_UNTRUSTED')
       assert.equal(untrusted.json.error.subject, `${ROOT}/signer.pem`)
     })
+    it('refuses a damaged part, naming it (exit 3), and a signer that chains to another CA (exit 3)', () => stepDamaged())
 
-    it('rejoins the parts and verifies by hand with the commands in VERIFY.txt, run as printed with TRUST_CA', async () => {
+    const stepRejoin = step(async () => {
+      await stepSplit()
       isolated = join(dir, 'isolated')
       await mkdir(isolated)
       siteBundle = join(isolated, `${ROOT}.tar`)
@@ -283,8 +296,10 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
       assert.match(byHand.stdout, new RegExp(`bundle verified: ${ROOT}`))
       await rm(join(isolated, ROOT), {recursive: true, force: true})
     })
+    it('rejoins the parts and verifies by hand with the commands in VERIFY.txt, run as printed with TRUST_CA', () => stepRejoin())
 
-    it('extracts: the archives, ConfigValues, CSR, manifests and an OCI layout skopeo reads', async () => {
+    const stepExtract = step(async () => {
+      await stepRejoin()
       const to = join(isolated, 'wallaroo')
       const r = await runCli(['bundle', 'extract', siteBundle, '--to', to, '--trust', ca.cert, '--json'])
       ok(r, 'bundle extract')
@@ -313,8 +328,10 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
       const raw = await skopeo(['inspect', '--raw', `oci:${join(to, 'images')}:${imageRefs().app2}`])
       assert.equal(`sha256:${sha256(Buffer.from(raw))}`, app2.manifest.digest)
     })
+    it('extracts: the archives, ConfigValues, CSR, manifests and an OCI layout skopeo reads', () => stepExtract())
 
-    it('the CSR from the bundle, signed by the site CA, gives a certificate that passes review with the key kept beside the bundle', async () => {
+    const stepCsr = step(async () => {
+      await stepExtract()
       const siteCa = await runCli(['certs', 'ca', '--name', 'Acme Site CA', '--out', join(dir, 'site-ca'), '--json'])
       ok(siteCa, 'certs ca (site)')
       const issued = await runCli(['certs', 'issue', '--ca-cert', siteCa.json.cert, '--ca-key', siteCa.json.key, '--csr', join(isolated, 'wallaroo', 'tls', `${DOMAIN}.csr`), '--out', join(isolated, 'tls'), '--json'])
@@ -330,8 +347,10 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
       assert.equal(severity('chain'), 'ok')
       assert.equal(severity('domain'), 'ok')
     })
+    it('the CSR from the bundle, signed by the site CA, gives a certificate that passes review with the key kept beside the bundle', () => stepCsr())
 
-    it('pushes every image into the site registry; skopeo reads each back with the expected digest', async () => {
+    const stepPush = step(async () => {
+      await stepRejoin()
       const r = await runCli(['images', 'push', siteBundle, '--registry', `${site.host}/platform`, '--insecure-registry', site.host, '--trust', ca.cert, '--json'])
       ok(r, 'images push')
       assert.equal(r.json.verified, true)
@@ -360,8 +379,10 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
         assert.equal(await sha256File(join(pulled, 'blobs', 'sha256', b.digest.slice(7))), b.digest.slice(7))
       }
     })
+    it('pushes every image into the site registry; skopeo reads each back with the expected digest', () => stepPush())
 
-    it('cluster verify --bundle: a snapshot of a 16-core EKS cluster passes; a dump of the same cluster on 2-core nodes fails', async () => {
+    const stepCluster = step(async () => {
+      await stepRejoin()
       const pki = makeKubePki()
       const api = await startKubeApi(loadFixture('eks'), {pki, token: KUBE_TOKEN})
       apis.push(api)
@@ -397,5 +418,6 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
       assert.ok(check.hint)
       assert.equal(status(fail, 'cpu.total'), 'warn')
     })
+    it('cluster verify --bundle: a snapshot of a 16-core EKS cluster passes; a dump of the same cluster on 2-core nodes fails', () => stepCluster())
   })
 })

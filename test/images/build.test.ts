@@ -140,6 +140,15 @@ describe('bundle build with images', function () {
     assert.match(r.json.error.hint, /--registry-ca/)
   })
 
+  it('a lock file that is there but cannot be read stops the build (exit 2) instead of building unpinned', async () => {
+    const spec = await writeImageSpec(f.dir, [`${f.plain.host}/team/tool:2.0`])
+    // the suite runs as root, who reads any file: a folder under the lock's name cannot be read by anyone
+    await mkdir(spec.replace(/\.yaml$/, '.lock.yaml'))
+    const r = await runCli(['bundle', 'build', spec, '--out', join(f.dir, 'unreadable-lock.tar'), ...flags], {env})
+    assert.equal(r.code, 2, r.stdout + r.stderr)
+    assert.equal(r.json.error.subject, spec.replace(/\.yaml$/, '.lock.yaml'))
+  })
+
   it('with --cache, a second build downloads no blob; --lock pins tags to the digests it resolved', async () => {
     const proxy = await startFaultProxy(f.plain.host, {})
     await seed(f.layout, 'app1', `${f.plain.host}/lockme/app:1`)

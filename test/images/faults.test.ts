@@ -46,7 +46,7 @@ describe('image transfer faults', function () {
   it('a connection that keeps dropping fails after the retry bound (exit 4)', async () => {
     const layer = f.app1.layers[0]!.digest
     const proxy = await startFaultProxy(f.plain.host, {drop: {digest: layer, times: 100}})
-    const {r} = await build(proxy.host, 'drop-always', 'team/app1:1.0', {AIRLOCK_REGISTRY_ATTEMPTS: '3'})
+    const {r} = await build(proxy.host, 'drop-always', 'team/app1:1.0', {AIRLOCK_RETRY_ATTEMPTS: '3'})
     assert.equal(r.code, 4, r.stderr)
     assert.equal(r.json.error.code, 'REGISTRY_ERROR')
     assert.equal(proxy.blobGets.get(layer), 3)

@@ -4,7 +4,6 @@ import {join} from 'node:path'
 
 import {makeKeys, type TestKeys} from '../support/bundles.js'
 import {
-  cleanupAll,
   makeImage,
   makeIndex,
   makeLayer,
@@ -53,9 +52,6 @@ export function getFixture(): Promise<Fixture> {
   return fixture
 }
 
-after(async () => {
-  await cleanupAll()
-})
 
 async function makeFixture(): Promise<Fixture> {
   const dir = await tempDir('images')
@@ -104,5 +100,5 @@ export async function writeImageSpec(dir: string, images: string[], extra = ''):
 
 /** Environment that points every credentials lookup at `authFile` only. */
 export function authEnv(authFile: string): NodeJS.ProcessEnv {
-  return {REGISTRY_AUTH_FILE: authFile, XDG_RUNTIME_DIR: '/nonexistent', DOCKER_CONFIG: '/nonexistent', AIRLOCK_REGISTRY_BACKOFF_MS: '20'}
+  return {REGISTRY_AUTH_FILE: authFile, XDG_RUNTIME_DIR: '/nonexistent', DOCKER_CONFIG: '/nonexistent', AIRLOCK_RETRY_BACKOFF_MS: '20'}
 }

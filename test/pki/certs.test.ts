@@ -2,7 +2,8 @@ import {strict as assert} from 'node:assert'
 import {readFile, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {makeTempDir, runCli} from '../support/cli.js'
+import {makeTempDir, removeTempDir, runCli} from '../support/cli.js'
+import {step} from '../support/steps.js'
 import {openssl, opensslOk} from './support.js'
 
 /*
@@ -30,11 +31,12 @@ for (const keyType of ['ecdsa-p256', 'rsa-3072'] as const) {
     let csr: {csr: string; key: string}
     let issued: {cert: string; fullchain: string}
 
+    after(() => removeTempDir(dir))
     before(async () => {
       dir = await makeTempDir()
     })
 
-    it('certs ca writes a root openssl reads as CA:TRUE pathlen 0, keyCertSign and cRLSign critical, with an SKI', async () => {
+    const stepCa = step(async () => {
       const run = await runCli(['certs', 'ca', '--name', 'Acme Platform CA', '--key-type', keyType, '--subject', 'O=Acme Inc,C=US', '--out', join(dir, 'ca'), '--json'])
       assert.equal(run.code, 0, run.stderr)
       ca = {cert: run.json.cert, key: run.json.key}
@@ -47,8 +49,9 @@ for (const keyType of ['ecdsa-p256', 'rsa-3072'] as const) {
       await opensslOk(['pkey', '-check', '-noout', '-in', ca.key])
       assertNoKeyMaterial(run.stdout + run.stderr, await readFile(ca.key, 'utf8'))
     })
+    it('certs ca writes a root openssl reads as CA:TRUE pathlen 0, keyCertSign and cRLSign critical, with an SKI', () => stepCa())
 
-    it('certs csr writes a 0600 PKCS#8 key and a CSR with CN and DNS/IP SANs that openssl req -verify accepts', async () => {
+    const stepCsr = step(async () => {
       const run = await runCli(['certs', 'csr', '--domain', DOMAIN, '--san', 'api.wallaroo.example.com', '--san', '127.0.0.1', '--key-type', keyType, '--out', join(dir, 'tls'), '--json'])
       assert.equal(run.code, 0, run.stderr)
       csr = {csr: run.json.csr, key: run.json.key}
@@ -64,8 +67,11 @@ for (const keyType of ['ecdsa-p256', 'rsa-3072'] as const) {
       assert.match(verified, /Signature Algorithm: (sha256WithRSAEncryption|ecdsa-with-SHA256)/)
       await opensslOk(['pkey', '-check', '-noout', '-in', csr.key])
     })
+    it('certs csr writes a 0600 PKCS#8 key and a CSR with CN and DNS/IP SANs that openssl req -verify accepts', () => stepCsr())
 
-    it('certs issue certifies the CSR: openssl verify -purpose sslserver -x509_strict passes', async () => {
+    const stepIssue = step(async () => {
+      await stepCa()
+      await stepCsr()
       const run = await runCli(['certs', 'issue', '--ca-cert', ca.cert, '--ca-key', ca.key, '--csr', csr.csr, '--days', '90', '--out', join(dir, 'tls'), '--json'])
       assert.equal(run.code, 0, run.stderr)
       issued = {cert: run.json.cert, fullchain: run.json.fullchain}
@@ -91,8 +97,10 @@ for (const keyType of ['ecdsa-p256', 'rsa-3072'] as const) {
       const chainVerified = await opensslOk(['verify', '-CAfile', ca.cert, '-purpose', 'sslserver', '-x509_strict', issued.fullchain])
       assert.match(chainVerified, /OK/)
     })
+    it('certs issue certifies the CSR: openssl verify -purpose sslserver -x509_strict passes', () => stepIssue())
 
     it('certs inspect reviews all of it: no failure, key matches, chain to the CA, nothing secret in --json', async () => {
+      await stepIssue()
       const run = await runCli(['certs', 'inspect', issued.fullchain, issued.cert, csr.csr, csr.key, '--domain', DOMAIN, '--ca', ca.cert, '--json'])
       assert.equal(run.code, 0, run.stderr)
       assert.notEqual(run.json.verdict, 'fail')
@@ -107,6 +115,7 @@ for (const keyType of ['ecdsa-p256', 'rsa-3072'] as const) {
     })
 
     it('certs issue --domain makes the key too, and a second run refuses to overwrite without --force', async () => {
+      await stepCa()
       const out = join(dir, 'direct')
       const args = ['certs', 'issue', '--ca-cert', ca.cert, '--ca-key', ca.key, '--domain', 'other.example.com', '--san', '10.0.0.7', '--key-type', keyType, '--out', out, '--json']
       const first = await runCli(args)
@@ -130,6 +139,7 @@ for (const keyType of ['ecdsa-p256', 'rsa-3072'] as const) {
 describe('certs: keys, passphrases and refusals', function () {
   this.timeout(120_000)
   let dir: string
+  after(() => removeTempDir(dir))
   before(async () => {
     dir = await makeTempDir()
   })

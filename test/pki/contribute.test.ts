@@ -3,7 +3,7 @@ import {spawnSync} from 'node:child_process'
 import {mkdir, readFile, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {makeTempDir, runCli} from '../support/cli.js'
+import {makeTempDir, removeTempDir, runCli} from '../support/cli.js'
 import {opensslOk} from './support.js'
 
 /*
@@ -35,6 +35,7 @@ describe('bundle build with spec.tls', function () {
   let dir: string
   let signKey: string
 
+  after(() => removeTempDir(dir))
   before(async () => {
     dir = await makeTempDir()
     const keys = await runCli(['keys', 'generate', '--out', join(dir, 'sign'), '--json'])

@@ -2,7 +2,7 @@ import {strict as assert} from 'node:assert'
 import {chmod, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {makeTempDir, runCli} from '../support/cli.js'
+import {makeTempDir, removeTempDir, runCli} from '../support/cli.js'
 import {opensslCa, opensslLeaf, opensslOk} from './support.js'
 
 /*
@@ -28,6 +28,7 @@ describe('certs inspect on openssl-made files', function () {
   let ca: {cert: string; key: string}
   let good: {cert: string; key: string; csr: string}
 
+  after(() => removeTempDir(dir))
   before(async () => {
     dir = await makeTempDir()
     ca = await opensslCa(dir)

@@ -4,7 +4,7 @@ import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {makeKeys, writeFilesSpec, type TestKeys} from '../support/bundles.js'
-import {makeTempDir, runCli} from '../support/cli.js'
+import {makeTempDir, removeTempDir, runCli} from '../support/cli.js'
 import {issueWithOpenssl, makeOpensslCa, type OpensslCa} from '../support/openssl-ca.js'
 
 describe('trust: signer certificates and CAs', () => {
@@ -13,6 +13,7 @@ describe('trust: signer certificates and CAs', () => {
   let ca: OpensslCa
   let spec: string
 
+  after(() => removeTempDir(dir))
   before(async () => {
     dir = await makeTempDir()
     keys = await makeKeys(dir)

@@ -1,9 +1,10 @@
 import {spawn} from 'node:child_process'
-import {mkdtemp, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {rm} from 'node:fs/promises'
 
+import {makeTempDir, reportLeak} from './cleanup.js'
 import {BIN} from './paths.js'
+
+export {makeTempDir, removeTempDir} from './cleanup.js'
 
 export interface CliResult {
   code: number
@@ -38,21 +39,20 @@ export function runProcess(program: string, args: string[], options: {cwd?: stri
       } catch {
         json = undefined
       }
-      resolve({code: code ?? -1, stdout, stderr: Buffer.concat(err).toString('utf8'), json})
+      const stderr = Buffer.concat(err).toString('utf8')
+      // a file handle left to the garbage collector is a leak in the CLI, whichever test ran it
+      if (/Closing file descriptor \d+ on garbage collection|DEP0137/.test(stderr)) reportLeak(`a file handle closed on garbage collection in: ${args.slice(1).join(' ')}`)
+      resolve({code: code ?? -1, stdout, stderr, json})
     })
   })
 }
 
-/** A fresh temp folder per test, removed afterwards. */
+/** A fresh temp folder for `fn`, removed when it returns or throws. */
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'airlock-test-'))
+  const dir = await makeTempDir()
   try {
     return await fn(dir)
   } finally {
     await rm(dir, {recursive: true, force: true})
   }
-}
-
-export async function makeTempDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'airlock-test-'))
 }

@@ -9,6 +9,7 @@ import {join} from 'node:path'
 
 import forge from 'node-forge'
 
+import {registerCleanup} from './cleanup.js'
 import {REPO_ROOT} from './paths.js'
 
 /**
@@ -209,15 +210,17 @@ export async function startKubeApi(fixture: ClusterFixture, options: KubeApiOpti
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const {port} = server.address() as AddressInfo
+  const close = registerCleanup(`Kubernetes API on ${port}`, () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    }),
+  )
   return {
     url: `https://127.0.0.1:${port}`,
     fixture,
     requests,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
+    close,
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import {execFile, spawn, type ChildProcess} from 'node:child_process'
 import {createHash, createSign, randomBytes} from 'node:crypto'
-import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import {createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import {connect, createServer as createNetServer} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -14,27 +14,22 @@ import {join} from 'node:path'
 import {promisify} from 'node:util'
 import {gzipSync} from 'node:zlib'
 
+import {endRun, makeTempDir, registerCleanup} from './cleanup.js'
+
 const run = promisify(execFile)
 
-const cleanups: (() => Promise<void> | void)[] = []
-const children = new Set<ChildProcess>()
-process.once('exit', () => {
-  for (const c of children) c.kill('SIGKILL')
-})
-
-/** Registers something to undo after all tests (mocha root hook below). */
+/** Registers something to undo at the end of the run: registries and their folders are shared by test files. */
 export function onCleanup(fn: () => Promise<void> | void): void {
-  cleanups.push(fn)
+  registerCleanup('registry helper', fn, 'run')
 }
 
+/** For scripts outside mocha (bench/): undo everything now and remove the temp root. */
 export async function cleanupAll(): Promise<void> {
-  while (cleanups.length > 0) await cleanups.pop()?.()
+  await endRun()
 }
 
 export async function tempDir(tag = 'registry'): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `airlock-${tag}-`))
-  onCleanup(() => rm(dir, {recursive: true, force: true}))
-  return dir
+  return makeTempDir(tag, 'run')
 }
 
 export async function freePort(): Promise<number> {
@@ -131,7 +126,6 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
   }
   await writeFile(join(dir, 'config.yml'), `${lines.join('\n')}\n`)
   const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {stdio: ['ignore', 'pipe', 'pipe']})
-  children.add(child)
   let log = ''
   child.stdout?.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-4000)))
   child.stderr?.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-4000)))
@@ -142,7 +136,6 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
       child.kill('SIGTERM')
       await gone
     }
-    children.delete(child)
   }
   onCleanup(stop)
   await waitForPort(port, child, () => log)

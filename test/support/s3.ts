@@ -3,7 +3,7 @@ import {createRequire} from 'node:module'
 import {join} from 'node:path'
 import type {AddressInfo} from 'node:net'
 
-import {makeTempDir} from './cli.js'
+import {makeTempDir, registerCleanup} from './cleanup.js'
 
 interface S3rverInstance {
   run(): Promise<AddressInfo>
@@ -31,6 +31,10 @@ export async function startS3(bucket = 'airlock-test'): Promise<TestS3> {
   const directory = await makeTempDir()
   const server = new S3rver({address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{name: bucket}]})
   const address = await server.run()
+  const stop = registerCleanup(`s3rver on ${address.port}`, async () => {
+    await server.close()
+    await rm(directory, {recursive: true, force: true})
+  })
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     bucket,
@@ -42,9 +46,6 @@ export async function startS3(bucket = 'airlock-test'): Promise<TestS3> {
       await readdir(join(path, '..'))
       return path
     },
-    async stop() {
-      await server.close()
-      await rm(directory, {recursive: true, force: true})
-    },
+    stop,
   }
 }
