@@ -10,7 +10,8 @@ import {DEFAULT_SERVER_DAYS, fileBaseFor, issueForDomain, loadIssuer, makeCa, ma
 import {DEFAULT_TLS_KEY_TYPE, privateKeyPem} from './keys.js'
 import type {PkiObject} from './read.js'
 import {renderReviewMarkdown} from './review.js'
-import {parseCsr, toPem} from './x509.js'
+import {toPem} from './assemble.js'
+import {parseCsr} from './parse.js'
 
 /**
  * spec.tls: a CSR for the organisation's CA (mode csr), a certificate from a one-off CA whose key is

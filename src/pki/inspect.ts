@@ -6,7 +6,8 @@ import {describeKey, publicKeyFingerprint, type KeyDescription} from './keys.js'
 import {commonNameOf, formatName} from './name.js'
 import {BROKEN_HASHES} from './oids.js'
 import {readPkiFile, type PkiObject} from './read.js'
-import {ipBytes, type ParsedCertificate, type SignatureAlgorithm, type SubjectAltNames} from './x509.js'
+import type {ParsedCertificate, SignatureAlgorithm} from './parse.js'
+import {ipBytes, type SubjectAltNames} from './san.js'
 
 /*
  * A review a security team can act on: every object read, every check made (passes included, so the

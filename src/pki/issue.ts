@@ -9,10 +9,10 @@ import {fromDer} from './asn1.js'
 import {DEFAULT_TLS_KEY_TYPE, describeKey, generateTlsKey, keyIdentifier, privateKeyPem, publicKeyFingerprint, spkiDer, type TlsKeyType} from './keys.js'
 import {commonNameOf, encodeName, formatName, parseSubject, type NameAttribute} from './name.js'
 import {readPkiFile} from './read.js'
-import {
-  authorityKeyIdExtension, basicConstraintsExtension, buildCertificate, buildCsr, collectSans, keyUsageExtension, parseCertificate, parseCsr,
-  serverAuthExtension, serverKeyUsages, sanExtension, subjectKeyIdExtension, toPem, type ParsedCertificate, type ParsedCsr, type SubjectAltNames,
-} from './x509.js'
+import {buildCertificate, buildCsr, toPem} from './assemble.js'
+import {authorityKeyIdExtension, basicConstraintsExtension, keyUsageExtension, sanExtension, serverAuthExtension, serverKeyUsages, subjectKeyIdExtension} from './extensions.js'
+import {parseCertificate, parseCsr, type ParsedCertificate, type ParsedCsr} from './parse.js'
+import {collectSans, type SubjectAltNames} from './san.js'
 
 /** Certificates start a little in the past so that a client whose clock runs slow still accepts them. */
 export const BACKDATE_SECONDS = 5 * 60

@@ -4,7 +4,8 @@ import {namedBits, toDer, unsignedInteger} from '../../src/pki/asn1.js'
 import {hostMatches} from '../../src/pki/inspect.js'
 import {validityWindow} from '../../src/pki/issue.js'
 import {parseSubject} from '../../src/pki/name.js'
-import {collectSans, ipBytes, ipToString, randomSerial} from '../../src/pki/x509.js'
+import {randomSerial} from '../../src/pki/assemble.js'
+import {collectSans, ipBytes, ipToString} from '../../src/pki/san.js'
 import {AirlockError} from '../../src/ui/errors.js'
 
 describe('pki building blocks', () => {
