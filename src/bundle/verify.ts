@@ -105,7 +105,7 @@ export async function verifyBundle(input: BundleInput, trust: Trust, sink?: Entr
   const {data: signerPem} = await readHead(reader, SIGNER, MAX_SIGNER_BYTES, root)
 
   const signer = parseSigner(signerPem.toString('utf8'), `${root}/${SIGNER}`)
-  checkSignerTrusted(signer, trust, `${root}/${SIGNER}`, now)
+  await checkSignerTrusted(signer, trust, `${root}/${SIGNER}`, now)
   const key = trust.kind === 'key' ? trust.key : signer.key
   if (!verifyDetached(sums, sig, key)) {
     throw new AirlockError('SIGNATURE_INVALID', `${root}/${SIG} is not a valid signature of ${root}/${SUMS} by the trusted key ${signer.fingerprint}`, {

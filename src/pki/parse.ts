@@ -17,6 +17,9 @@ export interface ParsedExtensions {
   basicConstraints?: {ca: boolean; pathLen?: number; critical: boolean}
   subjectKeyId?: string
   authorityKeyId?: string
+  nameConstraints?: {critical: boolean}
+  /** every extension present, for the strict checks openssl -x509_strict makes (criticality, presence) */
+  present: {id: string; critical: boolean}[]
   /** critical extensions airlock does not understand: a relying party that does not either must reject the certificate */
   unknownCritical: string[]
 }
@@ -27,21 +30,48 @@ export interface SignatureAlgorithm {
   hash?: string
 }
 
+const HASHES: Record<string, string> = {
+  '1.3.14.3.2.26': 'sha1',
+  '2.16.840.1.101.3.4.2.4': 'sha224',
+  '2.16.840.1.101.3.4.2.1': 'sha256',
+  '2.16.840.1.101.3.4.2.2': 'sha384',
+  '2.16.840.1.101.3.4.2.3': 'sha512',
+}
+
+/**
+ * The algorithm and the hash it signs with. RSASSA-PSS names its hash in its parameters, and when
+ * they are absent RFC 4055 makes it SHA-1: PSS is only as strong as the hash inside it.
+ */
 function signatureAlgorithmOf(node: Asn1 | undefined): SignatureAlgorithm {
-  const id = oidOf(children(node)[0]) ?? '?'
+  const [idNode, params] = children(node)
+  const id = oidOf(idNode) ?? '?'
   const known = SIGNATURE_ALGORITHMS[id]
+  if (id === OID.rsassaPss) {
+    const hashField = children(params).find((n) => isContext(n, 0))
+    const hashOid = hashField ? oidOf(children(children(hashField)[0])[0]) : '1.3.14.3.2.26'
+    const hash = HASHES[hashOid ?? ''] ?? hashOid ?? '?'
+    return {oid: id, name: `rsassaPss (${hash.toUpperCase()})`, hash}
+  }
   return {oid: id, name: known?.name ?? id, ...(known?.hash ? {hash: known.hash} : {})}
 }
 
-const KNOWN_EXTENSIONS = new Set<string>([OID.subjectAltName, OID.keyUsage, OID.extKeyUsage, OID.basicConstraints, OID.subjectKeyIdentifier, OID.authorityKeyIdentifier])
+/**
+ * Extensions a relying party must understand when critical. Name constraints and the policy
+ * extensions are evaluated by the path validator (pkijs), the rest here.
+ */
+const KNOWN_EXTENSIONS = new Set<string>([
+  OID.subjectAltName, OID.keyUsage, OID.extKeyUsage, OID.basicConstraints, OID.subjectKeyIdentifier, OID.authorityKeyIdentifier,
+  OID.nameConstraints, OID.certificatePolicies, OID.policyConstraints, OID.policyMappings, OID.inhibitAnyPolicy,
+])
 
 export function parseExtensions(list: Asn1[]): ParsedExtensions {
-  const out: ParsedExtensions = {unknownCritical: []}
+  const out: ParsedExtensions = {unknownCritical: [], present: []}
   for (const ext of list) {
     const parts = children(ext)
     const id = oidOf(parts[0]) ?? '?'
     const critical = isUniversal(parts[1], TYPE.BOOLEAN) ? bytesOf(parts[1])[0] !== 0 : false
     const valueNode = parts[parts.length - 1]
+    out.present.push({id, critical})
     let value: Asn1
     try {
       value = fromDer(bytesOf(valueNode), `extension ${id}`)
@@ -88,6 +118,9 @@ export function parseExtensions(list: Asn1[]): ParsedExtensions {
         if (keyId) out.authorityKeyId = bytesOf(keyId).toString('hex')
         break
       }
+      case OID.nameConstraints:
+        out.nameConstraints = {critical}
+        break
       default:
         if (critical && !KNOWN_EXTENSIONS.has(id)) out.unknownCritical.push(id)
     }
@@ -103,8 +136,10 @@ export interface ParsedCertificate {
   signatureAlgorithm: SignatureAlgorithm
   issuer: NameAttribute[]
   subject: NameAttribute[]
-  /** the issuer Name exactly as encoded, for building a child's issuer field */
+  /** the subject Name exactly as encoded, for building a child's issuer field */
   subjectDer: Buffer
+  /** the issuer Name exactly as encoded, compared with a candidate issuer's subjectDer */
+  issuerDer: Buffer
   notBefore: Date
   notAfter: Date
   publicKey: KeyObject
@@ -135,6 +170,7 @@ export function parseCertificate(der: Buffer, source: string): ParsedCertificate
   const spkiNode = tbs[i + 5]
   const extNode = tbs.slice(i + 6).find((n) => isContext(n, 3))
   const spki = toDer(spkiNode as Asn1)
+  const {notBefore, notAfter} = validityOf(validity, x509, source)
   return {
     der,
     x509,
@@ -144,12 +180,30 @@ export function parseCertificate(der: Buffer, source: string): ParsedCertificate
     issuer: decodeName(issuerNode),
     subject: decodeName(subjectNode),
     subjectDer: toDer(subjectNode as Asn1),
-    notBefore: timeOf(validity[0]) ?? new Date(x509.validFrom),
-    notAfter: timeOf(validity[1]) ?? new Date(x509.validTo),
+    issuerDer: toDer(issuerNode as Asn1),
+    notBefore,
+    notAfter,
     publicKey: x509.publicKey,
     spki,
     extensions: parseExtensions(children(children(extNode)[0])),
   }
+}
+
+/** A time no calendar holds (month 13, 25:00, letters) is a broken certificate, not a date to compare. */
+function validityOf(validity: Asn1[], x509: X509Certificate, source: string): {notBefore: Date; notAfter: Date} {
+  const read = (node: Asn1 | undefined, fallback: string): Date => {
+    let date: Date | undefined
+    try {
+      date = timeOf(node) ?? new Date(fallback)
+    } catch {
+      date = undefined
+    }
+    if (!date || Number.isNaN(date.getTime())) {
+      throw new AirlockError('CERT_INVALID', `${source} has a validity time that is not a real date`, {subject: source, hint: 'the certificate is malformed: have it issued again'})
+    }
+    return date
+  }
+  return {notBefore: read(validity[0], x509.validFrom), notAfter: read(validity[1], x509.validTo)}
 }
 
 export interface ParsedCsr {
