@@ -79,7 +79,7 @@ export async function contributeTls(ctx: BuildContext): Promise<Contribution | u
   await mkdir(secretsDir, {recursive: true})
   await writeSecretFile(keyPath, privateKeyPem(key))
   objects.push({kind: 'private-key', source: `${base}.key (beside the bundle)`, file: keyPath, encrypted: false, format: 'PKCS#8', key, mode: 0o600})
-  const report = inspectObjects(objects, {domain: tls.domain, anchors, anchorSource: 'tls/ca.crt', now})
+  const report = await inspectObjects(objects, {domain: tls.domain, anchors, anchorSource: 'tls/ca.crt', now})
   const review = renderReviewMarkdown(report, {title: `TLS review: ${tls.domain} (mode ${tls.mode})`, provenance, verifyCommands: verify})
   entries.push(bufferEntry('tls/REVIEW.md', review, 'tls'))
   return {
