@@ -56,6 +56,17 @@ function pickLeaf(certs: SourcedCert[], domain: string | undefined): SourcedCert
   return undefined
 }
 
+/**
+ * The leaf, a copy of it, and a certificate for a host given in a file of its own are reviewed as
+ * server certificates; what follows the leaf in its chain file, and CA certificates, as issuers.
+ */
+function reviewedAsServer(object: SourcedCert, leaf: SourcedCert | undefined): boolean {
+  if (!leaf) return false
+  if (object.cert.der.equals(leaf.cert.der)) return true
+  const fileOf = (c: SourcedCert): string => c.source.replace(/#\d+$/, '')
+  return !isCaCert(object.cert) && fileOf(object) !== fileOf(leaf)
+}
+
 export async function inspectObjects(objects: PkiObject[], options: InspectOptions = {}): Promise<InspectReport> {
   const now = options.now ?? new Date()
   const findings: Finding[] = []
@@ -74,7 +85,7 @@ export async function inspectObjects(objects: PkiObject[], options: InspectOptio
         if (!cert.subjectDer.equals(cert.issuerDer)) add(checkSerial(cert, source))
         for (const id of cert.extensions.unknownCritical) add({check: 'critical-extension', severity: 'fail', subject: source, message: `unknown critical extension ${id}: clients that do not know it must reject the certificate`})
         if (cert.extensions.nameConstraints) add({check: 'name-constraints', severity: 'info', subject: source, message: `nameConstraints${cert.extensions.nameConstraints.critical ? ' (critical)' : ''}: evaluated in the chain check`})
-        if (leaf?.cert === cert) {
+        if (reviewedAsServer(object, leaf)) {
           add(checkLifetime(cert, source))
           add(checkSanPresent(cert.extensions.san, source, 'fail'))
           if (options.domain) add(checkDomain(options.domain, cert.extensions.san, undefined, source))
@@ -122,20 +133,28 @@ export async function inspectObjects(objects: PkiObject[], options: InspectOptio
 
 /**
  * A server sends its chain file as it is: the leaf first, then the certificate that signed it, and so
- * on. Node refuses to load a key that does not match the first certificate, and clients do not reorder.
+ * on. Node refuses a key that does not match the first certificate, and clients do not reorder. Each
+ * file holding several certificates is checked; separate files may be named in any order.
  */
 function checkOrder(certs: SourcedCert[], leaf: SourcedCert): Finding {
   const check = 'chain-order'
-  if (certs[0] !== leaf) return {check, severity: 'fail', subject: certs[0]?.source ?? leaf.source, message: `the first certificate given is ${formatName(certs[0]?.cert.subject ?? [])}, not the server certificate ${formatName(leaf.cert.subject)}`, hint: 'put the server certificate first, then the intermediate that signed it, then its issuer'}
-  for (let i = 1; i < certs.length; i++) {
-    const child = certs[i - 1]
-    const parent = certs[i]
-    if (!child || !parent) continue
-    if (!signs(parent.cert, child.cert)) {
-      return {check, severity: 'fail', subject: parent.source, message: `${formatName(parent.cert.subject)} follows ${formatName(child.cert.subject)} but did not sign it`, hint: 'order the file leaf first, then each issuer; drop certificates that belong to another chain'}
+  const fileOf = (c: SourcedCert): string => c.source.replace(/#\d+$/, '')
+  const files = [...new Set(certs.map(fileOf))]
+  for (const file of files) {
+    const inFile = certs.filter((c) => fileOf(c) === file)
+    if (inFile.includes(leaf) && inFile[0] !== leaf) {
+      return {check, severity: 'fail', subject: file, message: `${file} starts with ${formatName(inFile[0]?.cert.subject ?? [])}, not with the server certificate ${formatName(leaf.cert.subject)}: Node refuses to serve it and clients do not reorder`, hint: 'put the server certificate first, then the intermediate that signed it, then its issuer'}
+    }
+    for (let i = 1; i < inFile.length; i++) {
+      const child = inFile[i - 1]
+      const parent = inFile[i]
+      if (child && parent && !signs(parent.cert, child.cert)) {
+        return {check, severity: 'fail', subject: parent.source, message: `${formatName(parent.cert.subject)} follows ${formatName(child.cert.subject)} in ${file} but did not sign it`, hint: 'order the file leaf first, then each issuer; drop certificates that belong to another chain'}
+      }
     }
   }
-  return {check, severity: 'ok', subject: leaf.source, message: certs.length === 1 ? 'one certificate' : `${certs.length} certificates, each signed by the next`}
+  const leafFile = certs.filter((c) => fileOf(c) === fileOf(leaf))
+  return {check, severity: 'ok', subject: fileOf(leaf), message: leafFile.length === 1 ? 'the server certificate alone' : `the server certificate first, then ${leafFile.length - 1} issuer${leafFile.length === 2 ? '' : 's'}, each signed by the next`}
 }
 
 async function checkChain(leaf: SourcedCert, certs: SourcedCert[], options: InspectOptions, now: Date): Promise<Finding[]> {
