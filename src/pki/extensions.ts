@@ -22,6 +22,11 @@ export function serverAuthExtension(): Asn1 {
   return extension(OID.extKeyUsage, false, seq([oid(OID.serverAuth)]))
 }
 
+/** A bundle signer: what `bundle verify --trust CA` and VERIFY.txt require of the signer certificate. */
+export function codeSigningExtension(): Asn1 {
+  return extension(OID.extKeyUsage, false, seq([oid(OID.codeSigning)]))
+}
+
 /** CA: cA TRUE, pathLen 0 (it may issue end-entity certificates only); end entity: the empty SEQUENCE (cA defaults to FALSE). */
 export function basicConstraintsExtension(ca: boolean): Asn1 {
   return extension(OID.basicConstraints, true, seq(ca ? [bool(true), smallInteger(0)] : []))
