@@ -177,25 +177,33 @@ export async function createCa(request: CaRequest & WriteOptions): Promise<CaRes
 
 export interface Issuer {
   cert: ParsedCertificate
+  /** the certificates above an intermediate CA, as its file lists them (up to the root) */
+  above?: ParsedCertificate[]
   key: KeyObject
   /** where the CA came from, for error subjects */
   source: string
 }
 
 /** A CA certificate and its key, checked to belong together and to be fit to issue now. */
-export async function loadIssuer(certPath: string, keyPath: string, passphrase?: string, now = new Date()): Promise<Issuer> {
+export async function loadIssuer(certPath: string, keyPath: string, passphrase?: string, now = new Date(), passphraseFlag = '--ca-passphrase-env'): Promise<Issuer> {
   const objects = await readPkiFile(certPath)
   const first = objects.find((o) => o.kind === 'certificate')
   if (!first || first.kind !== 'certificate') throw new AirlockError('CERT_INVALID', `${certPath} holds no certificate`, {subject: certPath, hint: 'give the CA certificate (PEM or DER), e.g. ca.crt from `airlock certs ca`'})
   const cert = first.cert
-  const key = await loadPrivateKey(keyPath, passphrase)
+  const key = await loadPrivateKey(keyPath, passphrase, passphraseFlag)
   if (publicKeyFingerprint(key) !== publicKeyFingerprint(cert.publicKey)) {
     throw new AirlockError('KEY_INVALID', `${keyPath} is not the key of the CA certificate ${certPath}`, {subject: keyPath, hint: 'pass the ca.key written together with this ca.crt'})
   }
   if (!cert.extensions.basicConstraints?.ca) throw new AirlockError('CERT_INVALID', `${certPath} is not a CA certificate (basicConstraints cA is not TRUE)`, {subject: certPath, hint: 'make a CA with `airlock certs ca`'})
   if (cert.extensions.keyUsage && !cert.extensions.keyUsage.usages.includes('keyCertSign')) throw new AirlockError('CERT_INVALID', `${certPath} may not sign certificates (keyUsage lacks keyCertSign)`, {subject: certPath})
   if (now < cert.notBefore || now > cert.notAfter) throw new AirlockError('CERT_INVALID', `the CA certificate ${certPath} is not valid now (${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()})`, {subject: certPath, hint: 'make a new CA, or renew this one'})
-  return {cert, key, source: certPath}
+  const above = objects.flatMap((o) => (o.kind === 'certificate' && o.cert !== cert ? [o.cert] : []))
+  return {cert, above, key, source: certPath}
+}
+
+/** What a server sends after its certificate: the issuing CA and every intermediate above it, not the root. */
+export function intermediatesOf(issuer: Issuer): ParsedCertificate[] {
+  return [issuer.cert, ...(issuer.above ?? [])].filter((c) => !c.subjectDer.equals(c.issuerDer))
 }
 
 /** server: EKU serverAuth and SANs (the default); signer: keyUsage digitalSignature and EKU codeSigning, for signing bundles. */
@@ -307,7 +315,9 @@ function issueFor(issuer: Issuer, target: {subjectDer: Buffer; publicKey: KeyObj
     signer: issuer.key,
   })
   const certPem = toPem('CERTIFICATE', der)
-  const caPem = toPem('CERTIFICATE', issuer.cert.der)
+  // a root CA issuing directly stays in the full chain, as before; an intermediate brings what is above it, without the root
+  const sent = intermediatesOf(issuer)
+  const caPem = (sent.length > 0 ? sent : [issuer.cert]).map((c) => toPem('CERTIFICATE', c.der)).join('')
   return {certPem, fullchainPem: certPem + caPem, cert: parseCertificate(der, 'new certificate'), sans: target.sans, domain: target.domain, clampedToCa}
 }
 
