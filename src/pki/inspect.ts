@@ -167,7 +167,10 @@ async function checkChain(leaf: SourcedCert, certs: SourcedCert[], options: Insp
     return [{check, severity: 'info', subject, message: `issued by ${formatName(leaf.cert.issuer)}; pass --ca to check the chain as openssl, Node and Python would`}]
   }
   const anchorSource = options.anchorSource ?? 'the CA'
-  const result = await validatePath({leaf: leaf.cert, intermediates: others, anchors: options.anchors, purpose: 'serverAuth', now})
+  // a bundle signer certificate (EKU codeSigning, no serverAuth) is judged for signing, as bundle verify --trust judges it
+  const eku = leaf.cert.extensions.extKeyUsage?.usages ?? []
+  const purpose = eku.includes('codeSigning') && !eku.includes('serverAuth') ? 'codeSigning' : 'serverAuth'
+  const result = await validatePath({leaf: leaf.cert, intermediates: others, anchors: options.anchors, purpose, now})
   if (!result.ok) {
     return result.problems.map((p) => ({check, severity: 'fail' as const, subject, message: `does not chain to ${anchorSource} as openssl -x509_strict, Node and Python require: ${p.message}`, hint: p.rule === 'no-path' ? 'give the intermediate certificates too, or check that this CA issued it' : 'have the certificate (or the CA) issued again'}))
   }
