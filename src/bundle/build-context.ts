@@ -24,6 +24,10 @@ export interface BuildOptions {
   /** tls mode ca: the CA that issues the platform certificate */
   tlsCaCert?: string
   tlsCaKey?: string
+  /** passphrase of an encrypted --tls-ca-key */
+  tlsCaPassphrase?: string
+  /** --tls-key-out: the file the TLS private key is written to */
+  tlsKeyOut?: string
   /** where private keys made during the build go (never into the bundle unencrypted) */
   secretsDir?: string
   includeSelf?: boolean
@@ -55,6 +59,8 @@ export interface Contribution {
   extensions?: Record<string, unknown>
   /** things the user must know: "private key written to ..." */
   notes?: string[]
+  /** private keys written outside the bundle (paths only): a result line even with --quiet */
+  secrets?: string[]
   profile?: {name: string; sha256: string}
   /** entries left out because the --since bundle carries them */
   omitted?: InventoryEntry[]

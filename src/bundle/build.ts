@@ -29,6 +29,8 @@ export interface BuildResult {
   /** a differential bundle: the base it follows and what it left out */
   base?: BundleBase
   notes: string[]
+  /** private keys the build wrote outside the bundle */
+  secrets: string[]
 }
 
 /** SOURCE_DATE_EPOCH (reproducible-builds.org) fixes every timestamp in the bundle. */
@@ -100,6 +102,7 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
       files,
       ...(base ? {base} : {}),
       notes: contributions.flatMap((c) => c.notes ?? []),
+      secrets: contributions.flatMap((c) => c.secrets ?? []),
     }
   } finally {
     await closeSharedHashPool()

@@ -153,7 +153,7 @@ async function walkBundle(reader: TarReader, input: BundleInput, options: WalkOp
   let verifiedSigner: VerifiedSigner | undefined
   if (trust) {
     const signer = parseSigner(signerPem.toString('utf8'), `${root}/${SIGNER}`)
-    checkSignerTrusted(signer, trust, `${root}/${SIGNER}`, options.now ?? new Date())
+    await checkSignerTrusted(signer, trust, `${root}/${SIGNER}`, options.now ?? new Date())
     const key = trust.kind === 'key' ? trust.key : signer.key
     if (!verifyDetached(sums, sig, key)) {
       throw new AirlockError('SIGNATURE_INVALID', `${root}/${SIG} is not a valid signature of ${root}/${SUMS} by the trusted key ${signer.fingerprint}`, {

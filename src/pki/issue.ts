@@ -1,18 +1,18 @@
-import type {KeyObject} from 'node:crypto'
+import {createPublicKey, type KeyObject} from 'node:crypto'
 import {join} from 'node:path'
 import {mkdir} from 'node:fs/promises'
 
 import {loadPrivateKey} from '../signing/keys.js'
 import {AirlockError} from '../ui/errors.js'
 import {pathExists, writeFileAtomic, writeSecretFile} from '../util/fs.js'
-import {fromDer} from './asn1.js'
+import {fromDer, toDer} from './asn1.js'
 import {DEFAULT_TLS_KEY_TYPE, describeKey, generateTlsKey, keyIdentifier, privateKeyPem, publicKeyFingerprint, spkiDer, type TlsKeyType} from './keys.js'
 import {commonNameOf, encodeName, formatName, parseSubject, type NameAttribute} from './name.js'
 import {readPkiFile} from './read.js'
-import {
-  authorityKeyIdExtension, basicConstraintsExtension, buildCertificate, buildCsr, collectSans, keyUsageExtension, parseCertificate, parseCsr,
-  serverAuthExtension, serverKeyUsages, sanExtension, subjectKeyIdExtension, toPem, type ParsedCertificate, type ParsedCsr, type SubjectAltNames,
-} from './x509.js'
+import {buildCertificate, buildCsr, toPem} from './assemble.js'
+import {authorityKeyIdExtension, basicConstraintsExtension, codeSigningExtension, keyUsageExtension, sanExtension, serverAuthExtension, serverKeyUsages, subjectKeyIdExtension} from './extensions.js'
+import {parseCertificate, parseCsr, type ParsedCertificate, type ParsedCsr} from './parse.js'
+import {collectSans, type SubjectAltNames} from './san.js'
 
 /** Certificates start a little in the past so that a client whose clock runs slow still accepts them. */
 export const BACKDATE_SECONDS = 5 * 60
@@ -25,9 +25,14 @@ export function validityWindow(now: Date, days: number): {notBefore: Date; notAf
   return {notBefore: new Date(start * 1000), notAfter: new Date((start + days * 86_400 - 1) * 1000)}
 }
 
-/** A file name from a domain: `*.example.com` becomes `_wildcard.example.com`. */
+/**
+ * A file name from a domain or a name: `*.example.com` becomes `_wildcard.example.com`. Only letters,
+ * digits, `.`, `_` and `-` survive, and a leading dot becomes `_`, so a name such as `..` or `../x`
+ * read from a CSR can never leave the output folder.
+ */
 export function fileBaseFor(domain: string): string {
-  return domain.replace(/^\*\./, '_wildcard.').replace(/[^A-Za-z0-9._-]/g, '_')
+  const base = domain.replace(/^\*\./, '_wildcard.').replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\./, '_')
+  return base === '' ? '_' : base
 }
 
 // ---------------------------------------------------------------- CSR
@@ -172,30 +177,61 @@ export async function createCa(request: CaRequest & WriteOptions): Promise<CaRes
 
 export interface Issuer {
   cert: ParsedCertificate
+  /** the certificates above an intermediate CA, as its file lists them (up to the root) */
+  above?: ParsedCertificate[]
   key: KeyObject
   /** where the CA came from, for error subjects */
   source: string
 }
 
 /** A CA certificate and its key, checked to belong together and to be fit to issue now. */
-export async function loadIssuer(certPath: string, keyPath: string, passphrase?: string, now = new Date()): Promise<Issuer> {
+export async function loadIssuer(certPath: string, keyPath: string, passphrase?: string, now = new Date(), passphraseFlag = '--ca-passphrase-env'): Promise<Issuer> {
   const objects = await readPkiFile(certPath)
   const first = objects.find((o) => o.kind === 'certificate')
   if (!first || first.kind !== 'certificate') throw new AirlockError('CERT_INVALID', `${certPath} holds no certificate`, {subject: certPath, hint: 'give the CA certificate (PEM or DER), e.g. ca.crt from `airlock certs ca`'})
   const cert = first.cert
-  const key = await loadPrivateKey(keyPath, passphrase)
+  const key = await loadPrivateKey(keyPath, passphrase, passphraseFlag)
   if (publicKeyFingerprint(key) !== publicKeyFingerprint(cert.publicKey)) {
     throw new AirlockError('KEY_INVALID', `${keyPath} is not the key of the CA certificate ${certPath}`, {subject: keyPath, hint: 'pass the ca.key written together with this ca.crt'})
   }
   if (!cert.extensions.basicConstraints?.ca) throw new AirlockError('CERT_INVALID', `${certPath} is not a CA certificate (basicConstraints cA is not TRUE)`, {subject: certPath, hint: 'make a CA with `airlock certs ca`'})
   if (cert.extensions.keyUsage && !cert.extensions.keyUsage.usages.includes('keyCertSign')) throw new AirlockError('CERT_INVALID', `${certPath} may not sign certificates (keyUsage lacks keyCertSign)`, {subject: certPath})
   if (now < cert.notBefore || now > cert.notAfter) throw new AirlockError('CERT_INVALID', `the CA certificate ${certPath} is not valid now (${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()})`, {subject: certPath, hint: 'make a new CA, or renew this one'})
-  return {cert, key, source: certPath}
+  const above = objects.flatMap((o) => (o.kind === 'certificate' && o.cert !== cert ? [o.cert] : []))
+  return {cert, above, key, source: certPath}
 }
+
+/** What a server sends after its certificate: the issuing CA and every intermediate above it, not the root. */
+export function intermediatesOf(issuer: Issuer): ParsedCertificate[] {
+  return [issuer.cert, ...(issuer.above ?? [])].filter((c) => !c.subjectDer.equals(c.issuerDer))
+}
+
+/** server: EKU serverAuth and SANs (the default); signer: keyUsage digitalSignature and EKU codeSigning, for signing bundles. */
+export type CertificateProfile = 'server' | 'signer'
+export const CERTIFICATE_PROFILES: CertificateProfile[] = ['server', 'signer']
+
+/** CA/Browser Forum Baseline Requirements 6.3.2; Safari and Chrome refuse server certificates valid longer. */
+export const MAX_DAYS = 398
 
 export interface IssueRequest {
   days?: number
   now?: Date
+  profile?: CertificateProfile
+  /** more than 398 days: only when the user asked for it by name */
+  allowLongValidity?: boolean
+  /** what the days came from, for the error */
+  daysLabel?: string
+}
+
+function checkDays(request: IssueRequest): void {
+  const days = request.days ?? DEFAULT_SERVER_DAYS
+  if (days > MAX_DAYS && !request.allowLongValidity) {
+    const at = request.daysLabel ?? '--days'
+    throw new AirlockError('USAGE', `${at} ${days} is over ${MAX_DAYS} days: Safari and Chrome refuse server certificates valid longer (CA/Browser Forum Baseline Requirements 6.3.2), and a long-lived key that leaks stays usable for years`, {
+      subject: at,
+      hint: `issue for ${DEFAULT_SERVER_DAYS} days or fewer and renew, or pass --allow-long-validity if only clients you control will see it`,
+    })
+  }
 }
 
 export interface IssuedCertificate {
@@ -210,21 +246,44 @@ export interface IssuedCertificate {
 
 /**
  * Certifies the key and names of a verified CSR. The subject's CN alone never names the server: the
- * SANs come from the request, and a request without any gets its CN as the one DNS SAN.
+ * SANs come from the request, and a request without any gets its CN as the one DNS SAN. Every name
+ * is held to the rules `certs csr` applies: a CSR asking for `*`, `*.com` or a malformed name is refused.
+ * A signer certificate names no host: it certifies the key under the request's subject.
  */
 export function issueFromCsr(issuer: Issuer, csr: ParsedCsr, source: string, request: IssueRequest = {}): IssuedCertificate {
   if (csr.signatureValid !== true) {
     throw new AirlockError('CSR_INVALID', `the signature of ${source} does not verify: it was altered or not made with its key`, {subject: source, hint: 'ask for a fresh CSR; never issue for a request whose signature fails'})
   }
+  describeKeyOrRefuse(csr.publicKey, source)
   const cn = commonNameOf(csr.subject)
+  if (request.profile === 'signer') {
+    if (!cn) throw new AirlockError('CSR_INVALID', `${source} has no CN: a signer certificate names who signs`, {subject: source, hint: 'make the request with a subject such as /CN=Acme release signing'})
+    return issueFor(issuer, {subjectDer: csr.subjectDer, publicKey: csr.publicKey, spki: csr.spki, sans: {dns: [], ip: [], other: []}, domain: cn}, request)
+  }
   const fromCsr = csr.extensions.san
-  const sans: SubjectAltNames = fromCsr && fromCsr.dns.length + fromCsr.ip.length > 0 ? {dns: fromCsr.dns, ip: fromCsr.ip, other: []} : cn ? collectSans(cn, []) : {dns: [], ip: [], other: []}
-  const domain = cn ?? sans.dns[0] ?? sans.ip[0]
-  if (!domain || sans.dns.length + sans.ip.length === 0) {
+  const asked = fromCsr && fromCsr.dns.length + fromCsr.ip.length > 0 ? [...fromCsr.dns, ...fromCsr.ip] : cn ? [cn] : []
+  const [first, ...rest] = asked
+  if (first === undefined) {
     throw new AirlockError('CSR_INVALID', `${source} names no host: no subjectAltName and no CN`, {subject: source, hint: 'make the CSR with `airlock certs csr --domain D`'})
   }
-  describeKeyOrRefuse(csr.publicKey, source)
+  let sans: SubjectAltNames
+  try {
+    sans = collectSans(first, rest, `${source} subjectAltName`, `${source} subjectAltName`, true)
+  } catch (error) {
+    throw new AirlockError('CSR_INVALID', `${source} asks for a name no careful CA signs: ${(error as Error).message}`, {subject: source, hint: 'ask for a request that names the platform hosts only (airlock certs csr --domain D --san ...)', cause: error})
+  }
+  const domain = cn && (sans.dns.includes(cn.toLowerCase()) || sans.ip.includes(cn)) ? cn.toLowerCase() : (sans.dns[0] ?? sans.ip[0] ?? first)
   return issueFor(issuer, {subjectDer: csr.subjectDer, publicKey: csr.publicKey, spki: csr.spki, sans, domain}, request)
+}
+
+/** A signer certificate for a public key (airlock keys generate writes KEY.pub): CN is the signer's name. */
+export function issueForPublicKey(issuer: Issuer, target: {publicKey: KeyObject; name: string; subject?: string}, request: IssueRequest): IssuedCertificate {
+  const name = target.name.trim()
+  if (name === '') throw new AirlockError('USAGE', '--name must not be empty', {subject: '--name', hint: 'e.g. --name "Acme release signing"'})
+  describeKeyOrRefuse(target.publicKey, '--public-key')
+  const spki = spkiDer(target.publicKey)
+  const subjectDer = toDer(encodeName([...parseSubject(target.subject), {type: 'CN', value: name}]))
+  return issueFor(issuer, {subjectDer, publicKey: target.publicKey, spki, sans: {dns: [], ip: [], other: []}, domain: name}, {...request, profile: 'signer'})
 }
 
 function describeKeyOrRefuse(key: KeyObject, source: string): void {
@@ -234,6 +293,7 @@ function describeKeyOrRefuse(key: KeyObject, source: string): void {
 }
 
 function issueFor(issuer: Issuer, target: {subjectDer: Buffer; publicKey: KeyObject; spki: Buffer; sans: SubjectAltNames; domain: string}, request: IssueRequest): IssuedCertificate {
+  checkDays(request)
   const days = request.days ?? DEFAULT_SERVER_DAYS
   const window = validityWindow(request.now ?? new Date(), days)
   const clampedToCa = window.notAfter > issuer.cert.notAfter
@@ -246,16 +306,18 @@ function issueFor(issuer: Issuer, target: {subjectDer: Buffer; publicKey: KeyObj
     ...window,
     extensions: [
       basicConstraintsExtension(false),
-      keyUsageExtension(serverKeyUsages(target.publicKey)),
-      serverAuthExtension(),
-      sanExtension(target.sans),
+      ...(request.profile === 'signer'
+        ? [keyUsageExtension(['digitalSignature']), codeSigningExtension()]
+        : [keyUsageExtension(serverKeyUsages(target.publicKey)), serverAuthExtension(), sanExtension(target.sans)]),
       subjectKeyIdExtension(keyIdentifier(target.spki)),
       authorityKeyIdExtension(caKeyId),
     ],
     signer: issuer.key,
   })
   const certPem = toPem('CERTIFICATE', der)
-  const caPem = toPem('CERTIFICATE', issuer.cert.der)
+  // a root CA issuing directly stays in the full chain, as before; an intermediate brings what is above it, without the root
+  const sent = intermediatesOf(issuer)
+  const caPem = (sent.length > 0 ? sent : [issuer.cert]).map((c) => toPem('CERTIFICATE', c.der)).join('')
   return {certPem, fullchainPem: certPem + caPem, cert: parseCertificate(der, 'new certificate'), sans: target.sans, domain: target.domain, clampedToCa}
 }
 
@@ -292,22 +354,38 @@ export interface IssueFilesRequest extends WriteOptions, IssueRequest {
   sans?: string[]
   keyType?: TlsKeyType
   subject?: string
+  /** profile signer: the public key to certify (KEY.pub from `airlock keys generate`) */
+  publicKey?: string
+  /** profile signer with --public-key: the signer's name, the CN */
+  name?: string
 }
 
 export async function issueCertificate(request: IssueFilesRequest): Promise<IssueResult> {
-  if (Boolean(request.csr) === Boolean(request.domain)) {
-    throw new AirlockError('USAGE', 'give exactly one of --csr or --domain', {subject: request.csr ? '--domain' : '--csr', hint: '--csr FILE certifies an existing request; --domain D makes a new key and certifies it'})
+  const signer = request.profile === 'signer'
+  const sources = [request.csr, request.domain, request.publicKey].filter(Boolean).length
+  if (sources !== 1 || (signer && request.domain) || (!signer && request.publicKey)) {
+    throw new AirlockError('USAGE', signer ? 'with --profile signer give exactly one of --csr or --public-key' : 'give exactly one of --csr or --domain', {
+      subject: signer ? (request.domain ? '--domain' : '--public-key') : request.publicKey ? '--public-key' : request.csr ? '--domain' : '--csr',
+      hint: signer ? '--public-key KEY.pub --name "Acme release signing" certifies a signing key from `airlock keys generate`; --csr FILE certifies a request made with it' : '--csr FILE certifies an existing request; --domain D makes a new key and certifies it (--public-key is for --profile signer)',
+    })
   }
+  if (request.publicKey && !request.name) throw new AirlockError('USAGE', '--public-key needs --name, the signer\'s name for the certificate subject', {subject: '--name', hint: 'e.g. --name "Acme release signing"'})
+  checkDays(request)
   const issuer = await loadIssuer(request.caCert, request.caKey, request.caPassphrase, request.now)
   let issued: IssuedCertificate
   let key: KeyObject | undefined
-  if (request.csr) {
+  if (request.publicKey) {
+    const found = (await readPkiFile(request.publicKey)).find((o) => o.kind === 'public-key' || o.kind === 'private-key')
+    const publicKey = found?.kind === 'public-key' ? found.key : found?.kind === 'private-key' && found.key ? createPublicKey(found.key) : undefined
+    if (!publicKey) throw new AirlockError('KEY_INVALID', `${request.publicKey} holds no public key`, {subject: request.publicKey, hint: 'give KEY.pub as `airlock keys generate` wrote it'})
+    issued = issueForPublicKey(issuer, {publicKey, name: request.name ?? '', subject: request.subject}, request)
+  } else if (request.csr) {
     const objects = await readPkiFile(request.csr)
     const found = objects.find((o) => o.kind === 'csr')
     if (!found || found.kind !== 'csr') throw new AirlockError('CSR_INVALID', `${request.csr} holds no certificate request`, {subject: request.csr, hint: 'give a PEM or DER CSR, e.g. from `airlock certs csr`'})
     issued = issueFromCsr(issuer, found.csr, request.csr, request)
   } else {
-    const made = await issueForDomain(issuer, {domain: request.domain ?? '', sans: request.sans, keyType: request.keyType, subject: request.subject, days: request.days, now: request.now})
+    const made = await issueForDomain(issuer, {domain: request.domain ?? '', sans: request.sans, keyType: request.keyType, subject: request.subject, days: request.days, now: request.now, allowLongValidity: request.allowLongValidity})
     issued = made
     key = made.key
   }

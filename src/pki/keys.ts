@@ -13,8 +13,8 @@ const generate = promisify(generateKeyPair)
 
 /** Node's crypto (OpenSSL) makes the keys: native prime search, where forge's JavaScript RSA takes seconds. */
 export async function generateTlsKey(type: TlsKeyType): Promise<KeyObject> {
-  const pair = type === 'ecdsa-p256'
-    ? await generate('ec', {namedCurve: 'P-256'})
+  const pair = type === 'ecdsa-p256' || type === 'ecdsa-p384'
+    ? await generate('ec', {namedCurve: type === 'ecdsa-p256' ? 'P-256' : 'P-384'})
     : await generate('rsa', {modulusLength: type === 'rsa-4096' ? 4096 : 3072, publicExponent: 0x10001})
   return pair.privateKey
 }
@@ -61,11 +61,23 @@ export function describeKey(key: KeyObject): KeyDescription {
   return {algorithm: type.toUpperCase(), label: type.toUpperCase()}
 }
 
-/** AlgorithmIdentifier for what airlock signs with: SHA-256 always, RSA PKCS#1 v1.5 or ECDSA. */
+/** ECDSA signs with the hash that matches its curve (RFC 5480 4): P-384 with SHA-384, P-521 with SHA-512. */
+const EC_SIGNING: Record<string, {hash: string; oid: string}> = {
+  prime256v1: {hash: 'sha256', oid: OID.ecdsaWithSHA256},
+  secp384r1: {hash: 'sha384', oid: OID.ecdsaWithSHA384},
+  secp521r1: {hash: 'sha512', oid: OID.ecdsaWithSHA512},
+}
+
+function signingOf(key: KeyObject): {hash: string; algorithm: Asn1} {
+  if (key.asymmetricKeyType === 'rsa') return {hash: 'sha256', algorithm: seq([oid(OID.sha256WithRSAEncryption), nullValue()])}
+  const ec = key.asymmetricKeyType === 'ec' ? EC_SIGNING[key.asymmetricKeyDetails?.namedCurve ?? ''] : undefined
+  if (ec) return {hash: ec.hash, algorithm: seq([oid(ec.oid)])}
+  throw new AirlockError('KEY_INVALID', `cannot sign with a ${describeKey(key).label} key`, {hint: 'use an RSA (2048 bits or more) or ECDSA P-256, P-384 or P-521 key'})
+}
+
+/** AlgorithmIdentifier for what airlock signs with: RSA PKCS#1 v1.5 with SHA-256, or ECDSA with its curve's hash. */
 export function signatureAlgorithm(key: KeyObject): Asn1 {
-  if (key.asymmetricKeyType === 'rsa') return seq([oid(OID.sha256WithRSAEncryption), nullValue()])
-  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return seq([oid(OID.ecdsaWithSHA256)])
-  throw new AirlockError('KEY_INVALID', `cannot sign with a ${describeKey(key).label} key`, {hint: 'use an RSA (2048 bits or more) or ECDSA P-256 key'})
+  return signingOf(key).algorithm
 }
 
 /**
@@ -73,8 +85,9 @@ export function signatureAlgorithm(key: KeyObject): Asn1 {
  * verified before it is used, so a faulty key or library never ships a certificate that does not verify.
  */
 export function signDer(data: Buffer, key: KeyObject): Buffer {
-  const signature = sign('sha256', data, key)
-  if (!verify('sha256', data, createPublicKey(key), signature)) {
+  const {hash} = signingOf(key)
+  const signature = sign(hash, data, key)
+  if (!verify(hash, data, createPublicKey(key), signature)) {
     throw new AirlockError('SIGNATURE_INVALID', 'the signature just made does not verify', {hint: 'report this: the key or the crypto library is faulty'})
   }
   return signature

@@ -3,7 +3,7 @@ import {stat} from 'node:fs/promises'
 
 import {AirlockError} from '../ui/errors.js'
 import {readSmallFile} from '../util/fs.js'
-import {parseCertificate, parseCsr, type ParsedCertificate, type ParsedCsr} from './x509.js'
+import {parseCertificate, parseCsr, type ParsedCertificate, type ParsedCsr} from './parse.js'
 
 /** One object found in a file: a file may hold a chain, or a key after a certificate. */
 export type PkiObject =

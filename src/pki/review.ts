@@ -1,4 +1,4 @@
-import type {Finding, InspectReport, Severity} from './inspect.js'
+import type {Finding, InspectReport, Severity} from './findings.js'
 
 const MARK: Record<Severity, string> = {ok: 'ok', info: 'info', warn: 'WARN', fail: 'FAIL'}
 

@@ -58,21 +58,22 @@ export async function writeSigningKeyPair(outBase: string, type: SigningKeyType,
 }
 
 /** Loads a PEM private key; a missing or wrong passphrase is a usage error naming the file, not a stack trace. */
-export async function loadPrivateKey(path: string, passphrase?: string): Promise<KeyObject> {
+/** `passphraseFlag` is the option the hint names: each encrypted key has its own. */
+export async function loadPrivateKey(path: string, passphrase?: string, passphraseFlag = '--passphrase-env'): Promise<KeyObject> {
   const pem = await readSmallFile(path, {what: 'private key', maxBytes: 1 << 20})
   const text = pem.toString('utf8')
   const encrypted = text.includes('ENCRYPTED PRIVATE KEY') || /Proc-Type: 4,ENCRYPTED/.test(text)
   if (encrypted && !passphrase) {
     throw new AirlockError('PASSPHRASE_REQUIRED', `the private key ${path} is encrypted`, {
       subject: path,
-      hint: 'pass --passphrase-env VAR naming an environment variable that holds the passphrase',
+      hint: `pass ${passphraseFlag} VAR naming an environment variable that holds the passphrase`,
     })
   }
   try {
     return createPrivateKey(encrypted ? {key: text, passphrase} : {key: text})
   } catch (error) {
     if (encrypted) {
-      throw new AirlockError('PASSPHRASE_WRONG', `could not decrypt ${path}: wrong passphrase`, {subject: path, hint: 'check the passphrase in the variable named by --passphrase-env', cause: error})
+      throw new AirlockError('PASSPHRASE_WRONG', `could not decrypt ${path}: wrong passphrase`, {subject: path, hint: `check the passphrase in the variable named by ${passphraseFlag}`, cause: error})
     }
     throw new AirlockError('KEY_INVALID', `${path} is not a PEM private key`, {subject: path, hint: 'give a key made by `airlock keys generate` or openssl (PKCS#8 or traditional PEM)', cause: error})
   }

@@ -82,21 +82,13 @@ export function parseSigner(pemText: string, entry: string): SignerIdentity {
   throw new AirlockError('SIGNER_UNTRUSTED', `${entry} holds neither a certificate nor a public key`, {subject: entry})
 }
 
-function checkValidity(cert: X509Certificate, now: Date, entry: string): void {
-  if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) {
-    throw new AirlockError('SIGNER_UNTRUSTED', `certificate "${cert.subject.replaceAll('\n', ', ')}" in ${entry} is not valid now (valid ${cert.validFrom} to ${cert.validTo})`, {
-      subject: entry,
-      hint: 'the signer must re-sign with a current certificate',
-    })
-  }
-}
-
 /**
  * Decides whether the signer named in the bundle is one the site trusts. A pinned key or fingerprint
- * must equal the signer's key; a CA must issue the leaf, through the bundle's intermediates if any,
- * with every certificate valid now and every issuer a CA.
+ * must equal the signer's key; a CA must be the anchor of a valid RFC 5280 path from the signer
+ * certificate, through the bundle's intermediates, for the purpose of signing (keyUsage
+ * digitalSignature, extendedKeyUsage codeSigning): the one path validator the certificate review uses.
  */
-export function checkSignerTrusted(signer: SignerIdentity, trust: Trust, entry: string, now = new Date()): void {
+export async function checkSignerTrusted(signer: SignerIdentity, trust: Trust, entry: string, now = new Date()): Promise<void> {
   if (trust.kind === 'key' || trust.kind === 'fingerprint') {
     if (signer.fingerprint !== trust.fingerprint) {
       throw new AirlockError('SIGNER_UNTRUSTED', `the bundle is signed by key ${signer.fingerprint}, not by the trusted key ${trust.fingerprint}`, {
@@ -110,34 +102,31 @@ export function checkSignerTrusted(signer: SignerIdentity, trust: Trust, entry: 
   if (!leaf) {
     throw new AirlockError('SIGNER_UNTRUSTED', `${entry} holds a bare public key, but --trust names a CA`, {subject: entry, hint: 'trust the signer public key instead (--trust KEY.pub or --trust-fingerprint)'})
   }
-  let current = leaf
-  checkValidity(current, now, entry)
-  // A self-signed signer the site pinned by certificate is trusted as itself.
-  if (trust.anchors.some((a) => a.raw.equals(leaf.raw))) return
-  const pool = [...intermediates]
-  for (let depth = 0; depth < 8; depth++) {
-    const anchor = trust.anchors.find((a) => isIssuedBy(current, a))
-    if (anchor) {
-      checkValidity(anchor, now, trust.source)
-      return
+  // the PKI code (node-forge, pkijs) loads only when a CA is trusted
+  const [{parseCertificate}, {validatePath}] = await Promise.all([import('../pki/parse.js'), import('../pki/path-validation.js')])
+  const parse = (cert: X509Certificate, source: string) => {
+    try {
+      return parseCertificate(cert.raw, source)
+    } catch (error) {
+      throw new AirlockError('SIGNER_UNTRUSTED', `a certificate in ${source} cannot be read`, {subject: source, cause: error})
     }
-    const next = pool.find((c) => c.ca && isIssuedBy(current, c))
-    if (!next) break
-    checkValidity(next, now, entry)
-    pool.splice(pool.indexOf(next), 1)
-    current = next
   }
-  throw new AirlockError('SIGNER_UNTRUSTED', `the signer certificate "${leaf.subject.replaceAll('\n', ', ')}" does not chain to the CA in ${trust.source}`, {
-    subject: entry,
-    hint: 'check that --trust names the CA that issued the signer certificate',
+  const result = await validatePath({
+    leaf: parse(leaf, entry),
+    intermediates: intermediates.map((c) => parse(c, entry)),
+    anchors: trust.anchors.map((c) => parse(c, trust.source)),
+    purpose: 'codeSigning',
+    now,
   })
-}
-
-function isIssuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
-  if (!issuer.ca || !cert.checkIssued(issuer)) return false
-  try {
-    return cert.verify(issuer.publicKey)
-  } catch {
-    return false
-  }
+  if (result.ok) return
+  const [first] = result.problems
+  const rules = new Set(result.problems.map((p) => p.rule))
+  const hint = rules.has('purpose')
+    ? 'the signer certificate must be issued for signing: keyUsage digitalSignature and extendedKeyUsage codeSigning (airlock certs issue --profile signer, or openssl with -addext "extendedKeyUsage=codeSigning"; see docs/tls.md)'
+    : rules.has('validity')
+      ? 'the signer must re-sign with a current certificate'
+      : rules.has('no-path')
+        ? `check that ${trust.source} names the CA that issued the signer certificate, and that the bundle carries the intermediates`
+        : 'the chain breaks a rule of RFC 5280; have the CA issue the signer certificate again'
+  throw new AirlockError('SIGNER_UNTRUSTED', `the signer certificate "${leaf.subject.replaceAll('\n', ', ')}" is not trusted through ${trust.source}: ${result.problems.map((p) => p.message).join('; ') || first?.message}`, {subject: entry, hint})
 }

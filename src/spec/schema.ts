@@ -50,7 +50,7 @@ export const tlsSchema = z.strictObject({
   domain: z.string().min(1, 'the platform domain, e.g. wallaroo.example.com'),
   sans: z.array(z.string().min(1)).default([]),
   mode: z.enum(['csr', 'self-signed', 'ca']).default('csr'),
-  keyType: z.enum(['rsa-3072', 'rsa-4096', 'ecdsa-p256']).optional(),
+  keyType: z.enum(['rsa-3072', 'rsa-4096', 'ecdsa-p256', 'ecdsa-p384']).optional(),
   subject: z.string().optional(),
   days: z.number().int().positive().optional(),
 })

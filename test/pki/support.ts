@@ -31,7 +31,7 @@ export async function opensslOk(args: string[], options: {cwd?: string; env?: No
 export async function opensslCa(dir: string, name = 'ca'): Promise<{cert: string; key: string}> {
   const cert = join(dir, `${name}.crt`)
   const key = join(dir, `${name}.key`)
-  await opensslOk(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', `/CN=OpenSSL Test ${name}`])
+  await opensslOk(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '30', '-subj', `/CN=OpenSSL Test ${name}`, '-addext', 'keyUsage=critical,keyCertSign,cRLSign'])
   return {cert, key}
 }
 

@@ -1,10 +1,10 @@
 import {strict as assert} from 'node:assert'
 
 import {namedBits, toDer, unsignedInteger} from '../../src/pki/asn1.js'
-import {hostMatches} from '../../src/pki/inspect.js'
 import {validityWindow} from '../../src/pki/issue.js'
 import {parseSubject} from '../../src/pki/name.js'
-import {collectSans, ipBytes, ipToString, randomSerial} from '../../src/pki/x509.js'
+import {randomSerial} from '../../src/pki/assemble.js'
+import {collectSans, hostMatches, ipBytes, ipToString} from '../../src/pki/san.js'
 import {AirlockError} from '../../src/ui/errors.js'
 
 describe('pki building blocks', () => {
@@ -15,10 +15,26 @@ describe('pki building blocks', () => {
     assert.throws(() => collectSans('x.example.com', ['-bad.example.com'], 'spec.tls.sans'), (e: AirlockError) => e.subject === 'spec.tls.sans')
   })
 
+  it('collectSans refuses what no careful CA signs: *, *.tld, partial wildcards, numeric TLDs; accepts DNS:/IP: prefixes', () => {
+    for (const bad of ['*', 'DNS:*', '*.com', '*.local', 'a*.example.com', '*.*.example.com', 'host.123', 'a..example.com', 'x'.repeat(64) + '.example.com']) {
+      assert.throws(() => collectSans('wallaroo.example.com', [bad]), (e: AirlockError) => e.code === 'USAGE' && e.subject === '--san', bad)
+    }
+    assert.deepEqual(collectSans('wallaroo.example.com', ['DNS:api.example.com', 'IP:10.0.0.7']), {dns: ['wallaroo.example.com', 'api.example.com'], ip: ['10.0.0.7'], other: []})
+  })
+
   it('IPv6 round-trips through its 16 bytes', () => {
     assert.equal(ipBytes('2001:db8::1').toString('hex'), '20010db8000000000000000000000001')
     assert.equal(ipToString(ipBytes('2001:db8::1')), '2001:db8::1')
     assert.equal(ipToString(ipBytes('10.1.2.3')), '10.1.2.3')
+  })
+
+  it('IPv6 prints in RFC 5952 form: the longest zero run shortened, a single zero group kept, lower case', () => {
+    assert.equal(ipToString(ipBytes('2001:0DB8:0:0:1:0:0:1')), '2001:db8::1:0:0:1')
+    assert.equal(ipToString(ipBytes('2001:db8:0:1:1:1:1:1')), '2001:db8:0:1:1:1:1:1')
+    assert.equal(ipToString(ipBytes('2001:db8:0:0:1:0:0:0')), '2001:db8:0:0:1::')
+    assert.equal(ipToString(ipBytes('0:0:0:0:0:0:0:0')), '::')
+    assert.equal(ipToString(ipBytes('fe80:0:0:0:0:0:0:1')), 'fe80::1')
+    assert.equal(ipToString(ipBytes('1:0:0:2:0:0:0:3')), '1:0:0:2::3')
   })
 
   it('hostMatches: a wildcard covers exactly one label', () => {
@@ -26,6 +42,9 @@ describe('pki building blocks', () => {
     assert.ok(!hostMatches('*.example.com', 'a.b.example.com'))
     assert.ok(!hostMatches('*.example.com', 'example.com'))
     assert.ok(hostMatches('Wallaroo.example.com.', 'wallaroo.example.com'))
+    assert.ok(!hostMatches('*.com', 'example.com'), 'a wildcard over a top-level domain matches nothing')
+    assert.ok(!hostMatches('*', 'localhost'))
+    assert.ok(!hostMatches('f*.example.com', 'foo.example.com'))
   })
 
   it('serials are positive DER INTEGERs of 128 random bits', () => {

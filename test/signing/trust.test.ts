@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {execFileSync} from 'node:child_process'
+import {execFileSync, spawnSync} from 'node:child_process'
 import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
@@ -77,6 +77,37 @@ describe('trust: signer certificates and CAs', () => {
     assert.equal(v.code, 3)
     assert.equal(v.json.error.code, 'SIGNER_UNTRUSTED')
     assert.match(v.json.error.message, /not valid now/)
+  })
+
+  it('refuses a TLS server certificate from the trusted CA as a signer, and says how to issue a signer certificate', async () => {
+    const server = await issueWithOpenssl(dir, ca, keys.key, 'tls-server', {serverName: 'wallaroo.example.com'})
+    const {r, out} = await build('server-as-signer', server)
+    assert.equal(r.code, 0, r.stderr)
+    const v = await runCli(['bundle', 'verify', out, '--trust', ca.caCert, '--json'])
+    assert.equal(v.code, 3, v.stdout)
+    assert.equal(v.json.error.code, 'SIGNER_UNTRUSTED')
+    assert.match(v.json.error.message, /codeSigning/)
+    assert.match(v.json.error.hint, /--profile signer/)
+  })
+
+  it('refuses a chain that breaks a CA\'s pathlen:0', async () => {
+    const key1 = join(dir, 'p1.key')
+    const key2 = join(dir, 'p2.key')
+    for (const k of [key1, key2]) execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', k])
+    const inter1 = await issueWithOpenssl(dir, ca, key1, 'pathlen0', {ca: true})
+    const inter2 = await issueWithOpenssl(dir, {caCert: inter1, caKey: key1}, key2, 'below-pathlen0', {ca: true})
+    const leaf = await issueWithOpenssl(dir, {caCert: inter2, caKey: key2}, keys.key, 'deep-signer')
+    const chain = join(dir, 'deep-chain.pem')
+    await writeFile(chain, (await readFile(leaf, 'utf8')) + (await readFile(inter2, 'utf8')) + (await readFile(inter1, 'utf8')))
+    // openssl refuses it too
+    const o = spawnSync('openssl', ['verify', '-x509_strict', '-CAfile', ca.caCert, '-untrusted', chain, leaf], {encoding: 'utf8'})
+    assert.notEqual(o.status, 0, o.stdout)
+    const {r, out} = await build('pathlen', chain)
+    assert.equal(r.code, 0, r.stderr)
+    const v = await runCli(['bundle', 'verify', out, '--trust', ca.caCert, '--json'])
+    assert.equal(v.code, 3)
+    assert.equal(v.json.error.code, 'SIGNER_UNTRUSTED')
+    assert.match(v.json.error.message, /pathlen:0/)
   })
 
   it('rejects a bare-key bundle when the site trusts a CA', async () => {

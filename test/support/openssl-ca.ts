@@ -28,9 +28,10 @@ export async function issueWithOpenssl(dir: string, ca: OpensslCa, keyPath: stri
   const crt = join(dir, `${name}.crt`)
   const ext = join(dir, `${name}.ext`)
   run(['req', '-new', '-key', keyPath, '-out', csr, '-subj', options.subject ?? `/CN=${name}`], dir)
+  // a signer certificate (no serverName) carries the codeSigning EKU that signer trust requires
   const lines = options.ca
-    ? ['basicConstraints=critical,CA:TRUE,pathlen:0', 'keyUsage=critical,keyCertSign,cRLSign']
-    : ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', ...(options.serverName ? ['extendedKeyUsage=serverAuth', `subjectAltName=DNS:${options.serverName}`] : [])]
+    ? ['basicConstraints=critical,CA:TRUE,pathlen:0', 'keyUsage=critical,keyCertSign,cRLSign', 'subjectKeyIdentifier=hash', 'authorityKeyIdentifier=keyid']
+    : ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', 'subjectKeyIdentifier=hash', 'authorityKeyIdentifier=keyid', ...(options.serverName ? ['extendedKeyUsage=serverAuth', `subjectAltName=DNS:${options.serverName}`] : ['extendedKeyUsage=codeSigning'])]
   await writeFile(ext, `${lines.join('\n')}\n`)
   // `openssl ca` (not `x509 -req`) because OpenSSL 3.0 can set an explicit validity window only there
   const db = join(dir, `${name}.db`)

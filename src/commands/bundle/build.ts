@@ -38,6 +38,8 @@ export default class BundleBuild extends BaseCommand {
     'insecure-registry': Flags.string({multiple: true, description: 'registry HOST[:PORT] that may be reached over plain HTTP'}),
     'tls-ca-cert': Flags.string({description: 'CA certificate that issues the platform certificate (spec.tls.mode: ca)'}),
     'tls-ca-key': Flags.string({description: 'private key of that CA'}),
+    'tls-ca-passphrase-env': Flags.string({description: 'environment variable holding the passphrase of an encrypted --tls-ca-key'}),
+    'tls-key-out': Flags.string({description: 'file to write the platform TLS private key to (mode 0600; default: DOMAIN.key beside the bundle); keep it out of the folder you publish'}),
     since: Flags.string({description: 'differential bundle: leave out every image layer and file OLD_BUNDLE carries (same path and digest); the site must have pushed OLD_BUNDLE first', helpValue: 'OLD_BUNDLE'}),
     'since-trust': Flags.string({dependsOn: ['since'], description: 'verify OLD_BUNDLE in full against this signer (public key or CA, PEM) before using it; without it only its signed list is read'}),
     'include-self': Flags.boolean({allowNo: true, default: isPackaged(), description: 'carry the airlock executable at files/airlock (on by default when airlock runs as the packaged executable)'}),
@@ -66,6 +68,8 @@ export default class BundleBuild extends BaseCommand {
           insecureRegistries: flags['insecure-registry'],
           tlsCaCert: flags['tls-ca-cert'],
           tlsCaKey: flags['tls-ca-key'],
+          tlsCaPassphrase: passphraseFromEnv(flags['tls-ca-passphrase-env']),
+          tlsKeyOut: flags['tls-key-out'],
           includeSelf: flags['include-self'],
           since: flags.since,
           sinceTrust: flags['since-trust'] ? parseTrust((await readSmallFile(flags['since-trust'], {what: 'trust file', maxBytes: 1 << 20})).toString('utf8'), flags['since-trust']) : undefined,
@@ -83,6 +87,7 @@ export default class BundleBuild extends BaseCommand {
       this.out(`entries      ${result.entries} (${formatBytes(result.contentBytes)})`)
       if (result.images.length > 0) this.out(`images       ${result.images.length}`)
       if (result.base) this.out(`since        ${result.base.name} ${result.base.version} (sha256:${result.base.sha256}): ${result.base.omitted.length} entries left out (${formatBytes(result.base.omitted.reduce((n, o) => n + o.size, 0))})`)
+      for (const secret of result.secrets) this.out(`tls key      ${secret} (mode 0600, not in the bundle)`)
       for (const note of result.notes) this.note(note)
       return result
     } catch (error) {
