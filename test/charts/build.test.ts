@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
-import {execFile} from 'node:child_process'
+import {execFile, spawn, type ChildProcess} from 'node:child_process'
 import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
 import {makeKeys, type TestKeys} from '../support/bundles.js'
 import {runCli} from '../support/cli.js'
+import {BIN} from '../support/paths.js'
 import {cleanupAll, makeImage, makeLayer, makePki, seed, skopeo, startRegistry, tempDir, writeLayout, type Pki, type Registry} from '../support/registry.js'
 import {HELM_CONFIG, HELM_CONTENT, makeChartArchive, pushChart, repoIndex, sha256, startChartRepo, type ChartRepo} from './fixture.js'
 
@@ -197,6 +198,39 @@ describe('bundle build with charts', function () {
     assert.equal(byName.site.siteValues.registry, `${site.host}/platform`)
     assert.equal(await readFile(join(valuesDir, 'site-0.1.0.site-values.yaml'), 'utf8'), byName.site.siteValues.yaml)
     assert.match(byName.site.siteValues.yaml, new RegExp(`^imageRegistry: ${site.host.replace('.', '\\.')}/platform$`, 'm'))
+  })
+
+  it('images serve answers for the charts as helm pull asks: manifest at the version tag, config and archive by digest', async () => {
+    const out = await buildThree()
+    const child: ChildProcess = spawn(process.execPath, [BIN, 'images', 'serve', out, '--trust', keys.pub, '--listen', '127.0.0.1:0', '--json'], {stdio: ['ignore', 'pipe', 'pipe']})
+    const exited = new Promise((r) => child.once('exit', r))
+    try {
+      const started = await new Promise<any>((resolve, reject) => {
+        let text = ''
+        child.stdout?.on('data', (c: Buffer) => {
+          text += c.toString()
+          try {
+            resolve(JSON.parse(text))
+          } catch {
+            // not all of it yet
+          }
+        })
+        child.once('exit', (code) => reject(new Error(`images serve exited ${code}: ${text}`)))
+      })
+      const host = started.address as string
+      const res = await fetch(`http://${host}/v2/charts/webapp/manifests/1.2.3`, {headers: {accept: 'application/vnd.oci.image.manifest.v1+json'}})
+      assert.equal(res.status, 200)
+      const raw = Buffer.from(await res.arrayBuffer())
+      assert.equal(sha256(raw), pushed.digest)
+      const m = JSON.parse(raw.toString())
+      const layer = await fetch(`http://${host}/v2/charts/webapp/blobs/${m.layers[0].digest}`)
+      assert.deepEqual(Buffer.from(await layer.arrayBuffer()), await readFile(webappTgz))
+      const manifest = JSON.parse((await run('tar', ['-xOf', out, 'three-1.0.0/manifest.json'])).stdout)
+      assert.equal(sha256(await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${host}/stable/tools:0.3.0_build.1`])), manifest.extensions.charts[1].digest)
+    } finally {
+      child.kill('SIGTERM')
+      await exited
+    }
   })
 
   it('writes the OCI chart and every chart image into the lock file with --lock', async () => {
