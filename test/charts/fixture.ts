@@ -65,7 +65,7 @@ async function putBlob(host: string, repository: string, data: Buffer): Promise<
   if (start.status !== 202) throw new Error(`upload start: ${start.status}`)
   const location = new URL(start.headers.get('location') as string, `http://${host}`)
   location.searchParams.set('digest', digest)
-  const put = await fetch(location, {method: 'PUT', body: data, headers: {'content-type': 'application/octet-stream'}})
+  const put = await fetch(location, {method: 'PUT', body: new Uint8Array(data), headers: {'content-type': 'application/octet-stream'}})
   if (put.status !== 201) throw new Error(`upload: ${put.status} ${await put.text()}`)
   return digest
 }
@@ -86,7 +86,7 @@ export async function pushChart(host: string, repository: string, tgz: string, m
     layers: [{mediaType: HELM_CONTENT, digest: sha256(content), size: content.length}],
     annotations: {'org.opencontainers.image.title': String(metadata.name), 'org.opencontainers.image.version': String(metadata.version), 'org.opencontainers.image.created': '2025-01-01T00:00:00Z'},
   }))
-  const res = await fetch(`http://${host}/v2/${repository}/manifests/${String(metadata.version).replaceAll('+', '_')}`, {method: 'PUT', body: manifest, headers: {'content-type': 'application/vnd.oci.image.manifest.v1+json'}})
+  const res = await fetch(`http://${host}/v2/${repository}/manifests/${String(metadata.version).replaceAll('+', '_')}`, {method: 'PUT', body: new Uint8Array(manifest), headers: {'content-type': 'application/vnd.oci.image.manifest.v1+json'}})
   if (res.status !== 201) throw new Error(`manifest: ${res.status} ${await res.text()}`)
   return {digest: sha256(manifest), manifest}
 }
