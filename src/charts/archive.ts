@@ -86,7 +86,9 @@ async function collect(source: Readable, subject: string, budget: {left: number}
     charts.set(where.chart, c)
     const file = where.rest.join('/')
     const take = (max: number, set: (b: Buffer) => void) => {
-      reads.push(readBody(entry, max, entry.path, subject).then(set))
+      const read = readBody(entry, max, entry.path, subject).then(set)
+      read.catch(() => {}) // reported by Promise.all below, once the archive has been walked
+      reads.push(read)
     }
     if (file === 'Chart.yaml') take(MAX_TEXT, (b) => (c.chartYaml = b))
     else if (file === 'values.yaml') take(MAX_TEXT, (b) => (c.values = b))

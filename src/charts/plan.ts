@@ -50,8 +50,11 @@ export interface ChartExtension {
 /** A chart image to resolve with spec.images. */
 export interface ChartImageRequest {
   specRef: string
+  /** the chart's spec entry: bundles/x.yaml#spec.charts[2] */
   subject: string
   platforms: string[]
+  /** where the image was found, for errors: "values image.repository" */
+  foundIn: string
 }
 
 export interface ChartPlan {
@@ -229,7 +232,7 @@ export async function planCharts(ctx: BuildContext, env: PlanEnv): Promise<Chart
     const images = found.list()
     const perImage = chart.images.map((img) => (typeof img === 'string' ? undefined : img.platforms))
     images.forEach((img, j) => {
-      plan.images.push({specRef: img.ref, subject: `${subject} image ${img.ref} (${img.foundIn.map((s) => `${s.how} ${s.where}`).join('; ')})`, platforms: (j < perImage.length ? perImage[j] : undefined) ?? chart.platforms ?? env.platforms})
+      plan.images.push({specRef: img.ref, subject, foundIn: img.foundIn.map((s) => `${s.chart}: ${s.how} ${s.where}`).join('; '), platforms: (j < perImage.length ? perImage[j] : undefined) ?? chart.platforms ?? env.platforms})
     })
 
     const base = `${tree.metadata.name}-${tree.metadata.version}`

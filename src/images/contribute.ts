@@ -65,7 +65,7 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
 
   // spec.charts: the chart artifacts, and the images they need, resolved below with spec.images
   const charts: ChartPlan | undefined = ctx.loaded.spec.spec.charts.length > 0 ? await planCharts(ctx, {pool, fetcher, locked, platforms: defaults}) : undefined
-  const requests = images.map((image, i) => ({
+  const requests: {specRef: string; subject: string; platforms: string[]; foundIn?: string}[] = images.map((image, i) => ({
     specRef: specRefOf(image),
     subject: `${ctx.loaded.path}#spec.images[${i}]${typeof image === 'string' ? '' : '.ref'}`,
     platforms: typeof image === 'string' ? defaults : (image.platforms ?? defaults),
@@ -82,7 +82,15 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
   const limit = pLimit(concurrency)
   ctx.progress(`resolving ${requests.length} image${requests.length === 1 ? '' : 's'}`)
   const resolved: ResolvedImage[] = await Promise.all(
-    requests.map((r, i) => limit(() => resolveImage({...r, lockedDigest: locked.get(r.specRef)}, {pool, fetcher, baseDir: ctx.loaded.baseDir, workDir: ctx.workDir, cacheDir: options.cacheDir, seq: i}))),
+    requests.map((r, i) =>
+      limit(() =>
+        resolveImage({specRef: r.specRef, subject: r.subject, platforms: r.platforms, lockedDigest: locked.get(r.specRef)}, {pool, fetcher, baseDir: ctx.loaded.baseDir, workDir: ctx.workDir, cacheDir: options.cacheDir, seq: i}).catch((error: unknown) => {
+          // a chart's image: say which chart needs it and where it was found
+          if (r.foundIn === undefined || !(error instanceof AirlockError)) throw error
+          throw new AirlockError(error.code, `${r.subject}: image ${r.specRef} (${r.foundIn}): ${error.message}`, {subject: r.subject, hint: `${error.hint ? `${error.hint}; or ` : ''}give the chart values that name an image that exists, list it under the entry's images:, or set discover: false`, cause: error})
+        }),
+      ),
+    ),
   )
   resolved.slice(0, images.length).forEach((img, i) => {
     const first = names.get(img.name)

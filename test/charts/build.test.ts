@@ -348,6 +348,17 @@ describe('bundle build with charts', function () {
     assert.equal(r.json.error.subject, `${spec}#spec.charts[0].repo`)
   })
 
+  it('names the chart and where an image was found when that image does not exist', async () => {
+    await makeChartArchive(join(dir, 'charts'), {name: 'ghost', version: '1.0.0', values: {image: {repository: `${src.host}/team/ghost`, tag: '9.9'}}})
+    const spec = await writeSpec('ghost', '    - {source: ./charts/ghost-1.0.0.tgz}')
+    const r = await runCli(['bundle', 'build', spec, '--out', join(dir, 'ghost.tar'), ...flags], {env: {...process.env, ...ENV}})
+    assert.equal(r.code, 4, r.stderr + r.stdout)
+    assert.equal(r.json.error.code, 'REGISTRY_NOT_FOUND')
+    assert.equal(r.json.error.subject, `${spec}#spec.charts[0]`)
+    assert.match(r.json.error.message, new RegExp(`image ${src.host}/team/ghost:9\\.9 \\(ghost: values image\\.repository\\)`))
+    assert.match(r.json.error.hint, /discover: false/)
+  })
+
   it('refuses an OCI ref that is an image, not a chart, and a local archive of another version', async () => {
     const image = await writeSpec('notchart', `    - {ref: "oci://${src.host}/team/app", version: "1.0"}`)
     const a = await runCli(['bundle', 'build', image, '--out', join(dir, 'notchart.tar'), ...flags], {env: {...process.env, ...ENV}})
