@@ -38,6 +38,9 @@ export interface FetchEnv {
   lockedDigest?: string
 }
 
+/** the largest public indexes are tens of megabytes; this is read into memory to be parsed */
+const MAX_INDEX_BYTES = 128 << 20
+
 const CONTENT_TYPES: readonly string[] = [HELM.content, HELM.legacyContent]
 
 /** `oci://HOST/PATH/NAME` + version -> the registry reference Helm pulls: HOST/PATH/NAME:VERSION (+ as _). */
@@ -91,7 +94,8 @@ async function fromRepo(chart: SpecChart & {repo: string; name: string; version:
   const dir = join(env.workDir, 'charts')
   await mkdir(dir, {recursive: true})
   const indexFile = join(dir, `${index}-index.yaml`)
-  await downloadToFile(`${base}/index.yaml`, indexFile, {ca: env.ca, subject})
+  const got = await downloadToFile(`${base}/index.yaml`, indexFile, {ca: env.ca, subject})
+  if (got.size > MAX_INDEX_BYTES) throw new AirlockError('INPUT_INVALID', `${subject}: ${base}/index.yaml is ${got.size} bytes, more than the ${MAX_INDEX_BYTES} a chart index is read up to`, {subject, hint: 'check repo: it must be the folder that holds a chart repository\'s index.yaml'})
   let doc: {entries?: Record<string, IndexEntry[]>}
   try {
     doc = parseYaml(await readFile(indexFile, 'utf8'), {maxAliasCount: 1000}) as typeof doc
@@ -107,8 +111,8 @@ async function fromRepo(chart: SpecChart & {repo: string; name: string; version:
   const digest = typeof entry.digest === 'string' && /^(sha256:)?[0-9a-f]{64}$/.test(entry.digest) ? entry.digest.replace(/^sha256:/, '') : undefined
   const file = join(dir, `${index}.tgz`)
   // with the index's digest a mismatch fails the download: the chart is not the one indexed
-  const got = await downloadToFile(url, file, {ca: env.ca, subject, ...(digest ? {sha256: digest} : {})})
-  return {file, sha256: got.sha256, size: got.size, source: `${base} ${chart.name} ${chart.version}`, ...(digest ? {indexDigest: digest} : {})}
+  const archive = await downloadToFile(url, file, {ca: env.ca, subject, ...(digest ? {sha256: digest} : {})})
+  return {file, sha256: archive.sha256, size: archive.size, source: `${base} ${chart.name} ${chart.version}`, ...(digest ? {indexDigest: digest} : {})}
 }
 
 async function fromFile(chart: SpecChart & {source: string}, subject: string, env: FetchEnv): Promise<FetchedChart> {

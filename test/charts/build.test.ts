@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
 import {execFile, spawn, type ChildProcess} from 'node:child_process'
-import {mkdir, readFile, writeFile} from 'node:fs/promises'
+import {mkdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
 import {makeKeys, type TestKeys} from '../support/bundles.js'
 import {runCli} from '../support/cli.js'
 import {BIN} from '../support/paths.js'
-import {cleanupAll, onCleanup, makeImage, makeLayer, makePki, seed, skopeo, startRegistry, tempDir, writeLayout, type Pki, type Registry} from '../support/registry.js'
+import {onCleanup, makeImage, makeLayer, makePki, seed, skopeo, startRegistry, tempDir, writeLayout, type Pki, type Registry} from '../support/registry.js'
 import {HELM_CONFIG, HELM_CONTENT, makeChartArchive, pushChart, repoIndex, sha256, startChartRepo, type ChartRepo} from './fixture.js'
 
 const run = promisify(execFile)
@@ -80,7 +80,11 @@ describe('bundle build with charts', function () {
     await mkdir(empty)
     ENV.PATH = empty
   })
-  after(cleanupAll)
+  // this file's servers stop here; the rest of what it started goes with the suite's cleanup
+  after(async () => {
+    await Promise.all([src?.stop(), site?.stop(), repo?.stop()])
+    await rm(dir, {recursive: true, force: true})
+  })
 
   /** `images serve` on a free port, until stop(). */
   async function serve(out: string): Promise<{address: string; stop(): Promise<void>}> {

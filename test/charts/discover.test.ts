@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {writeFile} from 'node:fs/promises'
+import {rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
 
@@ -7,7 +7,7 @@ import {readChartArchive} from '../../src/charts/archive.js'
 import {discoverImages} from '../../src/charts/discover.js'
 import {rejectsWithCode} from '../support/assert.js'
 import {craftTar} from '../support/bundles.js'
-import {cleanupAll, tempDir} from '../support/registry.js'
+import {tempDir} from '../support/registry.js'
 import {makeChartArchive, type ChartDef} from './fixture.js'
 
 const R = 'reg.example:5000'
@@ -50,7 +50,7 @@ describe('chart image discovery', () => {
     dir = await tempDir('charts-discover')
     archive = await makeChartArchive(dir, webapp)
   })
-  after(cleanupAll)
+  after(() => rm(dir, {recursive: true, force: true}))
 
   it('finds images in annotations, images.lock and values at any depth, saying where each was found', async () => {
     const tree = await readChartArchive(archive, 'webapp.tgz')

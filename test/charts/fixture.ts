@@ -10,7 +10,13 @@ import {dirname, join} from 'node:path'
 import {create as createTar} from 'tar'
 import {stringify} from 'yaml'
 
-import {onCleanup, tempDir, type Pki} from '../support/registry.js'
+import {cleanupAll, onCleanup, tempDir, type Pki} from '../support/registry.js'
+
+// Registries, servers and folders the chart tests start are undone with everything else the suite
+// started, once at the end (a describe-level cleanupAll would also stop the other areas' shared fixtures).
+after(async () => {
+  await cleanupAll()
+})
 
 export interface ChartDef {
   name: string
