@@ -7,6 +7,8 @@ import {checkEntryType, checkRelativePath} from './path-safety.js'
 import {openBundleStream, type BundleInput} from './source.js'
 import {TarReader} from './tar-reader.js'
 import {parseManifest} from './verify.js'
+import {bundleCharts} from '../charts/push.js'
+import type {ChartExtension} from '../charts/plan.js'
 
 export interface BundleHead {
   root: string
@@ -63,6 +65,8 @@ export interface InspectResult {
   signer: {fingerprint: string; subject?: string; issuer?: string; validTo?: string; kind: 'certificate' | 'public-key'}
   profile?: {name: string; sha256: string}
   images: ImageRecord[]
+  /** Helm charts (manifest.json extensions.charts): stored in images/ as OCI artifacts, archives under charts/ */
+  charts: ChartExtension[]
   files: InventoryEntry[]
   extensions?: Record<string, unknown>
   /** a differential bundle: what it was built --since, and what it leaves out */
@@ -90,6 +94,7 @@ export async function inspectBundle(input: BundleInput): Promise<InspectResult> 
     },
     ...(m.profile ? {profile: m.profile} : {}),
     images: m.images,
+    charts: [...bundleCharts(m).values()],
     files: m.files,
     ...(m.extensions ? {extensions: m.extensions} : {}),
     ...(m.base ? {base: m.base} : {}),

@@ -12,6 +12,9 @@ import {MT, REF_NAME, SOURCE_DIGEST} from '../oci/media-types.js'
 import {RegistryPool} from '../registry/client.js'
 import {Transport} from '../registry/transport.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
+import {HELM} from '../charts/media-types.js'
+import {planCharts, type ChartPlan} from '../charts/plan.js'
+import {formatReference, parseReference} from '../registry/reference.js'
 import {BlobFetcher} from './fetcher.js'
 import {lockPathFor, readLock, writeLock} from './lock.js'
 import {resolveImage, type ResolvedImage} from './resolve.js'
@@ -28,6 +31,15 @@ export interface ImageExtension {
 
 export const LAYOUT_DIR = 'images'
 
+/** The full reference, so nginx:1.25 and docker.io/library/nginx:1.25 are one image; a local ref is itself. */
+function normalName(specRef: string): string {
+  try {
+    return formatReference(parseReference(specRef))
+  } catch {
+    return specRef
+  }
+}
+
 function specRefOf(image: string | {ref: string}): string {
   return typeof image === 'string' ? image : image.ref
 }
@@ -39,7 +51,7 @@ function specRefOf(image: string | {ref: string}): string {
  */
 export async function contributeImages(ctx: BuildContext): Promise<Contribution | undefined> {
   const images = ctx.loaded.spec.spec.images
-  if (images.length === 0) return undefined
+  if (images.length === 0 && ctx.loaded.spec.spec.charts.length === 0) return undefined
   const {options} = ctx
   const ca = options.registryCa ? await readFile(options.registryCa, 'utf8').catch((error: unknown) => {
     throw fromFsError(error, options.registryCa ?? '', 'registry CA file')
@@ -51,20 +63,36 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
   const locked = options.lock ? new Map<string, string>() : await readLock(lockPath)
   const defaults = options.platforms && options.platforms.length > 0 ? options.platforms : ctx.loaded.spec.spec.platforms
 
+  // spec.charts: the chart artifacts, and the images they need, resolved below with spec.images
+  const charts: ChartPlan | undefined = ctx.loaded.spec.spec.charts.length > 0 ? await planCharts(ctx, {pool, fetcher, locked, platforms: defaults}) : undefined
+  const requests: {specRef: string; subject: string; platforms: string[]; foundIn?: string}[] = images.map((image, i) => ({
+    specRef: specRefOf(image),
+    subject: `${ctx.loaded.path}#spec.images[${i}]${typeof image === 'string' ? '' : '.ref'}`,
+    platforms: typeof image === 'string' ? defaults : (image.platforms ?? defaults),
+  }))
+  const requested = new Set(requests.map((r) => normalName(r.specRef)))
+  for (const r of charts?.images ?? []) {
+    // an image several charts need, or that spec.images lists too, is resolved and stored once
+    if (requested.has(normalName(r.specRef))) continue
+    requested.add(normalName(r.specRef))
+    requests.push(r)
+  }
+
   const names = new Map<string, number>()
   const limit = pLimit(concurrency)
-  ctx.progress(`resolving ${images.length} image${images.length === 1 ? '' : 's'}`)
+  ctx.progress(`resolving ${requests.length} image${requests.length === 1 ? '' : 's'}`)
   const resolved: ResolvedImage[] = await Promise.all(
-    images.map((image, i) =>
-      limit(() => {
-        const specRef = specRefOf(image)
-        const subject = `${ctx.loaded.path}#spec.images[${i}]${typeof image === 'string' ? '' : '.ref'}`
-        const platforms = typeof image === 'string' ? defaults : (image.platforms ?? defaults)
-        return resolveImage({specRef, subject, platforms, lockedDigest: locked.get(specRef)}, {pool, fetcher, baseDir: ctx.loaded.baseDir, workDir: ctx.workDir, cacheDir: options.cacheDir, seq: i})
-      }),
+    requests.map((r, i) =>
+      limit(() =>
+        resolveImage({specRef: r.specRef, subject: r.subject, platforms: r.platforms, lockedDigest: locked.get(r.specRef)}, {pool, fetcher, baseDir: ctx.loaded.baseDir, workDir: ctx.workDir, cacheDir: options.cacheDir, seq: i}).catch((error: unknown) => {
+          // a chart's image: say which chart needs it and where it was found
+          if (r.foundIn === undefined || !(error instanceof AirlockError)) throw error
+          throw new AirlockError(error.code, `${r.subject}: image ${r.specRef} (${r.foundIn}): ${error.message}`, {subject: r.subject, hint: `${error.hint ? `${error.hint}; or ` : ''}give the chart values that name an image that exists, list it under the entry's images:, or set discover: false`, cause: error})
+        }),
+      ),
     ),
   )
-  resolved.forEach((img, i) => {
+  resolved.slice(0, images.length).forEach((img, i) => {
     const first = names.get(img.name)
     if (first !== undefined) {
       throw new AirlockError('SPEC_INVALID', `${ctx.loaded.path}#spec.images[${i}]: ${img.name} is already spec.images[${first}]`, {subject: `${ctx.loaded.path}#spec.images[${i}]`, hint: 'list each image once'})
@@ -74,7 +102,8 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
 
   // How many images use each blob: for shared bytes, and so each blob is one entry.
   const users = new Map<string, number>()
-  for (const img of resolved) for (const d of [...img.documents, ...img.blobs]) users.set(d.digest, (users.get(d.digest) ?? 0) + 1)
+  const stored = [...resolved, ...(charts?.artifacts ?? [])]
+  for (const img of stored) for (const d of [...img.documents, ...img.blobs]) users.set(d.digest, (users.get(d.digest) ?? 0) + 1)
 
   const entries: EntrySource[] = []
   const written = new Set<string>()
@@ -85,14 +114,15 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
   }
   // A differential bundle (--since) leaves out layers the base carries; manifests and configs stay,
   // so the layout's index and every document in it are complete and readable on their own.
-  const configs = new Set(resolved.flatMap((img) => img.documents.flatMap((d) => {
+  const configs = new Set(stored.flatMap((img) => img.documents.flatMap((d) => {
     const m = parseManifest(d.bytes, d.mediaType, `${img.name} ${d.digest}`)
     return m.kind === 'manifest' ? [m.config.digest] : []
   })))
   const omitted: InventoryEntry[] = []
   const records: ImageRecord[] = []
   const extension: ImageExtension[] = []
-  for (const img of resolved) {
+  const chartNames = new Set((charts?.artifacts ?? []).map((a) => a.name))
+  for (const img of stored) {
     for (const d of img.documents) add(d.digest, () => ({...bufferEntry(`${LAYOUT_DIR}/${blobPath(d.digest)}`, d.bytes, 'image-blob'), label: `image ${img.name} manifest ${d.digest}`}))
     for (const b of img.blobs) {
       const path = `${LAYOUT_DIR}/${blobPath(b.digest)}`
@@ -103,6 +133,7 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
         add(b.digest, () => fetcher.entry(b.digest, path))
       }
     }
+    if (chartNames.has(img.name)) continue // charts are listed in extensions.charts
     const all = [...img.documents, ...img.blobs]
     records.push({ref: img.specRef, digest: img.top.digest, mediaType: img.top.mediaType, platforms: img.platforms, size: all.reduce((n, d) => n + d.size, 0)})
     extension.push({
@@ -116,8 +147,9 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
   const index = {
     schemaVersion: 2,
     mediaType: MT.ociIndex,
-    manifests: resolved.map((img) => ({
+    manifests: stored.map((img) => ({
       mediaType: img.top.mediaType,
+      ...(chartNames.has(img.name) ? {artifactType: HELM.config} : {}),
       digest: img.top.digest,
       size: img.top.size,
       annotations: {[REF_NAME]: img.name, ...(img.sourceDigest === img.top.digest ? {} : {[SOURCE_DIGEST]: img.sourceDigest})},
@@ -128,14 +160,16 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
 
   const notes: string[] = []
   if (options.lock) {
-    await writeLock(lockPath, resolved.map((img) => ({ref: img.specRef, name: img.name, digest: img.sourceDigest})))
+    await writeLock(lockPath, [...resolved.map((img) => ({ref: img.specRef, name: img.name, digest: img.sourceDigest})), ...(charts?.locks ?? [])])
     notes.push(`lock file written: ${lockPath}`)
   } else if (locked.size > 0) {
     notes.push(`image digests pinned by ${lockPath}`)
   }
   const left = new Set(omitted.map((o) => `sha256:${o.sha256}`))
-  const blobBytes = resolved.flatMap((img) => img.blobs).filter((b, i, all) => !left.has(b.digest) && all.findIndex((x) => x.digest === b.digest) === i).reduce((n, b) => n + b.size, 0)
+  const blobBytes = stored.flatMap((img) => img.blobs).filter((b, i, all) => !left.has(b.digest) && all.findIndex((x) => x.digest === b.digest) === i).reduce((n, b) => n + b.size, 0)
+  if (charts) notes.push(...charts.notes, `charts: ${charts.extension.length}, needing ${charts.images.length} image${charts.images.length === 1 ? '' : 's'} (${resolved.length - images.length} not in spec.images)`)
   notes.push(`images: ${resolved.length}, ${fetcher.stats.blobs} blobs (${blobBytes} bytes) stored once each`)
   if (ctx.since) notes.push(`left out ${omitted.length} layer${omitted.length === 1 ? '' : 's'} (${omitted.reduce((n, o) => n + o.size, 0)} bytes) that ${ctx.since.file} carries`)
-  return {entries, images: records, extensions: {images: extension}, notes, omitted}
+  entries.push(...(charts?.entries ?? []))
+  return {entries, images: records, extensions: {images: extension, ...(charts ? {charts: charts.extension} : {})}, notes, omitted}
 }

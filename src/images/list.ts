@@ -1,6 +1,8 @@
 import type {ImageRecord} from '../bundle/format.js'
 import type {ImageExtension} from './contribute.js'
 import {readBundleHead} from '../bundle/inspect.js'
+import {bundleCharts} from '../charts/push.js'
+import type {ChartExtension} from '../charts/plan.js'
 
 export interface ListedImage extends ImageRecord {
   /** the full reference it is stored under (ref.name in images/index.json) */
@@ -14,6 +16,8 @@ export interface ListResult {
   bundle: string
   root: string
   images: ListedImage[]
+  /** Helm charts stored in images/ as OCI artifacts, each with the images it needs and where each was found */
+  charts: ChartExtension[]
   /** every image's size added up, and the bytes actually stored once each */
   totalBytes: number
 }
@@ -27,5 +31,5 @@ export async function listBundleImages(bundle: string): Promise<ListResult> {
     return {...img, ...(e ? {name: e.name, sourceDigest: e.sourceDigest, sharedBytes: e.sharedBytes} : {})}
   })
   const totalBytes = manifest.files.filter((f) => f.path.startsWith('images/')).reduce((n, f) => n + f.size, 0)
-  return {bundle, root, images, totalBytes}
+  return {bundle, root, images, charts: [...bundleCharts(manifest).values()], totalBytes}
 }

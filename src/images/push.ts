@@ -14,6 +14,7 @@ import {AirlockError, fromFsError} from '../ui/errors.js'
 import {openRandomAccess, type RandomAccessBundle} from '../transport/random-access.js'
 import {locateBundleEntries, type Located} from './bundle-read.js'
 import {LAYOUT_DIR} from './contribute.js'
+import {bundleCharts, describePushedChart, type PushedChart} from '../charts/push.js'
 
 export interface PushOptions {
   bundle: string
@@ -26,6 +27,8 @@ export interface PushOptions {
   concurrency?: number
   env?: NodeJS.ProcessEnv
   progress?: (text: string) => void
+  /** write each chart's site values file (NAME-VERSION.site-values.yaml) here */
+  valuesDir?: string
 }
 
 export interface PushedImage {
@@ -44,6 +47,8 @@ export interface PushResult {
   registry: string
   verified: boolean
   images: PushedImage[]
+  /** Helm charts, pushed like images with their version as the tag (src/charts/push.ts) */
+  charts?: PushedChart[]
   blobs: {uploaded: number; uploadedBytes: number; mounted: number; present: number}
   manifests: {pushed: number; present: number}
   /** a differential bundle: the base it follows, and how many left-out blobs were found in the registry */
@@ -139,6 +144,7 @@ async function pushFrom(ra: RandomAccessBundle, dest: {host: string; prefix: str
       plans.push({top, topBytes, name, src, repository, documents, blobs})
     }
 
+    const charts = bundleCharts(manifest)
     const omitted = omittedBlobs(manifest)
     const base = omitted.size > 0 ? await checkOmittedBlobs({plans, omitted, client, limit, host: dest.host, manifest, progress}) : undefined
     if (manifest?.base) result.base = {name: manifest.base.name, version: manifest.base.version, sha256: manifest.base.sha256, blobsChecked: base?.checked ?? 0}
@@ -189,6 +195,11 @@ async function pushFrom(ra: RandomAccessBundle, dest: {host: string; prefix: str
           await client.putManifest(repository, src.tag, topBytes, top.mediaType)
           result.manifests.pushed++
         }
+      }
+      const chart = charts.get(name)
+      if (chart) {
+        ;(result.charts ??= []).push(await describePushedChart(chart, dest, repository, src.tag ?? chart.version, top.digest, options.valuesDir))
+        continue
       }
       const sourceDigest = top.annotations?.[SOURCE_DIGEST] ?? src.digest ?? top.digest
       result.images.push({

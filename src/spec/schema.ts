@@ -46,6 +46,43 @@ export const kotsSchema = z
   })
   .refine((k) => (k.cores === undefined) !== (k.size === undefined), {message: 'give exactly one of cores (the cluster\'s total) and size (a tier)', path: ['cores']})
 
+/** A value path in a chart's values: dotted keys (global.imageRegistry). */
+const VALUE_PATH = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/
+
+/**
+ * One Helm chart (src/charts). Exactly one of `ref` (an OCI registry), `repo` + `name` (a classic
+ * repository's index.yaml) and `source` (a local .tgz) says where it comes from; `version` is the
+ * exact chart version (a range is not resolved: a bundle names what it carries).
+ */
+export const chartSchema = z
+  .strictObject({
+    ref: z.string().regex(/^oci:\/\/[^/\s]+\/[^\s:@]+$/, 'oci://HOST[:PORT]/PATH/NAME, without a tag (the version says it)').optional(),
+    repo: z.string().regex(/^https:\/\/\S+$/, 'the https:// URL of a chart repository (the folder holding index.yaml)').optional(),
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a chart name').optional(),
+    source: z.string().min(1, 'a local chart archive NAME-VERSION.tgz, relative to the spec').optional(),
+    version: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.+_-]{0,127}$/, 'an exact chart version such as 1.2.3').optional(),
+    /** values used for image discovery, applied in order as `helm -f`: a file relative to the spec, or inline values */
+    values: z.union([z.record(z.string(), z.unknown()), z.array(z.union([z.string().min(1), z.record(z.string(), z.unknown())]))]).optional(),
+    /** images the chart needs that discovery does not find */
+    images: z.array(imageSchema).default([]),
+    /** false: carry only `images`, find none */
+    discover: z.boolean().default(true),
+    /** platforms of the chart's images (default: spec.platforms) */
+    platforms: z.array(platformSchema).min(1).optional(),
+    /** the value path that points the chart's images at a registry (Wallaroo: imageRegistry) */
+    registryValue: z.string().regex(VALUE_PATH, 'a dotted value path such as imageRegistry or global.imageRegistry').optional(),
+  })
+  .superRefine((c, ctx) => {
+    const given = (['ref', 'repo', 'source'] as const).filter((k) => c[k] !== undefined)
+    if (given.length !== 1) {
+      ctx.addIssue({code: 'custom', message: given.length === 0 ? 'give one of ref (oci://...), repo (https://... with name) or source (a local .tgz)' : `give only one of ${given.join(', ')}`, path: given.length === 0 ? [] : [given[1] as string]})
+      return
+    }
+    if ((c.ref !== undefined || c.repo !== undefined) && c.version === undefined) ctx.addIssue({code: 'custom', message: 'required: the exact chart version', path: ['version']})
+    if (c.repo !== undefined && c.name === undefined) ctx.addIssue({code: 'custom', message: 'required: the chart name in the repository', path: ['name']})
+    if (c.repo === undefined && c.name !== undefined) ctx.addIssue({code: 'custom', message: 'name is only for a repo chart (an OCI ref and a .tgz name themselves)', path: ['name']})
+  })
+
 export const tlsSchema = z.strictObject({
   domain: z.string().min(1, 'the platform domain, e.g. wallaroo.example.com'),
   sans: z.array(z.string().min(1)).default([]),
@@ -74,6 +111,7 @@ export const specSchema = z.strictObject({
     profile: z.string().regex(NAME, 'a profile name from templates/profiles/').optional(),
     platforms: z.array(platformSchema).min(1).default(['linux/amd64']),
     images: z.array(imageSchema).default([]),
+    charts: z.array(chartSchema).default([]),
     files: z.array(fileSchema).default([]),
     kots: kotsSchema.optional(),
     tls: tlsSchema.optional(),
@@ -85,5 +123,6 @@ export type BundleSpec = z.infer<typeof specSchema>
 export type SpecFile = z.infer<typeof fileSchema>
 export type SpecImage = z.infer<typeof imageSchema>
 export type SpecKots = z.infer<typeof kotsSchema>
+export type SpecChart = z.infer<typeof chartSchema>
 export type SpecTls = z.infer<typeof tlsSchema>
 export type SpecManifests = z.infer<typeof manifestsSchema>

@@ -28,7 +28,7 @@ export default class BundleBuild extends BaseCommand {
     cert: Flags.string({description: 'signer certificate chain (PEM, leaf first) to put in the bundle instead of the bare public key'}),
     'passphrase-env': Flags.string({description: 'environment variable holding the signing key passphrase'}),
     gzip: Flags.boolean({description: 'gzip the tar (image layers are compressed already, so this rarely pays)'}),
-    'ca-file': Flags.string({description: 'extra CA certificates (PEM) to trust for https:// file sources'}),
+    'ca-file': Flags.string({description: 'extra CA certificates (PEM) to trust for https:// file sources and chart repositories'}),
     set: Flags.string({multiple: true, description: 'override a spec value: files.<id>=PATH replaces that file\'s source; any other KEY is a path under spec (kots.cores=16)'}),
     concurrency: Flags.integer({default: 4, min: 1, max: 32, description: 'downloads that may run ahead at once'}),
     cache: Flags.string({description: 'content-addressed cache folder: a rebuild downloads nothing it already has'}),

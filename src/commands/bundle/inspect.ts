@@ -29,6 +29,10 @@ export default class BundleInspect extends BaseCommand {
       this.out('')
       this.out(renderTable(['IMAGE', 'PLATFORMS', 'SIZE', 'DIGEST'], r.images.map((i) => [i.ref, i.platforms.join(','), formatBytes(i.size), i.digest])))
     }
+    if (r.charts.length > 0) {
+      this.out('')
+      this.out(renderTable(['CHART', 'VERSION', 'IMAGES', 'ARCHIVE', 'DIGEST'], r.charts.map((c) => [c.name, c.version, String(c.images.length), c.archive, c.digest])))
+    }
     const files = r.files.filter((f) => f.role !== 'image-blob')
     if (files.length > 0) {
       this.out('')

@@ -25,7 +25,13 @@ export default class ImagesList extends BaseCommand {
         result.images.map((i) => [i.name ?? i.ref, i.digest.slice(0, 19), i.platforms.join(','), formatBytes(i.size), formatBytes(i.sharedBytes ?? 0)]),
       ),
     )
-    this.out(`${result.images.length} image${result.images.length === 1 ? '' : 's'}, ${formatBytes(result.totalBytes)} stored`)
+    if (result.charts.length > 0) {
+      this.out('')
+      this.out(renderTable(['CHART', 'VERSION', 'REFERENCE', 'DIGEST'], result.charts.map((c) => [c.name, c.version, c.ref, c.digest.slice(0, 19)])))
+      this.out('')
+      this.out(renderTable(['CHART', 'IMAGE', 'FOUND IN'], result.charts.flatMap((c) => c.images.map((i) => [c.name, i.ref, i.foundIn.map((s) => `${s.chart}: ${s.how} ${s.where}`).join('; ')]))))
+    }
+    this.out(`${result.images.length} image${result.images.length === 1 ? '' : 's'}${result.charts.length > 0 ? `, ${result.charts.length} chart${result.charts.length === 1 ? '' : 's'}` : ''}, ${formatBytes(result.totalBytes)} stored`)
     return result
   }
 }

@@ -29,6 +29,7 @@ export default class ImagesPush extends BaseCommand {
     'registry-ca': Flags.string({description: 'CA certificate (PEM) of the destination registry'}),
     'insecure-registry': Flags.string({multiple: true, description: 'registry HOST[:PORT] reached over plain HTTP'}),
     concurrency: Flags.integer({default: 4, min: 1, max: 32, description: 'blobs uploaded at once'}),
+    'values-dir': Flags.string({description: 'write each chart\'s site values (NAME-VERSION.site-values.yaml, for helm -f) into this folder'}),
   }
 
   async run(): Promise<ImagesPushResult> {
@@ -44,10 +45,15 @@ export default class ImagesPush extends BaseCommand {
         insecureRegistries: flags['insecure-registry'],
         concurrency: flags.concurrency,
         progress: (t) => spinner.update(t),
+        ...(flags['values-dir'] ? {valuesDir: flags['values-dir']} : {}),
       })
       spinner.succeed(`pushed ${result.images.length} image${result.images.length === 1 ? '' : 's'} to ${result.registry}`)
       if (!result.verified) this.note('the bundle was not verified (--no-verify)')
       this.out(renderTable(['SOURCE', 'DESTINATION'], result.images.map((i) => [`${i.source}${i.digestChanged ? ` (${i.sourceDigest}, narrowed to the bundled platforms)` : ''}`, i.destination])))
+      for (const c of result.charts ?? []) {
+        this.out(`chart ${c.name} ${c.version}: ${c.pull}`)
+        if (c.siteValues) this.out(c.siteValues.file ? `  site values written to ${c.siteValues.file}` : `  site values (helm -f):\n${c.siteValues.yaml.replace(/^/gm, '    ')}`)
+      }
       const b = result.blobs
       this.out(`blobs: ${b.uploaded} uploaded (${formatBytes(b.uploadedBytes)}), ${b.mounted} mounted, ${b.present} already present; manifests: ${result.manifests.pushed} pushed, ${result.manifests.present} already present`)
       return result

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict'
+import {rm, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {gzipSync} from 'node:zlib'
+
+import {readChartArchive} from '../../src/charts/archive.js'
+import {discoverImages} from '../../src/charts/discover.js'
+import {rejectsWithCode} from '../support/assert.js'
+import {craftTar} from '../support/bundles.js'
+import {tempDir} from '../support/registry.js'
+import {makeChartArchive, type ChartDef} from './fixture.js'
+
+const R = 'reg.example:5000'
+
+const webapp: ChartDef = {
+  name: 'webapp',
+  version: '1.2.3',
+  appVersion: '2.0.0',
+  annotations: {
+    'artifacthub.io/images': `- name: proxy\n  image: ${R}/team/proxy:1.0\n`,
+    'helm.sh/images': `- ${R}/team/annotated:1.0\n`,
+  },
+  dependencies: [
+    {name: 'cache', version: '0.1.0', condition: 'cache.enabled'},
+    {name: 'metrics', version: '0.2.0', condition: 'metrics.enabled'},
+  ],
+  values: {
+    image: {registry: R, repository: 'team/app', tag: '1.0'},
+    sidecar: {image: `${R}/team/sidecar:1.0`, pullPolicy: 'IfNotPresent'},
+    worker: {image: {repository: `${R}/team/worker`}},
+    cache: {enabled: true, image: {tag: '1.1'}},
+    metrics: {enabled: false},
+  },
+  subcharts: [
+    {
+      name: 'cache',
+      version: '0.1.0',
+      appVersion: '7.0',
+      values: {image: {repository: `${R}/team/cache`, tag: '0.9'}},
+      files: {'images.lock': `apiVersion: v0\nkind: ImagesLock\nimages:\n  - name: exporter\n    image: ${R}/team/exporter:1.0\n    digests: []\n`},
+    },
+  ],
+  packed: [{name: 'metrics', version: '0.2.0', values: {image: {repository: `${R}/team/metrics`, tag: '1.0'}}}],
+}
+
+describe('chart image discovery', () => {
+  let dir: string
+  let archive: string
+  before(async () => {
+    dir = await tempDir('charts-discover')
+    archive = await makeChartArchive(dir, webapp)
+  })
+  after(() => rm(dir, {recursive: true, force: true}))
+
+  it('finds images in annotations, images.lock and values at any depth, saying where each was found', async () => {
+    const tree = await readChartArchive(archive, 'webapp.tgz')
+    assert.deepEqual(tree.children.map((c) => c.path).sort(), ['webapp/charts/cache', 'webapp/charts/metrics'])
+    const {found} = discoverImages({tree, userValues: {}})
+    const where = Object.fromEntries(found.list().map((i) => [i.ref, i.foundIn.map((s) => `${s.chart}|${s.how}|${s.where}`)]))
+    assert.deepEqual(where, {
+      [`${R}/team/proxy:1.0`]: ['webapp|annotation artifacthub.io/images|[0] proxy'],
+      [`${R}/team/annotated:1.0`]: ['webapp|annotation helm.sh/images|[0]'],
+      [`${R}/team/app:1.0`]: ['webapp|values|image.repository'],
+      [`${R}/team/sidecar:1.0`]: ['webapp|values|sidecar.image'],
+      // no tag: the chart's appVersion, as `.Values.image.tag | default .Chart.AppVersion` renders it
+      [`${R}/team/worker:2.0.0`]: ['webapp|values|worker.image.repository'],
+      [`${R}/team/exporter:1.0`]: ['webapp/charts/cache|images.lock|images[0]'],
+      // the parent sets cache.image.tag: the subchart's own 0.9 is not what would be installed
+      [`${R}/team/cache:1.1`]: ['webapp/charts/cache|values from the parent chart or the user|image.repository'],
+    })
+  })
+
+  it("takes the user's values over the chart's, and enables a subchart its condition disabled", async () => {
+    const tree = await readChartArchive(archive, 'webapp.tgz')
+    const {found} = discoverImages({tree, userValues: {image: {tag: '1.5'}, metrics: {enabled: true}, cache: {enabled: false}}})
+    const refs = found.list().map((i) => i.ref)
+    assert.ok(refs.includes(`${R}/team/app:1.5`))
+    assert.ok(!refs.includes(`${R}/team/app:1.0`))
+    assert.deepEqual(found.list().find((i) => i.ref === `${R}/team/app:1.5`)?.foundIn, [{chart: 'webapp', how: 'user values', where: 'image.repository'}])
+    // the packed subchart (charts/metrics-0.2.0.tgz) renders now; the cache subchart does not
+    assert.deepEqual(found.list().find((i) => i.ref === `${R}/team/metrics:1.0`)?.foundIn, [{chart: 'webapp/charts/metrics', how: 'values', where: 'image.repository'}])
+    assert.ok(!refs.some((r) => r.includes('/team/cache:') || r.includes('/team/exporter:')))
+  })
+
+  it('puts a registry value in front of repositories that name no registry', async () => {
+    const site = await makeChartArchive(dir, {name: 'site', version: '0.1.0', values: {imageRegistry: 'ghcr.io/acme', api: {image: {repository: 'api', tag: '3'}}, ui: {image: {repository: 'quay.io/acme/ui', tag: '4'}}}})
+    const {found} = discoverImages({tree: await readChartArchive(site, 'site.tgz'), userValues: {}, registryValue: 'imageRegistry'})
+    assert.deepEqual(found.list().map((i) => i.ref), ['ghcr.io/acme/api:3', 'quay.io/acme/ui:4'])
+  })
+
+  it('refuses an archive that is no chart: not gzip, no Chart.yaml, two top folders, an oversized values.yaml', async () => {
+    const plain = join(dir, 'plain.tgz')
+    await writeFile(plain, 'just text, no tar')
+    await rejectsWithCode(readChartArchive(plain, 'plain.tgz'), 'INPUT_INVALID', 'plain.tgz')
+    const none = join(dir, 'none.tgz')
+    await writeFile(none, gzipSync(craftTar([{path: 'x/README.md', body: Buffer.from('hi')}])))
+    await rejectsWithCode(readChartArchive(none, 'none.tgz'), 'INPUT_INVALID', 'none.tgz')
+    const two = join(dir, 'two.tgz')
+    const chartYaml = (n: string) => Buffer.from(`apiVersion: v2\nname: ${n}\nversion: 1.0.0\n`)
+    await writeFile(two, gzipSync(craftTar([{path: 'a/Chart.yaml', body: chartYaml('a')}, {path: 'b/Chart.yaml', body: chartYaml('b')}])))
+    await rejectsWithCode(readChartArchive(two, 'two.tgz'), 'INPUT_INVALID', 'two.tgz')
+    const big = join(dir, 'big.tgz')
+    await writeFile(big, gzipSync(craftTar([{path: 'a/Chart.yaml', body: chartYaml('a')}, {path: 'a/values.yaml', body: Buffer.alloc(9 << 20, 0x20)}])))
+    await rejectsWithCode(readChartArchive(big, 'big.tgz'), 'INPUT_INVALID', 'big.tgz')
+  })
+})
