@@ -32,6 +32,8 @@ export interface BuildOptions {
   sinceTrust?: Trust
   /** --set KEY=VALUE overrides of spec values */
   set?: Record<string, string>
+  /** --exclude-referrers: leave every image's signatures, attestations and SBOMs out */
+  excludeReferrers?: boolean
   /** fixed clock for reproducible builds (SOURCE_DATE_EPOCH) */
   now?: Date
 }

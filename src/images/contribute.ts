@@ -15,6 +15,8 @@ import {AirlockError, fromFsError} from '../ui/errors.js'
 import {BlobFetcher} from './fetcher.js'
 import {lockPathFor, readLock, writeLock} from './lock.js'
 import {resolveImage, type ResolvedImage} from './resolve.js'
+import {collectReferrers, layoutReferrerDescriptors, type ImageReferrers, type ReferrerPolicy, type ReferrerRecord} from '../referrers/index.js'
+import type {SpecImage} from '../spec/schema.js'
 
 /** Per-image facts kept in manifest.json `extensions.images` for `images list` and `images push`. */
 export interface ImageExtension {
@@ -24,12 +26,24 @@ export interface ImageExtension {
   digest: string
   /** bytes of this image's blobs that another image of the bundle also uses */
   sharedBytes: number
+  /** signatures, attestations and SBOMs carried beside it (src/referrers) */
+  referrers?: ReferrerRecord[]
+  /** the upstream cosign signature the spec required, and the key it verified with */
+  signature?: {key: string; signature: string; dockerReference?: string}
 }
 
 export const LAYOUT_DIR = 'images'
 
 function specRefOf(image: string | {ref: string}): string {
   return typeof image === 'string' ? image : image.ref
+}
+
+/** An image entry's referrer policy: its own verify and excludeReferrers win over the spec's. */
+function referrerPolicy(ctx: BuildContext, image: SpecImage, subject: string): ReferrerPolicy {
+  const spec = ctx.loaded.spec.spec
+  const own = typeof image === 'string' ? undefined : image
+  const cosignKey = own?.verify?.cosignKey ?? spec.verify?.cosignKey
+  return {exclude: Boolean(ctx.options.excludeReferrers || (own?.excludeReferrers ?? spec.excludeReferrers)), subject, ...(cosignKey ? {cosignKey} : {})}
 }
 
 /**
@@ -64,6 +78,9 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
       }),
     ),
   )
+  const carried: ImageReferrers[] = await Promise.all(
+    resolved.map((img, i) => limit(() => collectReferrers(img, referrerPolicy(ctx, images[i] as SpecImage, `${ctx.loaded.path}#spec.images[${i}]`), {pool, fetcher, baseDir: ctx.loaded.baseDir}))),
+  )
   resolved.forEach((img, i) => {
     const first = names.get(img.name)
     if (first !== undefined) {
@@ -92,7 +109,7 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
   const omitted: InventoryEntry[] = []
   const records: ImageRecord[] = []
   const extension: ImageExtension[] = []
-  for (const img of resolved) {
+  for (const [n, img] of resolved.entries()) {
     for (const d of img.documents) add(d.digest, () => ({...bufferEntry(`${LAYOUT_DIR}/${blobPath(d.digest)}`, d.bytes, 'image-blob'), label: `image ${img.name} manifest ${d.digest}`}))
     for (const b of img.blobs) {
       const path = `${LAYOUT_DIR}/${blobPath(b.digest)}`
@@ -103,6 +120,10 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
         add(b.digest, () => fetcher.entry(b.digest, path))
       }
     }
+    const refs = carried[n] as ImageReferrers
+    // referrers after their image, through the same paths: manifests from memory, blobs fetched and re-hashed
+    for (const d of refs.documents) add(d.digest, () => ({...bufferEntry(`${LAYOUT_DIR}/${blobPath(d.digest)}`, d.bytes, 'image-blob'), label: `image ${img.name} referrer ${d.digest}`}))
+    for (const r of refs.records) for (const b of r.blobs) add(b.digest, () => fetcher.entry(b.digest, `${LAYOUT_DIR}/${blobPath(b.digest)}`))
     const all = [...img.documents, ...img.blobs]
     records.push({ref: img.specRef, digest: img.top.digest, mediaType: img.top.mediaType, platforms: img.platforms, size: all.reduce((n, d) => n + d.size, 0)})
     extension.push({
@@ -111,17 +132,23 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
       sourceDigest: img.sourceDigest,
       digest: img.top.digest,
       sharedBytes: all.filter((d) => (users.get(d.digest) ?? 0) > 1).reduce((n, d) => n + d.size, 0),
+      ...(refs.records.length > 0 ? {referrers: refs.records} : {}),
+      ...(refs.signature ? {signature: refs.signature} : {}),
     })
   }
   const index = {
     schemaVersion: 2,
     mediaType: MT.ociIndex,
-    manifests: resolved.map((img) => ({
-      mediaType: img.top.mediaType,
-      digest: img.top.digest,
-      size: img.top.size,
-      annotations: {[REF_NAME]: img.name, ...(img.sourceDigest === img.top.digest ? {} : {[SOURCE_DIGEST]: img.sourceDigest})},
-    })),
+    manifests: [
+      ...resolved.map((img) => ({
+        mediaType: img.top.mediaType,
+        digest: img.top.digest,
+        size: img.top.size,
+        annotations: {[REF_NAME]: img.name, ...(img.sourceDigest === img.top.digest ? {} : {[SOURCE_DIGEST]: img.sourceDigest})},
+      })),
+      // referrers are in the index too, so the layout holds every blob it references; they have no ref.name
+      ...layoutReferrerDescriptors(carried.flatMap((c) => c.records)),
+    ],
   }
   entries.push(bufferEntry(`${LAYOUT_DIR}/index.json`, `${JSON.stringify(index, null, 2)}\n`, 'image-layout'))
   entries.push(bufferEntry(`${LAYOUT_DIR}/oci-layout`, OCI_LAYOUT, 'image-layout'))
@@ -134,6 +161,10 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
     notes.push(`image digests pinned by ${lockPath}`)
   }
   const left = new Set(omitted.map((o) => `sha256:${o.sha256}`))
+  notes.push(...carried.flatMap((c) => c.notes))
+  const referrerCount = carried.reduce((n, c) => n + c.records.length, 0)
+  if (referrerCount > 0) notes.push(`referrers: ${referrerCount} (signatures, attestations, SBOMs) carried beside their images`)
+  for (const [n, c] of carried.entries()) if (c.signature) notes.push(`${resolved[n]?.name}: cosign signature verified with ${c.signature.key}`)
   const blobBytes = resolved.flatMap((img) => img.blobs).filter((b, i, all) => !left.has(b.digest) && all.findIndex((x) => x.digest === b.digest) === i).reduce((n, b) => n + b.size, 0)
   notes.push(`images: ${resolved.length}, ${fetcher.stats.blobs} blobs (${blobBytes} bytes) stored once each`)
   if (ctx.since) notes.push(`left out ${omitted.length} layer${omitted.length === 1 ? '' : 's'} (${omitted.reduce((n, o) => n + o.size, 0)} bytes) that ${ctx.since.file} carries`)

@@ -9,6 +9,7 @@ import {verifyBundle, type EntrySink} from '../bundle/verify.js'
 import {blobPath, isDigest} from '../oci/digest.js'
 import {parseManifest, type Descriptor} from '../oci/manifest.js'
 import {REF_NAME} from '../oci/media-types.js'
+import {isReferrerDescriptor} from '../referrers/model.js'
 import {parseReference} from '../registry/reference.js'
 import type {Trust} from '../signing/trust.js'
 import {openRandomAccess, type RandomAccessBundle} from '../transport/random-access.js'
@@ -194,7 +195,7 @@ async function catalogue(input: string, bundle: RandomAccessBundle, located: Map
   }
   const index = parseManifest(await readSmall(bundle, indexAt, `${LAYOUT_DIR}/index.json`), undefined, `${LAYOUT_DIR}/index.json`)
   if (index.kind !== 'index') throw new AirlockError('MANIFEST_INVALID', `${LAYOUT_DIR}/index.json is not an index`, {subject: `${LAYOUT_DIR}/index.json`})
-  for (const top of index.manifests) {
+  for (const top of index.manifests.filter((d) => !isReferrerDescriptor(d))) {
     const source = top.annotations?.[REF_NAME]
     if (!source) throw new AirlockError('MANIFEST_INVALID', `${LAYOUT_DIR}/index.json: image ${top.digest} has no ${REF_NAME}`, {subject: `${LAYOUT_DIR}/index.json`})
     const ref = parseReference(source, `${LAYOUT_DIR}/index.json ${REF_NAME}`)
