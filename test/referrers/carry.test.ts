@@ -56,7 +56,7 @@ describe('referrers: carried at build, restored at push', function () {
     const x = await runCli(['bundle', 'extract', bundle, '--to', out, '--trust', f.keys.pub, '--json'])
     assert.equal(x.code, 0, x.stderr + x.stdout)
     const {readFile} = await import('node:fs/promises')
-    const root = join(out, 'supply-1.0.0')
+    const root = out
     const index = JSON.parse(await readFile(join(root, 'images', 'index.json'), 'utf8')) as {manifests: {digest: string; annotations: Record<string, string>}[]}
     const sig = index.manifests.find((m) => m.digest === f.signature.digest)
     assert.equal(sig?.annotations['org.opencontainers.image.ref.name'], undefined)
