@@ -17,6 +17,7 @@ import {lockPathFor, readLock, writeLock} from './lock.js'
 import {resolveImage, type ResolvedImage} from './resolve.js'
 import {collectReferrers, layoutReferrerDescriptors, type ImageReferrers, type ReferrerPolicy, type ReferrerRecord} from '../referrers/index.js'
 import type {SpecImage} from '../spec/schema.js'
+import {sbomImage} from '../sbom/images.js'
 
 /** Per-image facts kept in manifest.json `extensions.images` for `images list` and `images push`. */
 export interface ImageExtension {
@@ -168,5 +169,5 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
   const blobBytes = resolved.flatMap((img) => img.blobs).filter((b, i, all) => !left.has(b.digest) && all.findIndex((x) => x.digest === b.digest) === i).reduce((n, b) => n + b.size, 0)
   notes.push(`images: ${resolved.length}, ${fetcher.stats.blobs} blobs (${blobBytes} bytes) stored once each`)
   if (ctx.since) notes.push(`left out ${omitted.length} layer${omitted.length === 1 ? '' : 's'} (${omitted.reduce((n, o) => n + o.size, 0)} bytes) that ${ctx.since.file} carries`)
-  return {entries, images: records, extensions: {images: extension}, notes, omitted}
+  return {entries, images: records, extensions: {images: extension}, notes, omitted, sbom: {images: resolved.map((img, n) => sbomImage(img, carried[n]?.records ?? []))}}
 }
