@@ -267,7 +267,7 @@ export class RegistryClient {
 
   /**
    * The OCI 1.1 referrers API: an index of the manifests whose `subject` is `digest`. Undefined when
-   * the registry does not have the API (it answers 404 or 405 for the route); the caller then falls
+   * the registry does not have the API (it answers 404, 405 or another refusal for the route); the caller then falls
    * back to the referrers tag schema. The index is small and checked only for shape: every referrer
    * it names is fetched by digest and hashed on its own.
    */
@@ -277,7 +277,9 @@ export class RegistryClient {
     return this.transport.retry(what, this.registry, async () => {
       const res = await this.send({method: 'GET', path: `${repository}/referrers/${digest}`, scopes: [{repository, actions: 'pull'}], headers: {accept: MT.ociIndex}, what})
       const type = String(res.headers['content-type'] ?? '')
-      if (res.statusCode === 404 || res.statusCode === 405 || res.statusCode === 400 || (res.statusCode === 200 && !type.startsWith(MT.ociIndex))) {
+      const status = res.statusCode ?? 0
+      // registries without the API answer the unknown route in many ways (404, 405, 400, 403, 501); none is a failure of the pull
+      if ((status >= 400 && status < 500) || status === 501 || (status === 200 && !type.startsWith(MT.ociIndex))) {
         drain(res)
         return undefined
       }

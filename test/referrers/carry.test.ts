@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {runCli} from '../support/cli.js'
@@ -55,7 +56,6 @@ describe('referrers: carried at build, restored at push', function () {
     const out = join(f.dir, 'carry-x')
     const x = await runCli(['bundle', 'extract', bundle, '--to', out, '--trust', f.keys.pub, '--json'])
     assert.equal(x.code, 0, x.stderr + x.stdout)
-    const {readFile} = await import('node:fs/promises')
     const root = out
     const index = JSON.parse(await readFile(join(root, 'images', 'index.json'), 'utf8')) as {manifests: {digest: string; annotations: Record<string, string>}[]}
     const sig = index.manifests.find((m) => m.digest === f.signature.digest)

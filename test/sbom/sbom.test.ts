@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import {execFile} from 'node:child_process'
+import {createHash} from 'node:crypto'
 import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
@@ -96,18 +97,19 @@ describe('sbom.cdx.json: a CycloneDX 1.6 SBOM of the bundle', function () {
     for (const l of f.signed.layers) assert.deepEqual(byRef.get(`blob:${l.digest}`)?.hashes, [{alg: 'SHA-256', content: l.digest.slice(7)}])
     // the index, and one component per platform with its arch, each depending on its own layers
     const multi = bom.components.find((c) => c.name === `${f.upstream.host}/team/multi:1.0`)
-    assert.ok(multi?.purl?.startsWith(`pkg:oci/multi@sha256:${f.multi.index.slice(7)}?repository_url=`))
+    assert.ok(multi, 'the multi-platform image is a component')
+    assert.ok(multi.purl?.startsWith(`pkg:oci/multi@sha256:${f.multi.index.slice(7)}?repository_url=`), multi.purl)
     const platforms = (deps.get(multi['bom-ref']) ?? []).map((r) => byRef.get(r))
     assert.deepEqual(platforms.map((p) => /[?&]arch=([^&]+)/.exec(p?.purl ?? '')?.[1]).sort(), ['amd64', 'arm64'])
     const arm = platforms.find((p) => p?.purl?.includes('arch=arm64'))
-    assert.ok(arm?.purl?.includes(f.multi.arm64.manifest.digest.slice(7)))
+    assert.ok(arm, 'the arm64 manifest is a component')
+    assert.ok(arm.purl?.includes(f.multi.arm64.manifest.digest.slice(7)), arm.purl)
     assert.deepEqual(new Set(deps.get(arm['bom-ref'])), new Set([f.multi.arm64.config, ...f.multi.arm64.layers].map((b) => `blob:${b.digest}`)))
     assert.ok(deps.get('bundle')?.includes(signed['bom-ref']))
   })
 
   it('lists every other file with its SHA-256, equal to its SHA256SUMS line', async () => {
     const file = bom.components.find((c) => c.name === 'files/app.airgap')
-    const {createHash} = await import('node:crypto')
     assert.deepEqual(file?.hashes, [{alg: 'SHA-256', content: createHash('sha256').update('the application\n').digest('hex')}])
     assert.ok(bom.components.some((c) => c.name === 'VERIFY.txt'))
     assert.ok(!bom.components.some((c) => c.name === 'sbom.cdx.json' || c.name === 'manifest.json'))
