@@ -79,7 +79,9 @@ async function bundleScript(out: string): Promise<void> {
     // inside the executable the node version is the one baked in, so the check only makes noise.
     banner: {js: `process.env.OCLIF_DISABLE_ENGINE_WARNING = '1';${requireGuard(Boolean(process.env.AIRLOCK_SEA_DEBUG))}`},
     // oclif reaches for the TypeScript compiler only to run .ts commands in development.
-    external: ['typescript'],
+    // The CycloneDX library's optional XML and schema-validation plugs (airlock writes JSON only):
+    // it require()s them inside try/catch, so left out they are simply "not available".
+    external: ['typescript', 'xmlbuilder2', 'libxmljs2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019'],
     legalComments: 'eof',
     // Code that locates files beside its own module finds nothing inside the executable: a path
     // that cannot exist turns such a lookup into a clean "not found" instead of reading whatever

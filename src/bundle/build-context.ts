@@ -3,6 +3,7 @@ import type {EntrySource} from './entry.js'
 import type {ImageRecord, InventoryEntry} from './format.js'
 import type {SinceBase} from './since.js'
 import type {Trust} from '../signing/trust.js'
+import type {SbomPart} from '../sbom/model.js'
 
 /** Every option `bundle build` takes; each build step reads the ones it owns. */
 export interface BuildOptions {
@@ -36,6 +37,8 @@ export interface BuildOptions {
   sinceTrust?: Trust
   /** --set KEY=VALUE overrides of spec values */
   set?: Record<string, string>
+  /** --exclude-referrers: leave every image's signatures, attestations and SBOMs out */
+  excludeReferrers?: boolean
   /** fixed clock for reproducible builds (SOURCE_DATE_EPOCH) */
   now?: Date
 }
@@ -64,6 +67,8 @@ export interface Contribution {
   profile?: {name: string; sha256: string}
   /** entries left out because the --since bundle carries them */
   omitted?: InventoryEntry[]
+  /** what this step adds to sbom.cdx.json beyond its entries (images with their layers, charts) */
+  sbom?: SbomPart
 }
 
 export type Contributor = (ctx: BuildContext) => Promise<Contribution | undefined>

@@ -14,6 +14,7 @@ import {bufferEntry, type EntrySource} from './entry.js'
 import {FORMAT_VERSION, MANIFEST, VERIFY_TXT, renderVerifyScript, rootName, type BundleBase, type BundleManifest, type ImageRecord, type InventoryEntry} from './format.js'
 import {describeBase, loadSinceBase} from './since.js'
 import {writeBundle} from './writer.js'
+import {contributeSbom} from '../sbom/contribute.js'
 
 export interface BuildResult {
   out: string
@@ -71,8 +72,9 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
     const profile = contributions.find((c) => c.profile)?.profile
     const base = since ? describeBase(since, contributions.flatMap((c) => c.omitted ?? [])) : undefined
     const verifyTxt = bufferEntry(VERIFY_TXT, renderVerifyScript({root, bundleFile: basename(out), signerIsCertificate: Boolean(options.certPath)}), 'verify-instructions')
+    const sbom = await contributeSbom({name, version, created: now, specSha256: loaded.sha256, parts: contributions, extensions, files: [verifyTxt, ...entries]})
     // manifest.json cannot list itself; SHA256SUMS covers it
-    const files: InventoryEntry[] = [verifyTxt, ...entries].map((e) => ({path: e.path, size: e.size, sha256: e.sha256, role: e.role, ...(e.role !== 'executable' && ((e.mode ?? 0) & 0o111) !== 0 ? {executable: true} : {})}))
+    const files: InventoryEntry[] = [verifyTxt, sbom, ...entries].map((e) => ({path: e.path, size: e.size, sha256: e.sha256, role: e.role, ...(e.role !== 'executable' && ((e.mode ?? 0) & 0o111) !== 0 ? {executable: true} : {})}))
     const manifest: BundleManifest = {
       formatVersion: FORMAT_VERSION,
       name,
@@ -86,7 +88,8 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
       ...(Object.keys(extensions).length > 0 ? {extensions} : {}),
       ...(base ? {base} : {}),
     }
-    const head = [bufferEntry(MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`, 'manifest'), verifyTxt]
+    // the SBOM right after the head, so `bundle inspect --sbom` reads a few kilobytes into the tar
+    const head = [bufferEntry(MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`, 'manifest'), verifyTxt, sbom]
     progress(`writing ${basename(out)}`)
     const written = await writeBundle({out, root, entries: [...head, ...entries], signer, mtime: now, gzip: options.gzip, onBytes})
     return {

@@ -16,7 +16,7 @@ export const MAX_SIGNER_BYTES = 1 << 20
 export const MAX_MANIFEST_BYTES = 64 << 20
 
 /** What each entry is for; `bundle inspect` groups by it and `extract` keys the execute bit off it. */
-export type EntryRole = 'manifest' | 'verify-instructions' | 'requirements' | 'file' | 'executable' | 'image-layout' | 'image-blob' | 'kots' | 'tls' | 'manifests' | 'chart'
+export type EntryRole = 'manifest' | 'verify-instructions' | 'requirements' | 'file' | 'executable' | 'image-layout' | 'image-blob' | 'kots' | 'tls' | 'manifests' | 'chart' | 'sbom'
 
 export interface InventoryEntry {
   path: string

@@ -18,6 +18,9 @@ import {formatReference, parseReference} from '../registry/reference.js'
 import {BlobFetcher} from './fetcher.js'
 import {lockPathFor, readLock, writeLock} from './lock.js'
 import {resolveImage, type ResolvedImage} from './resolve.js'
+import {collectReferrers, layoutReferrerDescriptors, type ImageReferrers, type ReferrerPolicy, type ReferrerRecord} from '../referrers/index.js'
+import type {SpecImage} from '../spec/schema.js'
+import {sbomImage} from '../sbom/images.js'
 
 /** Per-image facts kept in manifest.json `extensions.images` for `images list` and `images push`. */
 export interface ImageExtension {
@@ -27,6 +30,10 @@ export interface ImageExtension {
   digest: string
   /** bytes of this image's blobs that another image of the bundle also uses */
   sharedBytes: number
+  /** signatures, attestations and SBOMs carried beside it (src/referrers) */
+  referrers?: ReferrerRecord[]
+  /** the upstream cosign signature the spec required, and the key it verified with */
+  signature?: {key: string; signature: string; dockerReference?: string}
 }
 
 export const LAYOUT_DIR = 'images'
@@ -42,6 +49,14 @@ function normalName(specRef: string): string {
 
 function specRefOf(image: string | {ref: string}): string {
   return typeof image === 'string' ? image : image.ref
+}
+
+/** An image entry's referrer policy: its own verify and excludeReferrers win over the spec's. */
+function referrerPolicy(ctx: BuildContext, image: SpecImage, subject: string): ReferrerPolicy {
+  const spec = ctx.loaded.spec.spec
+  const own = typeof image === 'string' ? undefined : image
+  const cosignKey = own?.verify?.cosignKey ?? spec.verify?.cosignKey
+  return {exclude: Boolean(ctx.options.excludeReferrers || (own?.excludeReferrers ?? spec.excludeReferrers)), subject, ...(cosignKey ? {cosignKey} : {})}
 }
 
 /**
@@ -92,6 +107,9 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
       ),
     ),
   )
+  const carried: ImageReferrers[] = await Promise.all(
+    resolved.map((img, i) => limit(() => collectReferrers(img, referrerPolicy(ctx, images[i] as SpecImage, i < images.length ? `${ctx.loaded.path}#spec.images[${i}]` : (requests[i]?.subject ?? ctx.loaded.path)), {pool, fetcher, baseDir: ctx.loaded.baseDir}))),
+  )
   resolved.slice(0, images.length).forEach((img, i) => {
     const first = names.get(img.name)
     if (first !== undefined) {
@@ -122,7 +140,7 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
   const records: ImageRecord[] = []
   const extension: ImageExtension[] = []
   const chartNames = new Set((charts?.artifacts ?? []).map((a) => a.name))
-  for (const img of stored) {
+  for (const [n, img] of stored.entries()) {
     for (const d of img.documents) add(d.digest, () => ({...bufferEntry(`${LAYOUT_DIR}/${blobPath(d.digest)}`, d.bytes, 'image-blob'), label: `image ${img.name} manifest ${d.digest}`}))
     for (const b of img.blobs) {
       const path = `${LAYOUT_DIR}/${blobPath(b.digest)}`
@@ -133,6 +151,12 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
         add(b.digest, () => fetcher.entry(b.digest, path))
       }
     }
+    const refs = carried[n]
+    if (refs) {
+      // referrers after their image, through the same paths: manifests from memory, blobs fetched and re-hashed
+      for (const d of refs.documents) add(d.digest, () => ({...bufferEntry(`${LAYOUT_DIR}/${blobPath(d.digest)}`, d.bytes, 'image-blob'), label: `image ${img.name} referrer ${d.digest}`}))
+      for (const r of refs.records) for (const b of r.blobs) add(b.digest, () => fetcher.entry(b.digest, `${LAYOUT_DIR}/${blobPath(b.digest)}`))
+    }
     if (chartNames.has(img.name)) continue // charts are listed in extensions.charts
     const all = [...img.documents, ...img.blobs]
     records.push({ref: img.specRef, digest: img.top.digest, mediaType: img.top.mediaType, platforms: img.platforms, size: all.reduce((n, d) => n + d.size, 0)})
@@ -142,18 +166,24 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
       sourceDigest: img.sourceDigest,
       digest: img.top.digest,
       sharedBytes: all.filter((d) => (users.get(d.digest) ?? 0) > 1).reduce((n, d) => n + d.size, 0),
+      ...(refs && refs.records.length > 0 ? {referrers: refs.records} : {}),
+      ...(refs?.signature ? {signature: refs.signature} : {}),
     })
   }
   const index = {
     schemaVersion: 2,
     mediaType: MT.ociIndex,
-    manifests: stored.map((img) => ({
-      mediaType: img.top.mediaType,
-      ...(chartNames.has(img.name) ? {artifactType: HELM.config} : {}),
-      digest: img.top.digest,
-      size: img.top.size,
-      annotations: {[REF_NAME]: img.name, ...(img.sourceDigest === img.top.digest ? {} : {[SOURCE_DIGEST]: img.sourceDigest})},
-    })),
+    manifests: [
+      ...stored.map((img) => ({
+        mediaType: img.top.mediaType,
+        ...(chartNames.has(img.name) ? {artifactType: HELM.config} : {}),
+        digest: img.top.digest,
+        size: img.top.size,
+        annotations: {[REF_NAME]: img.name, ...(img.sourceDigest === img.top.digest ? {} : {[SOURCE_DIGEST]: img.sourceDigest})},
+      })),
+      // referrers are in the index too, so the layout holds every blob it references; they have no ref.name
+      ...layoutReferrerDescriptors(carried.flatMap((c) => c.records)),
+    ],
   }
   entries.push(bufferEntry(`${LAYOUT_DIR}/index.json`, `${JSON.stringify(index, null, 2)}\n`, 'image-layout'))
   entries.push(bufferEntry(`${LAYOUT_DIR}/oci-layout`, OCI_LAYOUT, 'image-layout'))
@@ -168,8 +198,12 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
   const left = new Set(omitted.map((o) => `sha256:${o.sha256}`))
   const blobBytes = stored.flatMap((img) => img.blobs).filter((b, i, all) => !left.has(b.digest) && all.findIndex((x) => x.digest === b.digest) === i).reduce((n, b) => n + b.size, 0)
   if (charts) notes.push(...charts.notes, `charts: ${charts.extension.length}, needing ${charts.images.length} image${charts.images.length === 1 ? '' : 's'} (${resolved.length - images.length} not in spec.images)`)
+  notes.push(...carried.flatMap((c) => c.notes))
+  const referrerCount = carried.reduce((n, c) => n + c.records.length, 0)
+  if (referrerCount > 0) notes.push(`referrers: ${referrerCount} (signatures, attestations, SBOMs) carried beside their images`)
+  for (const [n, c] of carried.entries()) if (c.signature) notes.push(`${resolved[n]?.name}: cosign signature verified with ${c.signature.key}`)
   notes.push(`images: ${resolved.length}, ${fetcher.stats.blobs} blobs (${blobBytes} bytes) stored once each`)
   if (ctx.since) notes.push(`left out ${omitted.length} layer${omitted.length === 1 ? '' : 's'} (${omitted.reduce((n, o) => n + o.size, 0)} bytes) that ${ctx.since.file} carries`)
   entries.push(...(charts?.entries ?? []))
-  return {entries, images: records, extensions: {images: extension, ...(charts ? {charts: charts.extension} : {})}, notes, omitted}
+  return {entries, images: records, extensions: {images: extension, ...(charts ? {charts: charts.extension} : {})}, notes, omitted, sbom: {images: resolved.map((img, n) => sbomImage(img, carried[n]?.records ?? []))}}
 }

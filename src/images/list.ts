@@ -10,6 +10,10 @@ export interface ListedImage extends ImageRecord {
   sourceDigest?: string
   /** bytes shared with other images of the bundle (stored once) */
   sharedBytes?: number
+  /** signatures, attestations and SBOMs carried beside it */
+  referrers?: ImageExtension['referrers']
+  /** the upstream cosign signature the spec required at build */
+  signature?: ImageExtension['signature']
 }
 
 export interface ListResult {
@@ -28,7 +32,7 @@ export async function listBundleImages(bundle: string): Promise<ListResult> {
   const ext = ((manifest.extensions?.images ?? []) as ImageExtension[])
   const images = manifest.images.map((img, i) => {
     const e = ext[i]?.ref === img.ref ? ext[i] : ext.find((x) => x.ref === img.ref)
-    return {...img, ...(e ? {name: e.name, sourceDigest: e.sourceDigest, sharedBytes: e.sharedBytes} : {})}
+    return {...img, ...(e ? {name: e.name, sourceDigest: e.sourceDigest, sharedBytes: e.sharedBytes, ...(e.referrers ? {referrers: e.referrers} : {}), ...(e.signature ? {signature: e.signature} : {})} : {})}
   })
   const totalBytes = manifest.files.filter((f) => f.path.startsWith('images/')).reduce((n, f) => n + f.size, 0)
   return {bundle, root, images, charts: [...bundleCharts(manifest).values()], totalBytes}

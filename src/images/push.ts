@@ -15,6 +15,7 @@ import {openRandomAccess, type RandomAccessBundle} from '../transport/random-acc
 import {locateBundleEntries, type Located} from './bundle-read.js'
 import {LAYOUT_DIR} from './contribute.js'
 import {bundleCharts, describePushedChart, type PushedChart} from '../charts/push.js'
+import {isReferrerDescriptor, pushReferrers, referrersOf, type PushedReferrers, type ReferrerToPush} from '../referrers/index.js'
 
 export interface PushOptions {
   bundle: string
@@ -40,6 +41,8 @@ export interface PushedImage {
   digest: string
   /** true when only some platforms of an index were bundled, so the pushed index has a new digest */
   digestChanged: boolean
+  /** signatures, attestations and SBOMs pushed after it, digests unchanged */
+  referrers?: number
 }
 
 export interface PushResult {
@@ -51,6 +54,8 @@ export interface PushResult {
   charts?: PushedChart[]
   blobs: {uploaded: number; uploadedBytes: number; mounted: number; present: number}
   manifests: {pushed: number; present: number}
+  /** the images' referrers: manifests pushed or present, cosign tags set, tag schema indexes written */
+  referrers?: PushedReferrers
   /** a differential bundle: the base it follows, and how many left-out blobs were found in the registry */
   base?: {name: string; version: string; sha256: string; blobsChecked: number}
 }
@@ -121,7 +126,7 @@ async function pushFrom(ra: RandomAccessBundle, dest: {host: string; prefix: str
     // Plan every image first (small documents only), so a differential bundle's base can be checked
     // before a single byte is uploaded.
     const plans: ImagePlan[] = []
-    for (const top of index.manifests) {
+    for (const top of index.manifests.filter((d) => !isReferrerDescriptor(d))) {
       const name = top.annotations?.[REF_NAME]
       if (!name) throw new AirlockError('MANIFEST_INVALID', `${LAYOUT_DIR}/index.json: image ${top.digest} has no ${REF_NAME}`, {subject: `${LAYOUT_DIR}/index.json`})
       const src = parseReference(name, `${LAYOUT_DIR}/index.json ${REF_NAME}`)
@@ -141,7 +146,14 @@ async function pushFrom(ra: RandomAccessBundle, dest: {host: string; prefix: str
       }
       if (parsed.kind === 'manifest') for (const b of [parsed.config, ...parsed.layers]) blobs.set(b.digest, b)
       documents.push({desc: top, bytes: topBytes})
-      plans.push({top, topBytes, name, src, repository, documents, blobs})
+      // its referrers (of the upstream digest or of a platform manifest): their blobs go with the image's
+      const own = new Set([top.digest, top.annotations?.[SOURCE_DIGEST] ?? top.digest, ...documents.map((d) => d.desc.digest)])
+      const referrers = await Promise.all(referrersOf(index.manifests, own).map(async (d) => ({desc: d, bytes: await readDoc(d)})))
+      for (const r of referrers) {
+        const m = parseManifest(r.bytes, r.desc.mediaType, `${name} referrer ${r.desc.digest}`)
+        if (m.kind === 'manifest') for (const b of [m.config, ...m.layers]) blobs.set(b.digest, b)
+      }
+      plans.push({top, topBytes, name, src, repository, documents, blobs, referrers})
     }
 
     const charts = bundleCharts(manifest)
@@ -149,7 +161,7 @@ async function pushFrom(ra: RandomAccessBundle, dest: {host: string; prefix: str
     const base = omitted.size > 0 ? await checkOmittedBlobs({plans, omitted, client, limit, host: dest.host, manifest, progress}) : undefined
     if (manifest?.base) result.base = {name: manifest.base.name, version: manifest.base.version, sha256: manifest.base.sha256, blobsChecked: base?.checked ?? 0}
 
-    for (const {top, topBytes, name, src, repository, documents, blobs} of plans) {
+    for (const {top, topBytes, name, src, repository, documents, blobs, referrers} of plans) {
       progress(`pushing ${name}`)
       await Promise.all(
         [...blobs.values()].map((b) =>
@@ -196,6 +208,11 @@ async function pushFrom(ra: RandomAccessBundle, dest: {host: string; prefix: str
           result.manifests.pushed++
         }
       }
+      if (referrers.length > 0) {
+        const r = await pushReferrers(client, repository, referrers)
+        const sum = (result.referrers ??= {pushed: 0, present: 0, tagged: 0, tagSchemaUpdates: 0})
+        for (const k of ['pushed', 'present', 'tagged', 'tagSchemaUpdates'] as const) sum[k] += r[k]
+      }
       const chart = charts.get(name)
       if (chart) {
         ;(result.charts ??= []).push(await describePushedChart(chart, dest, repository, src.tag ?? chart.version, top.digest, options.valuesDir))
@@ -203,6 +220,7 @@ async function pushFrom(ra: RandomAccessBundle, dest: {host: string; prefix: str
       }
       const sourceDigest = top.annotations?.[SOURCE_DIGEST] ?? src.digest ?? top.digest
       result.images.push({
+        ...(referrers.length > 0 ? {referrers: referrers.length} : {}),
         source: name,
         sourceDigest,
         destination: `${dest.host}/${repository}${src.tag ? `:${src.tag}` : ''}@${top.digest}`,
@@ -224,6 +242,7 @@ interface ImagePlan {
   repository: string
   documents: {desc: Descriptor; bytes: Buffer}[]
   blobs: Map<string, Descriptor>
+  referrers: ReferrerToPush[]
 }
 
 /** digest -> size of every image blob a differential bundle left out (manifest.json `base.omitted`). */

@@ -3,6 +3,7 @@ import {createHash} from 'node:crypto'
 import {blobPath} from '../oci/digest.js'
 import {parseManifest, type Descriptor} from '../oci/manifest.js'
 import {REF_NAME} from '../oci/media-types.js'
+import {isReferrerDescriptor} from '../referrers/model.js'
 import {parseReference} from '../registry/reference.js'
 import type {RandomAccessBundle} from '../transport/random-access.js'
 import {AirlockError} from '../ui/errors.js'
@@ -52,7 +53,7 @@ export async function catalogue(input: string, bundle: RandomAccessBundle, locat
   }
   const index = parseManifest(await readSmall(bundle, indexAt, `${LAYOUT_DIR}/index.json`), undefined, `${LAYOUT_DIR}/index.json`)
   if (index.kind !== 'index') throw new AirlockError('MANIFEST_INVALID', `${LAYOUT_DIR}/index.json is not an index`, {subject: `${LAYOUT_DIR}/index.json`})
-  for (const top of index.manifests) {
+  for (const top of index.manifests.filter((d) => !isReferrerDescriptor(d))) {
     const source = top.annotations?.[REF_NAME]
     if (!source) throw new AirlockError('MANIFEST_INVALID', `${LAYOUT_DIR}/index.json: image ${top.digest} has no ${REF_NAME}`, {subject: `${LAYOUT_DIR}/index.json`})
     const ref = parseReference(source, `${LAYOUT_DIR}/index.json ${REF_NAME}`)

@@ -4,7 +4,7 @@ import {open} from 'node:fs/promises'
 import type {Readable} from 'node:stream'
 
 import {MAX_MANIFEST_BYTES} from '../oci/manifest.js'
-import {MANIFEST_ACCEPT} from '../oci/media-types.js'
+import {MANIFEST_ACCEPT, MT} from '../oci/media-types.js'
 import {AirlockError} from '../ui/errors.js'
 import {RegistryAuth, type Scope} from './auth.js'
 import {apiHost} from './reference.js'
@@ -265,7 +265,38 @@ export class RegistryClient {
     return new URL(loc, this.base)
   }
 
+  /**
+   * The OCI 1.1 referrers API: an index of the manifests whose `subject` is `digest`. Undefined when
+   * the registry does not have the API (it answers 404, 405 or another refusal for the route); the caller then falls
+   * back to the referrers tag schema. The index is small and checked only for shape: every referrer
+   * it names is fetched by digest and hashed on its own.
+   */
+  async getReferrers(repository: string, digest: string): Promise<Buffer | undefined> {
+    const what = `referrers of ${repository}@${digest}`
+    const subject = `${this.registry}/${repository}@${digest}`
+    return this.transport.retry(what, this.registry, async () => {
+      const res = await this.send({method: 'GET', path: `${repository}/referrers/${digest}`, scopes: [{repository, actions: 'pull'}], headers: {accept: MT.ociIndex}, what})
+      const type = String(res.headers['content-type'] ?? '')
+      const status = res.statusCode ?? 0
+      // registries without the API answer the unknown route in many ways (404, 405, 400, 403, 501); none is a failure of the pull
+      if ((status >= 400 && status < 500) || status === 501 || (status === 200 && !type.startsWith(MT.ociIndex))) {
+        drain(res)
+        return undefined
+      }
+      if (res.statusCode !== 200) return this.fail(res, what, subject)
+      return readLimited(res, MAX_MANIFEST_BYTES)
+    })
+  }
+
   async putManifest(repository: string, reference: string, bytes: Buffer, mediaType: string): Promise<string | undefined> {
+    return (await this.putManifestWithSubject(repository, reference, bytes, mediaType)).digest
+  }
+
+  /**
+   * PUT a manifest and report whether the registry took note of its `subject` (the OCI-Subject
+   * header of OCI 1.1): when it did not, the pusher must update the referrers tag schema itself.
+   */
+  async putManifestWithSubject(repository: string, reference: string, bytes: Buffer, mediaType: string): Promise<{digest?: string; ociSubject?: string}> {
     const subject = `${this.registry}/${repository}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`
     return this.transport.retry(`manifest ${subject}`, this.registry, async () => {
       const res = await this.send({
@@ -278,7 +309,8 @@ export class RegistryClient {
       })
       if (res.statusCode !== 201 && res.statusCode !== 200) return this.fail(res, `manifest ${subject}`, subject)
       drain(res)
-      return res.headers['docker-content-digest'] as string | undefined
+      const ociSubject = res.headers['oci-subject']
+      return {digest: res.headers['docker-content-digest'] as string | undefined, ...(typeof ociSubject === 'string' ? {ociSubject} : {})}
     })
   }
 }

@@ -14,11 +14,19 @@ const SAFE_REL = /^(?!.*(^|\/)\.{1,2}(\/|$))[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$
 
 export const platformSchema = z.string().regex(PLATFORM, 'a platform like linux/amd64, linux/arm64/v8, or "all"')
 
+/** Upstream signature check at build (docs/supply-chain.md): a cosign public key, relative to the spec. */
+export const verifySchema = z.strictObject({
+  cosignKey: z.string().min(1, 'the path of the publisher\'s cosign public key (PEM)'),
+})
+
 export const imageSchema = z.union([
   z.string().min(1, 'an image reference'),
   z.strictObject({
     ref: z.string().min(1, 'an image reference'),
     platforms: z.array(platformSchema).min(1).optional(),
+    verify: verifySchema.optional(),
+    /** leave this image's signatures, attestations and SBOMs out of the bundle */
+    excludeReferrers: z.boolean().optional(),
   }),
 ])
 
@@ -112,6 +120,10 @@ export const specSchema = z.strictObject({
     platforms: z.array(platformSchema).min(1).default(['linux/amd64']),
     images: z.array(imageSchema).default([]),
     charts: z.array(chartSchema).default([]),
+    /** every image must carry a cosign signature by this key (an image entry's own verify wins) */
+    verify: verifySchema.optional(),
+    /** leave every image's referrers (signatures, attestations, SBOMs) out of the bundle */
+    excludeReferrers: z.boolean().optional(),
     files: z.array(fileSchema).default([]),
     kots: kotsSchema.optional(),
     tls: tlsSchema.optional(),
@@ -122,6 +134,7 @@ export const specSchema = z.strictObject({
 export type BundleSpec = z.infer<typeof specSchema>
 export type SpecFile = z.infer<typeof fileSchema>
 export type SpecImage = z.infer<typeof imageSchema>
+export type SpecVerify = z.infer<typeof verifySchema>
 export type SpecKots = z.infer<typeof kotsSchema>
 export type SpecChart = z.infer<typeof chartSchema>
 export type SpecTls = z.infer<typeof tlsSchema>

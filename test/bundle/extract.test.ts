@@ -23,7 +23,7 @@ describe('bundle extract', () => {
     const r = await runCli(['bundle', 'extract', good, '--to', to, '--trust', keys.pub, '--json'])
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.json.to, to)
-    assert.deepEqual((await readdir(to)).sort(), ['SHA256SUMS', 'SHA256SUMS.sig', 'VERIFY.txt', 'files', 'manifest.json', 'signer.pem'])
+    assert.deepEqual((await readdir(to)).sort(), ['SHA256SUMS', 'SHA256SUMS.sig', 'VERIFY.txt', 'files', 'manifest.json', 'sbom.cdx.json', 'signer.pem'])
     assert.equal(await readFile(join(to, 'files', 'a.txt'), 'utf8'), 'alpha\n')
     assert.equal((await stat(join(to, 'files', 'a.txt'))).mode & 0o777, 0o644)
   })

@@ -16,7 +16,7 @@ describe('bundle inspect', () => {
     assert.equal(r.json.version, '1.0.0')
     assert.equal(r.json.verified, false)
     assert.equal(r.json.signer.fingerprint, keys.fingerprint)
-    assert.deepEqual(r.json.files.map((f: {path: string}) => f.path).sort(), ['VERIFY.txt', 'files/a.txt', 'files/b.bin'])
+    assert.deepEqual(r.json.files.map((f: {path: string}) => f.path).sort(), ['VERIFY.txt', 'files/a.txt', 'files/b.bin', 'sbom.cdx.json'])
     const b = r.json.files.find((f: {path: string}) => f.path === 'files/b.bin')
     assert.equal(b.size, 3000)
     // reads only the head: a bundle cut right after manifest.json still inspects

@@ -42,6 +42,7 @@ export default class BundleBuild extends BaseCommand {
     'tls-key-out': Flags.string({description: 'file to write the platform TLS private key to (mode 0600; default: DOMAIN.key beside the bundle); keep it out of the folder you publish'}),
     since: Flags.string({description: 'differential bundle: leave out every image layer and file OLD_BUNDLE carries (same path and digest); the site must have pushed OLD_BUNDLE first', helpValue: 'OLD_BUNDLE'}),
     'since-trust': Flags.string({dependsOn: ['since'], description: 'verify OLD_BUNDLE in full against this signer (public key or CA, PEM) before using it; without it only its signed list is read'}),
+    'exclude-referrers': Flags.boolean({description: "leave the images' signatures, attestations and SBOMs (OCI referrers, cosign tags) out of the bundle; a signature the spec requires is still checked"}),
     'include-self': Flags.boolean({allowNo: true, default: isPackaged(), description: 'carry the airlock executable at files/airlock (on by default when airlock runs as the packaged executable)'}),
   }
 
@@ -71,6 +72,7 @@ export default class BundleBuild extends BaseCommand {
           tlsCaPassphrase: passphraseFromEnv(flags['tls-ca-passphrase-env']),
           tlsKeyOut: flags['tls-key-out'],
           includeSelf: flags['include-self'],
+          excludeReferrers: flags['exclude-referrers'],
           since: flags.since,
           sinceTrust: flags['since-trust'] ? parseTrust((await readSmallFile(flags['since-trust'], {what: 'trust file', maxBytes: 1 << 20})).toString('utf8'), flags['since-trust']) : undefined,
         },

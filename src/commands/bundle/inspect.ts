@@ -1,23 +1,35 @@
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 
 import {inspectBundle, type InspectResult} from '../../bundle/inspect.js'
+import {readBundleSbom} from '../../sbom/read.js'
+import type {ImageExtension} from '../../images/contribute.js'
 import {formatBytes} from '../../ui/progress.js'
 import {renderTable} from '../../ui/table.js'
 import {BaseCommand} from '../base.js'
 
-export type BundleInspectResult = InspectResult
+/** with --sbom, the CycloneDX document itself is the result */
+export type BundleInspectResult = InspectResult | Record<string, unknown>
 
 export default class BundleInspect extends BaseCommand {
   static override summary = 'Show what a bundle holds: images, files, profile, signer, sizes.'
   static override description = 'Reads only the head of the bundle (SHA256SUMS, signature, signer, manifest.json), so it answers at once even for tens of gigabytes. It does not decide trust: run `bundle verify` for that.'
-  static override examples = ['<%= config.bin %> <%= command.id %> demo.tar', '<%= config.bin %> <%= command.id %> demo.tar --json']
+  static override examples = ['<%= config.bin %> <%= command.id %> demo.tar', '<%= config.bin %> <%= command.id %> demo.tar --json', '<%= config.bin %> <%= command.id %> demo.tar --sbom > sbom.cdx.json']
 
   static override args = {
     bundle: Args.string({required: true, description: 'bundle file, or - for stdin'}),
   }
 
+  static override flags = {
+    sbom: Flags.boolean({description: 'print the bundle\'s CycloneDX 1.6 SBOM (sbom.cdx.json, checked against its SHA256SUMS line) instead of the summary'}),
+  }
+
   async run(): Promise<BundleInspectResult> {
-    const {args} = await this.parse(BundleInspect)
+    const {args, flags} = await this.parse(BundleInspect)
+    if (flags.sbom) {
+      const sbom = await readBundleSbom(args.bundle)
+      this.out(sbom.text.trimEnd())
+      return sbom.document
+    }
     const r = await inspectBundle(args.bundle)
     this.out(`name      ${r.name} ${r.version}`)
     this.out(`created   ${r.created} by ${r.tool.name} ${r.tool.version}`)
@@ -27,7 +39,9 @@ export default class BundleInspect extends BaseCommand {
     for (const [key, value] of Object.entries(r.extensions ?? {})) this.out(`${key.padEnd(9)} ${summarize(value)}`)
     if (r.images.length > 0) {
       this.out('')
-      this.out(renderTable(['IMAGE', 'PLATFORMS', 'SIZE', 'DIGEST'], r.images.map((i) => [i.ref, i.platforms.join(','), formatBytes(i.size), i.digest])))
+      // each image's referrers (signatures, attestations, SBOMs) on the lines under it
+      const carried = new Map(((r.extensions?.images ?? []) as ImageExtension[]).map((e) => [e.ref, e.referrers ?? []]))
+      this.out(renderTable(['IMAGE', 'PLATFORMS', 'SIZE', 'DIGEST'], r.images.flatMap((i) => [[i.ref, i.platforms.join(','), formatBytes(i.size), i.digest], ...(carried.get(i.ref) ?? []).map((x) => [`  ${x.kind} (${x.artifactType})`, `-> ${x.subject.slice(0, 19)}`, formatBytes(x.size + x.blobs.reduce((n, b) => n + b.size, 0)), x.digest])])))
     }
     if (r.charts.length > 0) {
       this.out('')

@@ -22,7 +22,11 @@ export default class ImagesList extends BaseCommand {
     this.out(
       renderTable(
         ['REFERENCE', 'DIGEST', 'PLATFORMS', 'SIZE', 'SHARED'],
-        result.images.map((i) => [i.name ?? i.ref, i.digest.slice(0, 19), i.platforms.join(','), formatBytes(i.size), formatBytes(i.sharedBytes ?? 0)]),
+        result.images.flatMap((i) => [
+          [i.name ?? i.ref, i.digest.slice(0, 19), i.platforms.join(','), formatBytes(i.size), formatBytes(i.sharedBytes ?? 0)],
+          // referrers under their image: kind, digest, what they refer to
+          ...(i.referrers ?? []).map((r) => [`  ${r.kind}`, r.digest.slice(0, 19), `-> ${r.subject.slice(0, 19)}`, formatBytes(r.size + r.blobs.reduce((n, b) => n + b.size, 0)), '']),
+        ]),
       ),
     )
     if (result.charts.length > 0) {
@@ -31,6 +35,7 @@ export default class ImagesList extends BaseCommand {
       this.out('')
       this.out(renderTable(['CHART', 'IMAGE', 'FOUND IN'], result.charts.flatMap((c) => c.images.map((i) => [c.name, i.ref, i.foundIn.map((s) => `${s.chart}: ${s.how} ${s.where}`).join('; ')]))))
     }
+    for (const i of result.images) if (i.signature) this.out(`${i.name ?? i.ref}: cosign signature checked at build with ${i.signature.key}`)
     this.out(`${result.images.length} image${result.images.length === 1 ? '' : 's'}${result.charts.length > 0 ? `, ${result.charts.length} chart${result.charts.length === 1 ? '' : 's'}` : ''}, ${formatBytes(result.totalBytes)} stored`)
     return result
   }

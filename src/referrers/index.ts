@@ -1,0 +1,6 @@
+export {collectReferrers, type ImageReferrers, type ReferrerPolicy} from './collect.js'
+export {discoverReferrers, type FoundReferrer} from './discover.js'
+export {loadCosignKey, verifyCosignSignature} from './cosign.js'
+export {pushReferrers, referrersOf, type PushedReferrers, type ReferrerToPush} from './push.js'
+export {layoutReferrerDescriptors} from './layout.js'
+export {classifyReferrer, digestTag, isReferrerDescriptor, REFERRER_SUBJECT, REFERRER_TAG, type ReferrerKind, type ReferrerRecord} from './model.js'
