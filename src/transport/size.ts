@@ -24,7 +24,7 @@ export function parseSize(text: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim())
   const unit = m ? UNITS[(m[2] ?? '').toUpperCase()] : undefined
   if (!m || unit === undefined) {
-    throw new AirlockError('USAGE', `${flag} ${text} is not a size`, {subject: flag, hint: 'write it as 4G, 64M, 500MB or a number of bytes'})
+    throw new AirlockError('USAGE', `${flag} ${text} is not a size`, {subject: flag, hint: 'write it as 4G, 64M (or 64MiB), 500MB or a number of bytes'})
   }
   const bytes = Math.floor(Number(m[1]) * unit)
   if (!Number.isSafeInteger(bytes) || bytes < 1) throw new AirlockError('USAGE', `${flag} ${text} is out of range`, {subject: flag})

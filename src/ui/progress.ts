@@ -37,20 +37,30 @@ export function startProgress(text: string, options: ProgressOptions): Progress 
   }
 }
 
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB']
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
 
-/** Decimal units, as disks and network rates are sold. */
+/**
+ * Binary IEC units, the same system as the size flags (`--part-size 64M` is 64 MiB and prints as
+ * "64.0 MiB", not "67.1 MB"). Cluster node memory and storage are the exception: they are judged
+ * in decimal GB by the profile's own rules (src/cluster).
+ */
 export function formatBytes(n: number): string {
   let v = n
   let i = 0
-  while (v >= 1000 && i < UNITS.length - 1) {
-    v /= 1000
+  while (v >= 1024 && i < UNITS.length - 1) {
+    v /= 1024
     i++
   }
-  return i === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${UNITS[i]}`
+  if (i === 0) return `${Math.round(n)} B`
+  // 1023.96 KiB would round to "1024 KiB": show it as the next unit instead
+  if (Number(v.toFixed(v >= 100 ? 0 : 1)) >= 1024 && i < UNITS.length - 1) {
+    v /= 1024
+    i++
+  }
+  return `${v.toFixed(v >= 100 ? 0 : 1)} ${UNITS[i]}`
 }
 
-/** "1.2 GB / 4.0 GB, 310 MB/s, ETA 9s" for a byte-counting step. */
+/** "1.2 GiB / 4.0 GiB, 310 MiB/s, ETA 9s" for a byte-counting step. */
 export function formatTransfer(done: number, total: number, startedMs: number, now = Date.now()): string {
   const secs = Math.max((now - startedMs) / 1000, 0.001)
   const rate = done / secs

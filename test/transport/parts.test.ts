@@ -125,6 +125,20 @@ describe('bundle split and reading a bundle from its parts', function () {
     assert.equal(notFirst.json.error.subject, `${base}.part001`)
   })
 
+  it('prints part sizes in the units --size is written in (1M is "1.0 MiB")', async () => {
+    const sub = join(dir, 'units')
+    await rm(sub, {recursive: true, force: true})
+    await mkdir(sub)
+    const base = join(sub, 'bundle.tar')
+    await writeFile(base, original)
+    const res = await runCli(['bundle', 'split', base, '--size', '1M'])
+    assert.equal(res.code, 0, res.stderr)
+    const lines = res.stdout.split('\n').filter((l) => l.includes('.part'))
+    assert.equal(lines.length, Math.ceil(original.length / (1024 * 1024)))
+    for (const l of lines.slice(0, -1)) assert.match(l, / {2}1\.0 MiB {2}sha256:/)
+    assert.doesNotMatch(res.stdout, /\bMB\b/)
+  })
+
   it('does not overwrite an earlier split unless told to', async () => {
     const {base} = await freshSplit('again')
     const again = await runCli(['bundle', 'split', base, '--size', '1M', '--json'])
