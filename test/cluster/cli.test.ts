@@ -153,6 +153,31 @@ describe('airlock cluster verify / snapshot (built CLI against a local HTTPS API
     assert.match(md, /## Nodes not counted/)
   })
 
+  it('does not overwrite an existing JUnit or Markdown report without --force', async () => {
+    const kubeconfig = await kubeconfigFor(loadFixture('eks'), 'eks-keep-reports')
+    for (const flag of ['junit', 'markdown']) {
+      const report = join(dir, `kept-${flag}.report`)
+      await writeFile(report, 'an earlier report\n')
+      const r = await runCli(['cluster', 'verify', '--kubeconfig', kubeconfig, `--${flag}`, report, '--json'], {env})
+      assert.equal(r.code, 2, r.stdout + r.stderr)
+      assert.equal(r.json.error.code, 'FILE_EXISTS')
+      assert.equal(r.json.error.subject, report)
+      assert.match(r.json.error.hint, /--force/)
+      assert.equal(await readFile(report, 'utf8'), 'an earlier report\n', 'the earlier report is kept')
+      const text = await runCli(['cluster', 'verify', '--kubeconfig', kubeconfig, `--${flag}`, report], {env})
+      assert.equal(text.code, 2)
+      assert.match(text.stderr, new RegExp(`${report.replaceAll(/[.*+?^${}()|[\]\\/]/g, '\\$&')} already exists`))
+      assert.match(text.stderr, /--force/)
+      const forced = await runCli(['cluster', 'verify', '--kubeconfig', kubeconfig, `--${flag}`, report, '--force', '--json'], {env})
+      assert.notEqual(forced.code, 2, forced.stdout + forced.stderr)
+      assert.match(await readFile(report, 'utf8'), flag === 'junit' ? /<testsuites name="airlock cluster verify"/ : /\| (PASS|FAIL|WARN) \|/)
+    }
+    const same = join(dir, 'same.report')
+    const both = await runCli(['cluster', 'verify', '--kubeconfig', kubeconfig, '--junit', same, '--markdown', same, '--json'], {env})
+    assert.equal(both.code, 2)
+    assert.equal(both.json.error.code, 'USAGE')
+  })
+
   it('snapshot: writes the facts once, verify --from reads them without the cluster; no secrets or env values', async () => {
     const f = loadFixture('openshift-4.18')
     f.pods.items[0].spec.containers[0].env = [{name: 'DB_PASSWORD', value: 'hunter2-do-not-leak'}]

@@ -1,9 +1,11 @@
+import {resolve} from 'node:path'
+
 import {Flags} from '@oclif/core'
 
 import {readBundleInputs, readConfigValuesFile, renderJunit, renderMarkdown, renderTable, verifyCluster, type ClusterReport} from '../../cluster/index.js'
 import {loadProfile} from '../../profile/index.js'
-import {EXIT} from '../../ui/errors.js'
-import {writeFileAtomic} from '../../util/fs.js'
+import {AirlockError, EXIT} from '../../ui/errors.js'
+import {pathExists, writeFileAtomic} from '../../util/fs.js'
 import {BaseCommand} from '../base.js'
 import {trustFlags, trustFromFlags} from '../trust-flags.js'
 import {connectionFlags, DEFAULT_PROFILE, liveOptions} from './flags.js'
@@ -35,10 +37,21 @@ export default class ClusterVerify extends BaseCommand {
     'dns-server': Flags.string({multiple: true, description: 'resolve the platform names with this DNS server (IP or IP:PORT; default: this machine\'s resolver)'}),
     junit: Flags.string({description: 'also write a JUnit XML report to this file'}),
     markdown: Flags.string({description: 'also write a Markdown report to this file'}),
+    force: Flags.boolean({description: 'replace an existing --junit or --markdown file'}),
   }
 
   async run(): Promise<ClusterVerifyResult> {
     const {flags} = await this.parse(ClusterVerify)
+    // before the facts are gathered, so a refused report costs no cluster round trip
+    for (const flag of ['junit', 'markdown'] as const) {
+      const path = flags[flag]
+      if (path && !flags.force && (await pathExists(path))) {
+        throw new AirlockError('FILE_EXISTS', `${path} already exists`, {subject: path, hint: `remove it, choose another --${flag} file, or pass --force`})
+      }
+    }
+    if (flags.junit && flags.markdown && resolve(flags.junit) === resolve(flags.markdown)) {
+      throw new AirlockError('USAGE', `--junit and --markdown both name ${flags.junit}`, {subject: '--markdown', hint: 'give each report its own file'})
+    }
     const fromBundle = flags.bundle ? await readBundleInputs(flags.bundle, await trustFromFlags(flags)) : undefined
     if (fromBundle) this.note(`bundle ${flags.bundle}: verified (${fromBundle.verified.name} ${fromBundle.verified.version})`)
     const profile = fromBundle?.profile ?? (await loadProfile(flags.profile ?? DEFAULT_PROFILE))
@@ -60,8 +73,8 @@ export default class ClusterVerify extends BaseCommand {
       spinner.fail('could not gather the facts')
       throw error
     }
-    if (flags.junit) await writeFileAtomic(flags.junit, renderJunit(report), {force: true})
-    if (flags.markdown) await writeFileAtomic(flags.markdown, renderMarkdown(report), {force: true})
+    if (flags.junit) await writeFileAtomic(flags.junit, renderJunit(report), {force: flags.force})
+    if (flags.markdown) await writeFileAtomic(flags.markdown, renderMarkdown(report), {force: flags.force})
     this.out(renderTable(report))
     if (report.verdict === 'not-ready') this.checksFailed(report)
     if (report.verdict === 'incomplete') this.checksFailed(report, EXIT.INCOMPLETE)
