@@ -1,7 +1,7 @@
 import {statSync} from 'node:fs'
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 
-import {AirlockError, EXIT, type ErrorEnvelope} from '../ui/errors.js'
+import {AirlockError, EXIT, fromParseError, type ErrorEnvelope} from '../ui/errors.js'
 import {formatBytes, formatTransfer, startProgress, type Progress} from '../ui/progress.js'
 
 class ChecksFailed extends Error {
@@ -63,7 +63,9 @@ export abstract class BaseCommand extends Command {
     throw new ChecksFailed(report, exitCode)
   }
 
-  protected override async catch(err: Error & {exitCode?: number}): Promise<unknown> {
+  protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
+    // without --json oclif's own rendering of a parse error (message, usage, exit 2) is kept
+    const err = this.jsonEnabled() ? (fromParseError(error, [this.config.bin, ...(this.id ?? '').split(':')].join(' ').trim()) as Error & {exitCode?: number}) : error
     if (err instanceof ChecksFailed) {
       if (this.jsonEnabled()) this.logJson(err.report)
       throw new Errors.ExitError(err.exitCode)

@@ -113,6 +113,37 @@ export function isAirlockError(err: unknown): err is AirlockError {
   return err instanceof AirlockError
 }
 
+/**
+ * oclif's parse errors (unknown flag, missing flag or argument, a value outside a flag's options)
+ * as the USAGE error every other input mistake is, so `--json` prints the documented envelope and the
+ * exit is 2. oclif does not export its parse error classes: they are CLIErrors that carry `parse`.
+ * `command` is the command line the hint points at ("airlock bundle verify"). Anything else is
+ * returned as it came.
+ */
+export function fromParseError(err: unknown, command: string): unknown {
+  if (!(err instanceof Error) || !('parse' in err) || !('oclif' in err)) return err
+  const e = err as Error & {flags?: unknown; args?: unknown}
+  const message = e.message
+    .replace(/^The following errors? occurred:\s*/, '')
+    .replace(/\s*See more help with --help\s*$/, '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join('; ')
+    .replaceAll(':; ', ': ')
+    .replaceAll(/\s+/g, ' ')
+  let subject: string | undefined
+  if (Array.isArray(e.flags) && e.flags.length > 0) {
+    subject = e.flags.map(String).join(', ')
+  } else if (Array.isArray(e.args) && e.args.length > 0) {
+    subject = e.args.map((a) => (typeof a === 'object' && a !== null && 'name' in a ? String(a.name).toUpperCase() : String(a))).join(', ')
+  } else {
+    const flag = /Missing required flag ([\w-]+)/.exec(message)?.[1]
+    subject = flag === undefined ? /--[\w-]+/.exec(message)?.[0] : `--${flag}`
+  }
+  return new AirlockError('USAGE', message, {subject, hint: `see ${command} --help`, cause: err})
+}
+
 /** Node's fs errors for a path the user named, mapped to what they mean for the user. */
 export function fromFsError(err: unknown, path: string, what = 'file'): unknown {
   const code = (err as NodeJS.ErrnoException | undefined)?.code
