@@ -109,7 +109,8 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
     }
   } finally {
     await closeSharedHashPool()
-    await rm(workDir, {recursive: true, force: true})
+    // retries: a download cut short may still be closing its file; the build's own error must not be masked
+    await rm(workDir, {recursive: true, force: true, maxRetries: 5, retryDelay: 50})
     unregister()
   }
 }

@@ -52,6 +52,17 @@ function specRefOf(image: string | {ref: string}): string {
 }
 
 /** An image entry's referrer policy: its own verify and excludeReferrers win over the spec's. */
+/**
+ * Promise.all that waits for every task before it throws the first failure: a task still downloading
+ * into the work folder when the build gives up would race the folder's removal (and leave files behind).
+ */
+async function settleAll<T>(tasks: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(tasks)
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (failed) throw failed.reason
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value)
+}
+
 function referrerPolicy(ctx: BuildContext, image: SpecImage, subject: string): ReferrerPolicy {
   const spec = ctx.loaded.spec.spec
   const own = typeof image === 'string' ? undefined : image
@@ -96,7 +107,7 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
   const names = new Map<string, number>()
   const limit = pLimit(concurrency)
   ctx.progress(`resolving ${requests.length} image${requests.length === 1 ? '' : 's'}`)
-  const resolved: ResolvedImage[] = await Promise.all(
+  const resolved: ResolvedImage[] = await settleAll(
     requests.map((r, i) =>
       limit(() =>
         resolveImage({specRef: r.specRef, subject: r.subject, platforms: r.platforms, lockedDigest: locked.get(r.specRef)}, {pool, fetcher, baseDir: ctx.loaded.baseDir, workDir: ctx.workDir, cacheDir: options.cacheDir, seq: i}).catch((error: unknown) => {
@@ -107,7 +118,7 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
       ),
     ),
   )
-  const carried: ImageReferrers[] = await Promise.all(
+  const carried: ImageReferrers[] = await settleAll(
     resolved.map((img, i) => limit(() => collectReferrers(img, referrerPolicy(ctx, images[i] as SpecImage, i < images.length ? `${ctx.loaded.path}#spec.images[${i}]` : (requests[i]?.subject ?? ctx.loaded.path)), {pool, fetcher, baseDir: ctx.loaded.baseDir}))),
   )
   resolved.slice(0, images.length).forEach((img, i) => {
