@@ -17,7 +17,7 @@ import {planCharts, type ChartPlan} from '../charts/plan.js'
 import {formatReference, parseReference} from '../registry/reference.js'
 import {BlobFetcher} from './fetcher.js'
 import {lockPathFor, readLock, writeLock} from './lock.js'
-import {resolveImage, type ResolvedImage} from './resolve.js'
+import {checkReference, resolveImage, type ResolvedImage} from './resolve.js'
 import {collectReferrers, layoutReferrerDescriptors, type ImageReferrers, type ReferrerPolicy, type ReferrerRecord} from '../referrers/index.js'
 import type {SpecImage} from '../spec/schema.js'
 import {sbomImage} from '../sbom/images.js'
@@ -103,6 +103,10 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
     requested.add(normalName(r.specRef))
     requests.push(r)
   }
+
+  // every reference is checked before any is resolved: a typo in the last entry is a spec error
+  // (exit 2), not hidden behind an unreachable registry the first entry names
+  for (const r of requests) checkReference(r.specRef, r.subject)
 
   const names = new Map<string, number>()
   const limit = pLimit(concurrency)

@@ -109,9 +109,11 @@ function registrySource(ref: ImageReference, env: ResolveEnv, lockedDigest: stri
   }
 }
 
+const LOCAL_REF = /^(oci|oci-archive):(.+)$/
+
 /** `oci:PATH[:TAG]` and `oci-archive:FILE[:TAG]`; PATH is relative to the spec. */
 function parseLocal(specRef: string, baseDir: string): {kind: 'oci' | 'oci-archive'; path: string; tag?: string} | undefined {
-  const m = /^(oci|oci-archive):(.+)$/.exec(specRef)
+  const m = LOCAL_REF.exec(specRef)
   if (!m) return undefined
   let path = m[2] as string
   let tag: string | undefined
@@ -171,6 +173,11 @@ function missingPlatform(name: string, wanted: string, available: string[], subj
     subject,
     hint: `bundle the platforms it has (per-image "platforms:" in the spec, or --platform), or pick another image`,
   })
+}
+
+/** Refuses a malformed reference (REFERENCE_INVALID naming `subject`) without touching the network. */
+export function checkReference(specRef: string, subject: string): void {
+  if (!LOCAL_REF.test(specRef)) parseReference(specRef, subject)
 }
 
 /**
