@@ -64,8 +64,11 @@ export abstract class BaseCommand extends Command {
   }
 
   protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
-    // without --json oclif's own rendering of a parse error (message, usage, exit 2) is kept
-    const err = this.jsonEnabled() ? (fromParseError(error, [this.config.bin, ...(this.id ?? '').split(':')].join(' ').trim()) as Error & {exitCode?: number}) : error
+    // without --json oclif's own rendering of a parse error (message, usage, exit 2) is kept, except
+    // for a mistyped flag, which gets a "did you mean"
+    const mistyped = /^Nonexistent flags?: /.test(error.message)
+    const command = [this.config.bin, ...(this.id ?? '').split(':')].join(' ').trim()
+    const err = this.jsonEnabled() || mistyped ? (fromParseError(error, command, Object.keys(this.ctor.flags ?? {})) as Error & {exitCode?: number}) : error
     if (err instanceof ChecksFailed) {
       if (this.jsonEnabled()) this.logJson(err.report)
       throw new Errors.ExitError(err.exitCode)

@@ -1,3 +1,5 @@
+import {closestNames} from '../util/suggest.js'
+
 /**
  * One error type for every failure airlock understands. The code is a closed set so that tests,
  * scripts (`--json`) and the exit-code table all key off the same names; the wording may change,
@@ -120,7 +122,7 @@ export function isAirlockError(err: unknown): err is AirlockError {
  * `command` is the command line the hint points at ("airlock bundle verify"). Anything else is
  * returned as it came.
  */
-export function fromParseError(err: unknown, command: string): unknown {
+export function fromParseError(err: unknown, command: string, knownFlags: string[] = []): unknown {
   if (!(err instanceof Error) || !('parse' in err) || !('oclif' in err)) return err
   const e = err as Error & {flags?: unknown; args?: unknown}
   const message = e.message
@@ -141,7 +143,11 @@ export function fromParseError(err: unknown, command: string): unknown {
     const flag = /Missing required flag ([\w-]+)/.exec(message)?.[1]
     subject = flag === undefined ? /--[\w-]+/.exec(message)?.[0] : `--${flag}`
   }
-  return new AirlockError('USAGE', message, {subject, hint: `see ${command} --help`, cause: err})
+  // a mistyped flag: name the flags it most likely meant
+  const unknown = /^Nonexistent flags?: /.test(message) && Array.isArray(e.flags) ? e.flags.map(String) : []
+  const meant = unknown.flatMap((f) => closestNames(f.replace(/^-+/, '').replace(/=.*$/, ''), knownFlags, 2).map((n) => `--${n}`))
+  const hint = `${meant.length > 0 ? `did you mean ${[...new Set(meant)].join(' or ')}? ` : ''}see ${command} --help`
+  return new AirlockError('USAGE', message, {subject, hint, cause: err})
 }
 
 /** Node's fs errors for a path the user named, mapped to what they mean for the user. */

@@ -43,6 +43,20 @@ describe('usage errors with --json', () => {
     })
   }
 
+  it('suggests the flag a typo most likely meant, with and without --json', async () => {
+    const json = await runCli(['bundle', 'verify', '--json', '--trsut', 'k.pub', 'x.tar'], {cwd: dir})
+    assert.equal(json.code, 2)
+    assert.equal(json.json.error.subject, '--trsut')
+    assert.match(json.json.error.hint, /^did you mean --trust\? see airlock bundle verify --help$/)
+    const human = await runCli(['images', 'push', '--regsitry', 'site:5000', 'x.tar'], {cwd: dir})
+    assert.equal(human.code, 2)
+    assert.match(human.stderr, /Nonexistent flag: --regsitry/)
+    assert.match(human.stderr, /did you mean --registry\b/)
+    // nothing close: no guess, only the pointer to --help
+    const far = await runCli(['bundle', 'verify', '--json', '--zzzzzzzzzz', 'x.tar'], {cwd: dir})
+    assert.doesNotMatch(far.json.error.hint, /did you mean/)
+  })
+
   it('keeps the human rendering and exit 2 without --json', async () => {
     const result = await runCli(['bundle', 'verify', '--nope', 'x.tar'], {cwd: dir})
     assert.equal(result.code, 2)
