@@ -364,6 +364,12 @@ function checkTenancy({facts, profile}: Context): CheckResult {
   }
 }
 
+/**
+ * Every service switched on in the ConfigValues must fit the cores. A toggle the file leaves out (or
+ * empty) takes the application's own default in KOTS, which only the application's Config knows, and a
+ * select value that is neither the profile's on nor its off value says nothing either: a service that
+ * would not fit and whose state is unknown makes the check undecided, never a pass.
+ */
 function checkServices({profile, workers, values}: Context, config: ConfigValues): CheckResult {
   const cores = clusterCores(workers).whole
   const tier = tierFor(profile, cores)
@@ -374,17 +380,28 @@ function checkServices({profile, workers, values}: Context, config: ConfigValues
   }
   const read = values ?? {}
   const item = (id: string) => toggles.get(id)?.item ?? ''
-  const on = profile.services.items.filter((s) => toggles.get(s.id)?.isOn(read[item(s.id)]) === true)
+  const mapped = profile.services.items.filter((s) => toggles.has(s.id))
+  const on = mapped.filter((s) => toggles.get(s.id)?.isOn(read[item(s.id)]) === true)
+  const unknown = mapped.filter((s) => s.minCores > cores && toggles.get(s.id)?.isKnown(read[item(s.id)]) === false)
   const tooBig = on.filter((s) => s.minCores > cores)
-  return {
-    ...base,
-    status: status(tooBig.length === 0, 'fail'),
-    observed: tooBig.length ? `too large for ${cores} cores: ${tooBig.map((s) => `${s.name} (needs ${s.minCores})`).join(', ')}` : `${on.length} services on, all fit`,
-    ...(tooBig.length
-      ? {
-          hint: `switch off ${tooBig.map((s) => `${item(s.id)} (${s.name})`).join(', ')} in the ConfigValues (regenerate with \`airlock kots config --cores ${cores}\`), or grow the cluster`,
-          details: tooBig.map((s) => `${s.name}: ${item(s.id)}=${read[item(s.id)]}, needs ${s.minCores} cores`),
-        }
-      : {}),
+  if (tooBig.length) {
+    return {
+      ...base,
+      status: 'fail',
+      observed: `too large for ${cores} cores: ${tooBig.map((s) => `${s.name} (needs ${s.minCores})`).join(', ')}`,
+      hint: `switch off ${tooBig.map((s) => `${item(s.id)} (${s.name})`).join(', ')} in the ConfigValues (regenerate with \`airlock kots config --cores ${cores}\`), or grow the cluster`,
+      details: tooBig.map((s) => `${s.name}: ${item(s.id)}=${read[item(s.id)]}, needs ${s.minCores} cores`),
+    }
   }
+  if (unknown.length) {
+    const state = (s: (typeof unknown)[number]) => (read[item(s.id)] === undefined ? `${item(s.id)} not set (KOTS uses the application's default)` : `${item(s.id)}=${read[item(s.id)]} is neither on nor off in the profile`)
+    return {
+      ...base,
+      status: 'unchecked',
+      observed: `${on.length} services on fit; ${unknown.length} that would not fit ${cores} cores have no known state: ${unknown.map((s) => s.name).join(', ')}`,
+      hint: `set ${unknown.map((s) => item(s.id)).join(', ')} explicitly in the ConfigValues (\`airlock kots config --cores ${cores} --from FILE\` writes every toggle)`,
+      details: unknown.map((s) => `${s.name} (needs ${s.minCores} cores): ${state(s)}`),
+    }
+  }
+  return {...base, status: 'pass', observed: `${on.length} services on, all fit`}
 }

@@ -362,7 +362,28 @@ describe('cluster checks at their boundaries', () => {
       assert.equal(r.status, 'fail')
       assert.match(r.observed, /Plateau/)
       assert.doesNotMatch(r.observed, /Alerting|Inference/)
-      assert.equal(check(facts, 'services.cores', {profile: p, configValues: values({enable_plateau: '0', enable_inference: '1'})}).status, 'pass')
+      assert.equal(check(facts, 'services.cores', {profile: p, configValues: values({enable_plateau: '0', enable_inference: '1', enable_alerting: '0'})}).status, 'pass')
+    })
+
+    it('a toggle the ConfigValues leave out (KOTS then uses the app\'s default) or a select value neither on nor off: undecided when the service would not fit', () => {
+      const p = withKots([
+        {service: 'plateau', item: 'enable_plateau'},
+        {service: 'alerting', item: 'enable_alerting'},
+        {service: 'jupyter-multi', item: 'jupyter_mode', type: 'select', on: 'multiple', off: 'single'},
+      ])
+      const facts = eksWith((n) => {
+        n.allocatable.cpu = '1930m'
+        n.capacity.cpu = '2'
+      }) // 8 cores
+      const r = check(facts, 'services.cores', {profile: p, configValues: values({enable_plateau: '0', enable_alerting: '', jupyter_mode: 'hub'})})
+      assert.equal(r.status, 'unchecked')
+      assert.match(r.observed, /2 that would not fit 8 cores have no known state: JupyterHub, multiple labs, Alerting/)
+      assert.deepEqual(r.details, ['JupyterHub, multiple labs (needs 16 cores): jupyter_mode=hub is neither on nor off in the profile', 'Alerting (needs 16 cores): enable_alerting not set (KOTS uses the application\'s default)'])
+      assert.match(r.hint ?? '', /set jupyter_mode, enable_alerting explicitly/)
+      // at 16 cores every service fits, whatever its state
+      assert.equal(check(fixtureFacts('eks'), 'services.cores', {profile: p, configValues: values({})}).status, 'pass')
+      // a service switched on that does not fit still fails first
+      assert.equal(check(facts, 'services.cores', {profile: p, configValues: values({enable_plateau: '1'})}).status, 'fail')
     })
 
     it('passes the same config at 16 cores', () => {
