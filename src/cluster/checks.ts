@@ -55,6 +55,7 @@ export function runChecks(facts: ClusterFacts, profile: RequirementProfile, opti
 function checkNodeCount({profile, roles, workers, addNodes}: Context): CheckResult {
   const min = profile.cluster.nodes.min
   const excluded = roles.filter((r) => !r.worker)
+  const fixes = excluded.flatMap((r) => (r.fix ? [r.fix] : []))
   return {
     id: 'nodes.schedulable',
     title: 'Schedulable Ready worker nodes',
@@ -62,7 +63,7 @@ function checkNodeCount({profile, roles, workers, addNodes}: Context): CheckResu
     status: status(workers.length >= min, 'fail'),
     observed: `${workers.length} of ${roles.length} nodes${excluded.length ? ` (${excluded.length} excluded)` : ''}`,
     expected: `>= ${min}`,
-    ...(workers.length >= min ? {} : {hint: addNodes}),
+    ...(workers.length >= min ? {} : {hint: `${addNodes}${fixes.length ? `; or, where those nodes may run the platform: ${fixes.join('; ')}` : ''}`}),
     ...(excluded.length ? {details: excluded.map((r) => `${r.name}: ${r.reason}`)} : {}),
   }
 }

@@ -9,7 +9,12 @@ export interface NodeRole {
   reason?: string
   /** the profile's node pool whose taint this node carries: it counts for the services that tolerate it */
   pool?: string
+  /** the command that would let the platform use the node, when that is the site's choice (a foreign taint, a cordon) */
+  fix?: string
 }
+
+/** Taints the node's own state puts there (the node lifecycle controller, the cloud provider): removing them by hand fixes nothing. */
+const STATE_TAINT = /^node\.kubernetes\.io\/|^node\.cloudprovider\.kubernetes\.io\/|^ToBeDeletedByClusterAutoscaler$|^DeletionCandidateOfClusterAutoscaler$|^karpenter\.sh\/disrupt/
 
 const CONTROL_PLANE_TAINTS = new Set(['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master'])
 /** Taints that keep pods off a node; PreferNoSchedule only asks the scheduler to avoid it, so the node still counts. */
@@ -66,7 +71,7 @@ export function classifyNode(node: NodeFacts, pools: readonly NodePool[] = []): 
   const ready = node.conditions.find((c) => c.type === 'Ready')
   if (!ready) return {name: node.name, worker: false, reason: 'NotReady (the node reports no Ready condition)'}
   if (ready.status !== 'True') return {name: node.name, worker: false, reason: `NotReady${ready.reason ? ` (${ready.reason})` : ` (Ready=${ready.status})`}`}
-  if (node.unschedulable) return {name: node.name, worker: false, reason: 'cordoned (spec.unschedulable): kubectl uncordon it to count it'}
+  if (node.unschedulable) return {name: node.name, worker: false, reason: 'cordoned (spec.unschedulable)', fix: `kubectl uncordon ${node.name}`}
   const kind = nodeKindReason(node)
   if (kind) return {name: node.name, worker: false, reason: kind}
   let pool: string | undefined
@@ -77,7 +82,9 @@ export function classifyNode(node: NodeFacts, pools: readonly NodePool[] = []): 
       pool = own.name
       continue
     }
-    return {name: node.name, worker: false, reason: `${taintMeaning(t)} (taint ${taintText(t)}, not tolerated by the platform)`}
+    const meaning = taintMeaning(t)
+    const removable = !STATE_TAINT.test(t.key) && meaning !== 'control plane' && meaning !== 'virtual node'
+    return {name: node.name, worker: false, reason: `${meaning} (taint ${taintText(t)}, not tolerated by the platform)`, ...(removable ? {fix: `kubectl taint nodes ${node.name} ${taintText(t)}-`} : {})}
   }
   return {name: node.name, worker: true, ...(pool ? {pool} : {})}
 }

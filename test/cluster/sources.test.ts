@@ -206,6 +206,11 @@ describe('cluster verdicts: every node shape, the same from a live API, a snapsh
     const noReady = toNodeFacts(node({name: 'fresh'}))
     noReady.conditions = []
     assert.match(classifyNode(noReady).reason ?? '', /NotReady \(the node reports no Ready condition\)/)
+    const {reportFor: report} = await import('../../src/cluster/index.js')
+    const tainted = [toNodeFacts(node({name: 'a', taints: [{key: 'dedicated', value: 'batch', effect: 'NoSchedule'}]})), toNodeFacts(node({name: 'b', unschedulable: true})), toNodeFacts(node({name: 'c', labels: {'node-role.kubernetes.io/control-plane': ''}, taints: [{key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule'}]}))]
+    const facts: ClusterFacts = {apiVersion: 'airlock.dev/v1', kind: 'ClusterSnapshot', format: 1, source: {kind: 'snapshot', takenAt: '2025-02-03T10:41:02Z'}, nodes: tainted, namespaces: [], storageClasses: []}
+    const hint = report(facts, loaded, 'enterprise').checks.find((c) => c.id === 'nodes.schedulable')?.hint ?? ''
+    assert.match(hint, /or, where those nodes may run the platform: kubectl taint nodes a dedicated=batch:NoSchedule-; kubectl uncordon b$/, 'a foreign taint and a cordon are the site\'s to lift; a control plane is not')
     const aksGpu = toNodeFacts(node({name: 'aks-gpu', taints: [{key: 'sku', value: 'gpu', effect: 'NoSchedule'}]}))
     assert.match(classifyNode(aksGpu).reason ?? '', /^GPU node \(taint sku=gpu:NoSchedule/)
   })
