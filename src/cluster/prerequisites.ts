@@ -16,10 +16,10 @@ export interface Context {
   values?: Record<string, string>
 }
 
-/** The platform domain from the ConfigValues (the profile's kots.inputs.domain item). */
-function platformDomain({profile, values}: Context): string | undefined {
+/** The platform domain: `--domain`, else the ConfigValues' (the profile's kots.inputs.domain item). */
+function platformDomain({profile, values, options}: Context): string | undefined {
   const item = profile.kots?.inputs.domain?.item
-  return item && values ? values[item] : undefined
+  return options.domain ?? (item && values ? values[item] : undefined)
 }
 
 /** Lab nodes from the ConfigValues (kots.inputs.labNodes), for the storage they add. */
