@@ -7,7 +7,7 @@ import {openShiftVersion} from './openshift.js'
 import type {CheckOptions, CheckResult, CheckStatus} from './check-types.js'
 import {checkAutoUpgrade, checkDaemonSets, checkDns, checkLoadBalancer, labNodes, type Context} from './prerequisites.js'
 import {formatCores, formatMemory, parseQuantity} from './quantity.js'
-import {classifyNodes, clusterCores, nodeQuantity} from './schedulable.js'
+import {classifyNodes, clusterCores, nodeKindReason, nodeQuantity} from './schedulable.js'
 import {formatSizeAgainst} from './sizes.js'
 import {compareVersions, parseRuntime, parseVersion, type Version} from './version.js'
 
@@ -172,10 +172,14 @@ function checkOpenShiftVersion({facts, profile, options}: Context): CheckResult 
   return found.inferred ? {...result, details: [...(result.details ?? []), 'inferred, not read: confirm with `oc get clusterversion version`']} : result
 }
 
+/**
+ * The runtime of every Linux machine of the cluster. Windows nodes (containerd for Windows) and
+ * virtual nodes (virtual-kubelet reports no runtime) never run the platform: they are not judged.
+ */
 function checkRuntime({facts, profile, options}: Context): CheckResult {
   const allowed = [...profile.versions.kubernetes.runtimes, ...(options.distribution.id === 'openshift' ? (profile.versions.openshift?.runtimes ?? []) : [])]
   const seen = new Map<string, string[]>()
-  for (const n of facts.nodes) {
+  for (const n of facts.nodes.filter((x) => nodeKindReason(x) === undefined)) {
     const name = parseRuntime(n.nodeInfo.containerRuntimeVersion)?.name ?? 'unknown'
     seen.set(name, [...(seen.get(name) ?? []), n.name])
   }
@@ -185,7 +189,7 @@ function checkRuntime({facts, profile, options}: Context): CheckResult {
     id: 'runtime.container',
     title: 'Container runtime',
     severity: 'fail',
-    status: status(bad.length === 0 && facts.nodes.length > 0, 'fail'),
+    status: status(bad.length === 0 && seen.size > 0, 'fail'),
     observed,
     expected: allowed.join(' or '),
     ...(bad.length ? {hint: `run the nodes on ${allowed.join(' or ')}`, details: bad.flatMap(([name, nodes]) => nodes.map((n) => `${n}: ${name}`))} : {}),

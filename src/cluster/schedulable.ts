@@ -49,7 +49,7 @@ function taintMeaning({key, value}: Taint): string {
  * containers (AKS and EKS Windows pools are often untainted), and virtual nodes (virtual-kubelet,
  * AKS virtual nodes, EKS Fargate) are not machines: they report huge capacity and run no DaemonSets.
  */
-function nodeKindReason(node: NodeFacts): string | undefined {
+export function nodeKindReason(node: NodeFacts): string | undefined {
   const os = node.labels['kubernetes.io/os'] ?? node.labels['beta.kubernetes.io/os'] ?? node.nodeInfo.operatingSystem
   if (os && os.toLowerCase() !== 'linux') return `${os} node (kubernetes.io/os=${os}): the platform's Linux containers cannot run there`
   if (node.labels.type === 'virtual-kubelet') return 'virtual node (label type=virtual-kubelet): not a machine; DaemonSets and node-sized services cannot run there'

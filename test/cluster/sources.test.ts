@@ -90,7 +90,8 @@ const NODES: NodeShape[] = [
   {name: 'infra-1', labels: {'node-role.kubernetes.io/infra': ''}, taints: [{key: 'node-role.kubernetes.io/infra', value: 'reserved', effect: 'NoSchedule'}]},
   {name: 'gpu-1', cpu: ['8', '7910m'], taints: [{key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule'}]},
   {name: 'aksnpwin000000', os: 'windows', cpu: ['8', '7820m'], runtime: 'containerd://1.7.20+azure'},
-  {name: 'virtual-node-aci-linux', labels: {type: 'virtual-kubelet', 'kubernetes.io/role': 'agent'}, taints: [{key: 'virtual-kubelet.io/provider', value: 'azure', effect: 'NoSchedule'}], cpu: ['10k', '10k'], memory: ['4Ti', '4Ti'], pods: '5k', runtime: 'containerd://1.7.0'},
+  // virtual-kubelet reports no container runtime at all
+  {name: 'virtual-node-aci-linux', labels: {type: 'virtual-kubelet', 'kubernetes.io/role': 'agent'}, taints: [{key: 'virtual-kubelet.io/provider', value: 'azure', effect: 'NoSchedule'}], cpu: ['10k', '10k'], memory: ['4Ti', '4Ti'], pods: '5k', runtime: ''},
   {name: 'fargate-ip-10-0-1-5.ec2.internal', labels: {'eks.amazonaws.com/compute-type': 'fargate'}, cpu: ['2', '2'], runtime: 'containerd://1.7.24'},
   {name: 'cordoned-1', unschedulable: true, taints: [{key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule'}]},
   {
@@ -184,6 +185,8 @@ describe('cluster verdicts: every node shape, the same from a live API, a snapsh
     assert.equal(live.cores.whole, 20)
     const byId = (r: ClusterReport, id: string) => r.checks.find((c) => c.id === id)
     assert.equal(byId(live, 'services.cores')?.status, 'pass')
+    assert.equal(byId(live, 'runtime.container')?.status, 'pass', 'the Windows and virtual nodes\' runtimes are not judged')
+    assert.match(byId(live, 'runtime.container')?.observed ?? '', /^containerd on 12 nodes$/)
     assert.equal(byId(live, 'capacity.pods')?.status, 'pass')
     assert.match(byId(live, 'capacity.pods')?.observed ?? '', /^550 pods allocatable on 5 workers/)
     assert.equal(byId(live, 'nodes.schedulable')?.status, 'pass')
