@@ -128,7 +128,9 @@ function checkStorageTotal(ctx: Context): CheckResult {
 
 function kubernetesVersion(facts: ClusterFacts): {version?: Version; text: string; from: string} {
   if (facts.server) return {version: parseVersion(facts.server.gitVersion), text: facts.server.gitVersion, from: 'API server'}
+  // a virtual node's "kubelet" is virtual-kubelet or Fargate's agent, versioned on its own
   const kubelets = facts.nodes
+    .filter((n) => n.labels.type !== 'virtual-kubelet' && !n.taints.some((t) => t.key === 'virtual-kubelet.io/provider'))
     .map((n) => ({text: n.nodeInfo.kubeletVersion ?? '', v: parseVersion(n.nodeInfo.kubeletVersion)}))
     .filter((k): k is {text: string; v: Version} => k.v !== undefined)
     .sort((a, b) => compareVersions(a.v, b.v))

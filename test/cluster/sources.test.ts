@@ -91,7 +91,7 @@ const NODES: NodeShape[] = [
   {name: 'gpu-1', cpu: ['8', '7910m'], taints: [{key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule'}]},
   {name: 'aksnpwin000000', os: 'windows', cpu: ['8', '7820m'], runtime: 'containerd://1.7.20+azure'},
   // virtual-kubelet reports no container runtime at all
-  {name: 'virtual-node-aci-linux', labels: {type: 'virtual-kubelet', 'kubernetes.io/role': 'agent'}, taints: [{key: 'virtual-kubelet.io/provider', value: 'azure', effect: 'NoSchedule'}], cpu: ['10k', '10k'], memory: ['4Ti', '4Ti'], pods: '5k', runtime: ''},
+  {name: 'virtual-node-aci-linux', labels: {type: 'virtual-kubelet', 'kubernetes.io/role': 'agent'}, taints: [{key: 'virtual-kubelet.io/provider', value: 'azure', effect: 'NoSchedule'}], cpu: ['10k', '10k'], memory: ['4Ti', '4Ti'], pods: '5k', runtime: '', kubelet: 'v1.19.10-vk-azure-aci-1.4.1'},
   {name: 'fargate-ip-10-0-1-5.ec2.internal', labels: {'eks.amazonaws.com/compute-type': 'fargate'}, cpu: ['2', '2'], runtime: 'containerd://1.7.24'},
   {name: 'cordoned-1', unschedulable: true, taints: [{key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule'}]},
   {
@@ -191,6 +191,8 @@ describe('cluster verdicts: every node shape, the same from a live API, a snapsh
     assert.match(byId(live, 'capacity.pods')?.observed ?? '', /^550 pods allocatable on 5 workers/)
     assert.equal(byId(live, 'nodes.schedulable')?.status, 'pass')
     assert.match(byId(live, 'nodes.schedulable')?.observed ?? '', /^5 of 15 nodes \(10 excluded\)/)
+    // a dump has no /version: the oldest real kubelet stands in, never virtual-kubelet's own version
+    assert.equal(byId(reports.dump as ClusterReport, 'version.kubernetes')?.status, 'pass')
     for (const [name, report] of Object.entries(reports)) {
       assert.deepEqual(report.nodes.excluded, live.nodes.excluded, `${name}: the same nodes excluded, for the same reasons`)
       assert.deepEqual(verdicts(report), verdicts(live), `${name}: the same verdicts as live`)
