@@ -135,6 +135,80 @@ describe('kots: ConfigValues follow KOTS rules against the application Config', 
   })
 })
 
+describe('kots: Config shapes of public KOTS apps', () => {
+  let profile: LoadedProfile
+  before(async () => {
+    profile = await loadProfile('wallaroo-2025.1')
+  })
+  const render = (extra: string, set: [string, string][] = [], from?: string) => {
+    const config = parseConfigDocuments(appConfigYaml({extra}), 'config.yaml')
+    assert.ok(config)
+    return renderConfigValues({profile, cores: 16, domain: 'a.example.com', appConfig: config, set, ...(from ? {from: {text: from, source: 'old.yaml'}} : {})})
+  }
+
+  it('a setup group as KOTS\' own test apps write it: required with a default passes, required without one is named, as KOTS\' needs-config does', () => {
+    const extra = `    - name: setup
+      title: Setup
+      items:
+        - name: hostname
+          title: Hostname
+          type: text
+          help_text: |
+            The name users reach the application by.
+          required: true
+        - name: container_backend
+          title: Container Backend
+          type: text
+          default: containerd
+          required: true
+        - name: unset_required_config_item
+          title: Unset Required Config Item
+          type: text
+          required: true
+`
+    const message = problems(() => render(extra, [['hostname', 'app.example.com']]))
+    assert.match(message, /unset_required_config_item: required by the application \(group setup\) and not set/)
+    assert.doesNotMatch(message, /hostname|container_backend/)
+    assert.equal(problems(() => render(extra, [['hostname', 'app.example.com'], ['unset_required_config_item', 'x']])), '')
+  })
+
+  it('a starter-style Config: inputs shown by a bool (default "0"), a readonly RandomString, hidden generated passwords', () => {
+    const extra = `    - name: example_settings
+      title: My Example Config
+      items:
+        - name: show_text_inputs
+          title: Customize Text Inputs
+          type: bool
+          default: "0"
+          recommended: true
+        - name: api_token
+          title: API token
+          type: password
+          required: true
+          props: {rows: 5}
+          when: repl{{ ConfigOptionEquals "show_text_inputs" "1" }}
+        - name: readonly_text_left
+          type: text
+          value: "{{repl RandomString 10}}"
+          readonly: true
+          when: repl{{ ConfigOptionEquals "show_text_inputs" "1" }}
+        - name: hidden_text
+          title: Secret Key
+          type: password
+          hidden: true
+          required: true
+          value: "{{repl RandomString 40}}"
+`
+    // the bool's default is "0": the token is not shown, so not required
+    assert.equal(problems(() => render(extra)), '')
+    // switched on, KOTS asks for the token before it deploys
+    assert.match(problems(() => render(extra, [['show_text_inputs', '1']])), /api_token: required by the application \(group example_settings, since repl\{\{ ConfigOptionEquals "show_text_inputs" "1" \}\} holds\) and not set/)
+    const done = render(extra, [['show_text_inputs', '1'], ['api_token', 's3cret']])
+    assert.equal(done.values.find((v) => v.item === 'api_token')?.secret, true)
+    assert.match(problems(() => render(extra, [['readonly_text_left', 'mine']])), /readonly_text_left: it is readonly/)
+  })
+})
+
 describe('kots: when conditions rendered as KOTS renders them', () => {
   const values: Record<string, string | null> = {show_text_inputs: '1', db_type: 'external', license_field: null}
   const lookup = (name: string) => (name in values ? values[name] : undefined)
