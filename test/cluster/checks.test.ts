@@ -347,6 +347,12 @@ describe('cluster checks at their boundaries', () => {
       kots: {...(profile.kots as KotsSection), services: services.map((x) => ({type: 'bool' as const, verified: false, verifiedValues: [], ...x}))},
     })
     const values = (v: Record<string, string>): ConfigValues => ({source: 'config-values.yaml', items: new Map(Object.entries(v).map(([k, value]) => [k, {value, secret: false}]))})
+    /** four 2-vCPU nodes allocating 1930m each: the 8-core tier */
+    const eightCores = () =>
+      eksWith((n) => {
+        n.allocatable.cpu = '1930m'
+        n.capacity.cpu = '2'
+      })
 
     it('fails a service switched on that the cores cannot carry, naming it', () => {
       const p = withKots([
@@ -354,10 +360,7 @@ describe('cluster checks at their boundaries', () => {
         {service: 'inference', item: 'enable_inference'},
         {service: 'alerting', item: 'enable_alerting'},
       ])
-      const facts = eksWith((n) => {
-        n.allocatable.cpu = '1930m'
-        n.capacity.cpu = '2'
-      }) // 8 cores
+      const facts = eightCores()
       const r = check(facts, 'services.cores', {profile: p, configValues: values({enable_plateau: '1', enable_inference: '1', enable_alerting: '0'})})
       assert.equal(r.status, 'fail')
       assert.match(r.observed, /Plateau/)
@@ -371,10 +374,7 @@ describe('cluster checks at their boundaries', () => {
         {service: 'alerting', item: 'enable_alerting'},
         {service: 'jupyter-multi', item: 'jupyter_mode', type: 'select', on: 'multiple', off: 'single'},
       ])
-      const facts = eksWith((n) => {
-        n.allocatable.cpu = '1930m'
-        n.capacity.cpu = '2'
-      }) // 8 cores
+      const facts = eightCores()
       const r = check(facts, 'services.cores', {profile: p, configValues: values({enable_plateau: '0', enable_alerting: '', jupyter_mode: 'hub'})})
       assert.equal(r.status, 'unchecked')
       assert.match(r.observed, /2 that would not fit 8 cores have no known state: JupyterHub, multiple labs, Alerting/)
