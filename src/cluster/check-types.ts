@@ -27,6 +27,8 @@ export interface CheckOptions {
   edition: string
   distribution: Distribution
   configValues?: ConfigValues
+  /** `--domain`: the platform domain, over the ConfigValues' domain item */
+  domain?: string
   /** the platform names as resolved from this machine; absent when the facts are not live */
   dns?: DnsFacts
 }

@@ -7,7 +7,7 @@ import {openShiftVersion} from './openshift.js'
 import type {CheckOptions, CheckResult, CheckStatus} from './check-types.js'
 import {checkAutoUpgrade, checkDaemonSets, checkDns, checkLoadBalancer, labNodes, type Context} from './prerequisites.js'
 import {formatCores, formatMemory, parseQuantity} from './quantity.js'
-import {classifyNodes, clusterCores, nodeQuantity} from './schedulable.js'
+import {classifyNodes, clusterCores, nodeKindReason, nodeQuantity} from './schedulable.js'
 import {formatSizeAgainst} from './sizes.js'
 import {compareVersions, parseRuntime, parseVersion, type Version} from './version.js'
 
@@ -55,6 +55,7 @@ export function runChecks(facts: ClusterFacts, profile: RequirementProfile, opti
 function checkNodeCount({profile, roles, workers, addNodes}: Context): CheckResult {
   const min = profile.cluster.nodes.min
   const excluded = roles.filter((r) => !r.worker)
+  const fixes = excluded.flatMap((r) => (r.fix ? [r.fix] : []))
   return {
     id: 'nodes.schedulable',
     title: 'Schedulable Ready worker nodes',
@@ -62,7 +63,7 @@ function checkNodeCount({profile, roles, workers, addNodes}: Context): CheckResu
     status: status(workers.length >= min, 'fail'),
     observed: `${workers.length} of ${roles.length} nodes${excluded.length ? ` (${excluded.length} excluded)` : ''}`,
     expected: `>= ${min}`,
-    ...(workers.length >= min ? {} : {hint: addNodes}),
+    ...(workers.length >= min ? {} : {hint: `${addNodes}${fixes.length ? `; or, where those nodes may run the platform: ${fixes.join('; ')}` : ''}`}),
     ...(excluded.length ? {details: excluded.map((r) => `${r.name}: ${r.reason}`)} : {}),
   }
 }
@@ -127,7 +128,9 @@ function checkStorageTotal(ctx: Context): CheckResult {
 
 function kubernetesVersion(facts: ClusterFacts): {version?: Version; text: string; from: string} {
   if (facts.server) return {version: parseVersion(facts.server.gitVersion), text: facts.server.gitVersion, from: 'API server'}
+  // a virtual node's "kubelet" is virtual-kubelet or Fargate's agent, versioned on its own
   const kubelets = facts.nodes
+    .filter((n) => n.labels.type !== 'virtual-kubelet' && !n.taints.some((t) => t.key === 'virtual-kubelet.io/provider'))
     .map((n) => ({text: n.nodeInfo.kubeletVersion ?? '', v: parseVersion(n.nodeInfo.kubeletVersion)}))
     .filter((k): k is {text: string; v: Version} => k.v !== undefined)
     .sort((a, b) => compareVersions(a.v, b.v))
@@ -171,10 +174,14 @@ function checkOpenShiftVersion({facts, profile, options}: Context): CheckResult 
   return found.inferred ? {...result, details: [...(result.details ?? []), 'inferred, not read: confirm with `oc get clusterversion version`']} : result
 }
 
+/**
+ * The runtime of every Linux machine of the cluster. Windows nodes (containerd for Windows) and
+ * virtual nodes (virtual-kubelet reports no runtime) never run the platform: they are not judged.
+ */
 function checkRuntime({facts, profile, options}: Context): CheckResult {
   const allowed = [...profile.versions.kubernetes.runtimes, ...(options.distribution.id === 'openshift' ? (profile.versions.openshift?.runtimes ?? []) : [])]
   const seen = new Map<string, string[]>()
-  for (const n of facts.nodes) {
+  for (const n of facts.nodes.filter((x) => nodeKindReason(x) === undefined)) {
     const name = parseRuntime(n.nodeInfo.containerRuntimeVersion)?.name ?? 'unknown'
     seen.set(name, [...(seen.get(name) ?? []), n.name])
   }
@@ -184,7 +191,7 @@ function checkRuntime({facts, profile, options}: Context): CheckResult {
     id: 'runtime.container',
     title: 'Container runtime',
     severity: 'fail',
-    status: status(bad.length === 0 && facts.nodes.length > 0, 'fail'),
+    status: status(bad.length === 0 && seen.size > 0, 'fail'),
     observed,
     expected: allowed.join(' or '),
     ...(bad.length ? {hint: `run the nodes on ${allowed.join(' or ')}`, details: bad.flatMap(([name, nodes]) => nodes.map((n) => `${n}: ${name}`))} : {}),
@@ -364,6 +371,12 @@ function checkTenancy({facts, profile}: Context): CheckResult {
   }
 }
 
+/**
+ * Every service switched on in the ConfigValues must fit the cores. A toggle the file leaves out (or
+ * empty) takes the application's own default in KOTS, which only the application's Config knows, and a
+ * select value that is neither the profile's on nor its off value says nothing either: a service that
+ * would not fit and whose state is unknown makes the check undecided, never a pass.
+ */
 function checkServices({profile, workers, values}: Context, config: ConfigValues): CheckResult {
   const cores = clusterCores(workers).whole
   const tier = tierFor(profile, cores)
@@ -374,17 +387,28 @@ function checkServices({profile, workers, values}: Context, config: ConfigValues
   }
   const read = values ?? {}
   const item = (id: string) => toggles.get(id)?.item ?? ''
-  const on = profile.services.items.filter((s) => toggles.get(s.id)?.isOn(read[item(s.id)]) === true)
+  const mapped = profile.services.items.filter((s) => toggles.has(s.id))
+  const on = mapped.filter((s) => toggles.get(s.id)?.isOn(read[item(s.id)]) === true)
+  const unknown = mapped.filter((s) => s.minCores > cores && toggles.get(s.id)?.isKnown(read[item(s.id)]) === false)
   const tooBig = on.filter((s) => s.minCores > cores)
-  return {
-    ...base,
-    status: status(tooBig.length === 0, 'fail'),
-    observed: tooBig.length ? `too large for ${cores} cores: ${tooBig.map((s) => `${s.name} (needs ${s.minCores})`).join(', ')}` : `${on.length} services on, all fit`,
-    ...(tooBig.length
-      ? {
-          hint: `switch off ${tooBig.map((s) => `${item(s.id)} (${s.name})`).join(', ')} in the ConfigValues (regenerate with \`airlock kots config --cores ${cores}\`), or grow the cluster`,
-          details: tooBig.map((s) => `${s.name}: ${item(s.id)}=${read[item(s.id)]}, needs ${s.minCores} cores`),
-        }
-      : {}),
+  if (tooBig.length) {
+    return {
+      ...base,
+      status: 'fail',
+      observed: `too large for ${cores} cores: ${tooBig.map((s) => `${s.name} (needs ${s.minCores})`).join(', ')}`,
+      hint: `switch off ${tooBig.map((s) => `${item(s.id)} (${s.name})`).join(', ')} in the ConfigValues (regenerate with \`airlock kots config --cores ${cores}\`), or grow the cluster`,
+      details: tooBig.map((s) => `${s.name}: ${item(s.id)}=${read[item(s.id)]}, needs ${s.minCores} cores`),
+    }
   }
+  if (unknown.length) {
+    const state = (s: (typeof unknown)[number]) => (read[item(s.id)] === undefined ? `${item(s.id)} not set (KOTS uses the application's default)` : `${item(s.id)}=${read[item(s.id)]} is neither on nor off in the profile`)
+    return {
+      ...base,
+      status: 'unchecked',
+      observed: `${on.length} services on fit; ${unknown.length} that would not fit ${cores} cores have no known state: ${unknown.map((s) => s.name).join(', ')}`,
+      hint: `set ${unknown.map((s) => item(s.id)).join(', ')} explicitly in the ConfigValues (\`airlock kots config --cores ${cores} --from FILE\` writes every toggle)`,
+      details: unknown.map((s) => `${s.name} (needs ${s.minCores} cores): ${state(s)}`),
+    }
+  }
+  return {...base, status: 'pass', observed: `${on.length} services on, all fit`}
 }

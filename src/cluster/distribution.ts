@@ -1,6 +1,6 @@
 import type {ClusterFacts, NodeFacts} from './facts.js'
 
-export type DistributionId = 'openshift' | 'eks' | 'gke' | 'aks' | 'rke2' | 'k3s' | 'kind' | 'generic'
+export type DistributionId = 'openshift' | 'eks' | 'gke' | 'aks' | 'digitalocean' | 'rke2' | 'k3s' | 'microk8s' | 'kurl' | 'kind' | 'generic'
 
 export interface Distribution {
   id: DistributionId
@@ -47,8 +47,11 @@ const SIGNATURES: Signature[] = [
   {id: 'eks', name: 'Amazon EKS', probes: [versionMatch(/-eks-/), nodeLabel('eks.amazonaws.com/nodegroup'), nodeLabel('eks.amazonaws.com/compute-type')]},
   {id: 'gke', name: 'Google GKE', probes: [versionMatch(/-gke\./), nodeLabel('cloud.google.com/gke-nodepool'), providerPrefix('gce://')]},
   {id: 'aks', name: 'Azure AKS', probes: [nodeLabel('kubernetes.azure.com/cluster'), nodeLabel('kubernetes.azure.com/agentpool')]},
+  {id: 'digitalocean', name: 'DigitalOcean Kubernetes', probes: [nodeLabel('doks.digitalocean.com/node-pool'), providerPrefix('digitalocean://')]},
   {id: 'rke2', name: 'RKE2', probes: [versionMatch(/\+rke2/), nodeLabel('node.kubernetes.io/instance-type', 'rke2')]},
   {id: 'k3s', name: 'k3s', probes: [versionMatch(/\+k3s/), nodeLabel('node.kubernetes.io/instance-type', 'k3s')]},
+  {id: 'microk8s', name: 'MicroK8s', probes: [nodeLabel('microk8s.io/cluster')]},
+  {id: 'kurl', name: 'kURL', probes: [nodeLabel('kurl.sh/cluster')]},
   {id: 'kind', name: 'kind', probes: [providerPrefix('kind://')]},
 ]
 
@@ -73,6 +76,12 @@ export function addNodesHint(id: DistributionId): string {
       return 'add or scale a node pool: az aks nodepool add --cluster-name CLUSTER --resource-group RG --name POOL --node-count N --node-vm-size Standard_D4s_v5'
     case 'openshift':
       return 'scale a compute MachineSet: oc scale machineset NAME -n openshift-machine-api --replicas=N (or add workers per your installer)'
+    case 'digitalocean':
+      return 'add or grow a node pool: doctl kubernetes cluster node-pool create CLUSTER --name POOL --size s-4vcpu-16gb --count N (or raise --count of an existing pool)'
+    case 'microk8s':
+      return 'join more nodes: run `microk8s add-node` on a node of the cluster, then the printed `microk8s join ...` on each new machine'
+    case 'kurl':
+      return 'join more nodes: run the kURL join command (from the kURL installer\'s output, or `kubectl -n kurl get configmap kurl-current-config`) on each new machine'
     case 'rke2':
       return 'join more agents: install rke2-agent on new machines with server: and token: in /etc/rancher/rke2/config.yaml'
     case 'k3s':

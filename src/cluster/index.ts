@@ -46,28 +46,26 @@ export interface VerifyClusterOptions extends FactSourceOptions {
 
 export async function verifyCluster(options: VerifyClusterOptions): Promise<ClusterReport> {
   const facts = await gatherFacts(options.profile, options)
-  const configValues = withDomain(options.profile, options.configValues, options.domain)
+  const domain = platformDomain(options.profile, options.configValues, options.domain)
   // DNS is resolved from this machine only for live facts: a file says nothing about the clients' DNS now.
-  const domainItem = options.profile.profile.kots?.inputs.domain?.item
-  const domain = configValues && domainItem ? effectiveValues(configValues)[domainItem] : undefined
   const needsDns = options.profile.profile.editions[options.edition]?.dnsRequired === true
   const dns = !options.from && needsDns && domain ? await resolvePlatformNames(domain, {...(options.dnsServers ? {servers: options.dnsServers} : {})}) : undefined
-  return reportFor(facts, options.profile, options.edition, configValues, dns)
+  return reportFor(facts, options.profile, options.edition, options.configValues, dns, options.domain)
 }
 
-/** `--domain` stands in for the ConfigValues' domain item (and wins over it). */
-function withDomain(profile: LoadedProfile, values: ConfigValues | undefined, domain: string | undefined): ConfigValues | undefined {
+/**
+ * `--domain` wins over the ConfigValues' domain item. It is not a ConfigValues file: with `--domain`
+ * alone there are no services to check against the cores.
+ */
+function platformDomain(profile: LoadedProfile, values: ConfigValues | undefined, domain: string | undefined): string | undefined {
   const item = profile.profile.kots?.inputs.domain?.item
-  if (!domain || !item) return values
-  const items = new Map(values?.items ?? [])
-  items.set(item, {value: domain, secret: false})
-  return {source: values?.source ?? '--domain', items}
+  return domain ?? (values && item ? effectiveValues(values)[item] : undefined)
 }
 
 /** Pure: the report for a set of facts. */
-export function reportFor(facts: ClusterFacts, profile: LoadedProfile, edition: string, configValues?: ConfigValues, dns?: DnsFacts): ClusterReport {
+export function reportFor(facts: ClusterFacts, profile: LoadedProfile, edition: string, configValues?: ConfigValues, dns?: DnsFacts, domain?: string): ClusterReport {
   const distribution = detectDistribution(facts)
-  const checks = runChecks(facts, profile.profile, {edition, distribution, ...(configValues ? {configValues} : {}), ...(dns ? {dns} : {})})
+  const checks = runChecks(facts, profile.profile, {edition, distribution, ...(configValues ? {configValues} : {}), ...(dns ? {dns} : {}), ...(domain ? {domain} : {})})
   const {roles, workers} = classifyNodes(facts.nodes, profile.profile)
   const summary: Record<CheckStatus, number> = {pass: 0, warn: 0, fail: 0, skip: 0, unchecked: 0}
   for (const c of checks) summary[c.status]++

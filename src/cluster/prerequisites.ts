@@ -16,10 +16,10 @@ export interface Context {
   values?: Record<string, string>
 }
 
-/** The platform domain from the ConfigValues (the profile's kots.inputs.domain item). */
-function platformDomain({profile, values}: Context): string | undefined {
+/** The platform domain: `--domain`, else the ConfigValues' (the profile's kots.inputs.domain item). */
+function platformDomain({profile, values, options}: Context): string | undefined {
   const item = profile.kots?.inputs.domain?.item
-  return item && values ? values[item] : undefined
+  return options.domain ?? (item && values ? values[item] : undefined)
 }
 
 /** Lab nodes from the ConfigValues (kots.inputs.labNodes), for the storage they add. */
@@ -178,6 +178,8 @@ const SETTING_HINT: Partial<Record<string, string>> = {
   gke: 'gcloud container node-pools describe POOL --cluster CLUSTER --format="value(management.autoUpgrade)"; switch off with --no-enable-autoupgrade',
   aks: 'az aks show -g RG -n CLUSTER --query "autoUpgradeProfile"; set --auto-upgrade-channel none and --node-os-upgrade-channel None',
   eks: 'EKS upgrades managed node groups only when asked; check any automation (Karpenter drift, EKS Auto Mode)',
+  digitalocean: 'doctl kubernetes cluster get CLUSTER --format AutoUpgrade,SurgeUpgrade; switch off with doctl kubernetes cluster update CLUSTER --auto-upgrade=false',
+  microk8s: 'snap info microk8s shows the tracked channel; hold refreshes with snap refresh --hold microk8s (snap updates MicroK8s on its own)',
   openshift: 'oc get clusterversion version -o jsonpath="{.spec.channel}"; OpenShift updates when an admin starts one',
 }
 

@@ -87,7 +87,7 @@ export async function readFactsFile(file: string): Promise<ClusterFacts> {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw invalid(file, 'not an object')
   const kind = (doc as {kind?: unknown}).kind
   if (kind === SNAPSHOT_KIND) return parseSnapshot(doc, file)
-  if (typeof kind === 'string' && (kind === 'List' || kind.endsWith('List'))) return parseKubectlDump(doc as {items?: unknown}, file)
+  if (typeof kind === 'string' && (kind === 'List' || kind.endsWith('List'))) return parseKubectlDump(doc as {items?: unknown; kind: string}, file)
   throw invalid(file, `kind ${JSON.stringify(kind)} is neither ${SNAPSHOT_KIND} nor a kubectl List`, 'kind')
 }
 
@@ -104,8 +104,11 @@ function parseSnapshot(doc: unknown, file: string): ClusterFacts {
   return {...result.data, source: {...result.data.source, kind: 'snapshot', file}}
 }
 
-function parseKubectlDump(doc: {items?: unknown}, file: string): ClusterFacts {
+function parseKubectlDump(doc: {items?: unknown; kind: string}, file: string): ClusterFacts {
   if (!Array.isArray(doc.items)) throw invalid(file, 'a List without items', 'items')
+  // A typed list (`kubectl get --raw /api/v1/nodes`, a support bundle's nodes.json) names the kind
+  // once, on the list: its items carry no kind of their own.
+  const listed = doc.kind !== 'List' ? doc.kind.slice(0, -'List'.length) : undefined
   const facts: ClusterFacts = {
     apiVersion: SNAPSHOT_API_VERSION,
     kind: SNAPSHOT_KIND,
@@ -120,7 +123,7 @@ function parseKubectlDump(doc: {items?: unknown}, file: string): ClusterFacts {
   let services: ClusterFacts['loadBalancerServices']
   for (const [i, item] of doc.items.entries()) {
     const at = `items[${i}]`
-    const itemKind = (item as {kind?: unknown} | null)?.kind
+    const itemKind = (item as {kind?: unknown} | null)?.kind ?? listed
     try {
       switch (itemKind) {
         case 'Node': {

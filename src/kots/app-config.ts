@@ -11,8 +11,9 @@ export interface AppConfigItem {
   type: string
   group: string
   required: boolean
-  /** the item carries a default or value of its own, so a required item is satisfied without us */
-  hasDefault: boolean
+  /** the Config's own `default` and `value` (templates unrendered); KOTS reads the value only when the ConfigValues do not set the item */
+  default: string
+  value: string
   /**
    * KOTS takes the Config's own value for it and ignores ConfigValues (pkg/template isReadOnly):
    * `readonly: true`, or a type that is not editable
@@ -21,8 +22,14 @@ export interface AppConfigItem {
   hidden: boolean
   /** the item or its group has `when: false`: KOTS skips it (pkg/kotsadmconfig NeedsConfiguration) */
   skipped: boolean
-  /** the item's or its group's `when` is a template we cannot evaluate, so required-ness is not enforced */
+  /** the item's or its group's `when` is a template, evaluated against the values (see when.ts) */
   conditional: boolean
+  /** the `when` texts as written, the group's first: both must hold for the item to count */
+  when: unknown[]
+  /** a repeatable item: ConfigValues entries point at it with `repeatableItem`; it is set once it has any */
+  repeatable: boolean
+  /** the Config itself gives a repeatable item entries (`valuesByGroup`), so it is never unset */
+  repeatableDefaults: boolean
   /** choices of select_one / radio / dropdown items */
   options: string[]
 }
@@ -36,9 +43,11 @@ export interface AppConfig {
 export const SELECT_TYPES = new Set(['select_one', 'radio', 'dropdown'])
 /**
  * The item types KOTS lets ConfigValues set (pkg/template isReadOnly, `EditableItemTypes`; an empty
- * type is text). Every other type (label, heading, radio, dropdown ...) takes the Config's own value.
+ * type is text), plus `radio` and `dropdown`, the choices KOTS 1.114 added to replace select_one (the
+ * user picks one and ConfigOption returns it). Every other type (label, heading) takes the Config's
+ * own value.
  */
-export const EDITABLE_TYPES = new Set(['', 'text', 'textarea', 'password', 'file', 'bool', 'select', 'select_one', 'select_many'])
+export const EDITABLE_TYPES = new Set(['', 'text', 'textarea', 'password', 'file', 'bool', 'select', 'select_one', 'select_many', 'radio', 'dropdown'])
 
 /** `when` as KOTS reads it after templating: the literal false skips, the literal true (or none) keeps, a template is undecided here. */
 export function whenState(when: unknown): 'true' | 'false' | 'template' {
@@ -105,12 +114,16 @@ function configItems(obj: Record<string, unknown>, source: string): Map<string, 
         type: type || 'text',
         group: typeof group.name === 'string' ? group.name : `#${g}`,
         required: item.required === true,
-        hasDefault: hasText(item.default) || hasText(item.value),
+        default: text(item.default),
+        value: text(item.value),
         readonly: item.readonly === true || !EDITABLE_TYPES.has(type),
         hidden: item.hidden === true,
         skipped: groupWhen === 'false' || itemWhen === 'false',
         // a templated group `when` decides for all of its items, as an item's own `when` does
         conditional: groupWhen === 'template' || itemWhen === 'template',
+        when: [group.when, item.when].filter((w) => w !== undefined && w !== null),
+        repeatable: item.repeatable === true,
+        repeatableDefaults: hasEntries(item.valuesByGroup),
         options: choices,
       })
     })
@@ -118,8 +131,14 @@ function configItems(obj: Record<string, unknown>, source: string): Map<string, 
   return items
 }
 
-function hasText(v: unknown): boolean {
-  return v !== undefined && v !== null && String(v) !== ''
+/** `default: "1"`, `default: 1` and `default: true` all reach KOTS as text. */
+function text(v: unknown): string {
+  return v === undefined || v === null ? '' : String(v)
+}
+
+function hasEntries(valuesByGroup: unknown): boolean {
+  if (typeof valuesByGroup !== 'object' || valuesByGroup === null) return false
+  return Object.values(valuesByGroup).some((g) => typeof g === 'object' && g !== null && Object.keys(g).length > 0)
 }
 
 async function readConfigFromArchive(path: string): Promise<AppConfig> {

@@ -2,14 +2,15 @@ import type {RequirementProfile} from '../profile/index.js'
 import {AirlockError} from '../ui/errors.js'
 import {EDITABLE_TYPES, SELECT_TYPES, type AppConfig, type AppConfigItem} from './app-config.js'
 import {closestNames} from './suggest.js'
+import {evaluateWhen, type WhenResult} from './when.js'
 
 type KotsProfile = NonNullable<RequirementProfile['kots']>
 
 /** A value about to be written, or kept from an existing file, with where it came from. */
 export interface CandidateValue {
   value: string
-  /** the existing file's `default` for the item, which KOTS reads when the value is empty */
-  default?: string
+  /** an instance of a repeatable item (`repeatableItem` in the ConfigValues): the item it belongs to */
+  repeatableItem?: string
   source: 'domain' | 'ingress-mode' | 'edition' | 'toggle' | 'set' | 'from'
 }
 
@@ -17,15 +18,59 @@ function why(def: AppConfigItem): string {
   return EDITABLE_TYPES.has(def.type) ? 'it is readonly' : `its type ${def.type} is not editable`
 }
 
+const TEMPLATE = /\{\{|repl\{\{/
+
+/**
+ * What ConfigOption returns for an item once these values are applied (pkg/template newConfigContext,
+ * getConfigOptionValue): a readonly item keeps the Config's value; an editable item set in the
+ * ConfigValues takes that value, or the Config's default when it is empty (the Config's own `value`
+ * is replaced); an item the ConfigValues do not set keeps the Config's value, else its default.
+ * `null` when that text is itself a template, which only KOTS can render.
+ */
+function optionValue(app: AppConfig, values: Map<string, CandidateValue>, name: string): string | undefined | null {
+  const def = app.items.get(name)
+  const given = values.get(name)
+  if (!def) return given?.repeatableItem ? given.value : undefined
+  const text = def.readonly || !given ? (def.value !== '' ? def.value : def.default) : given.value !== '' ? given.value : def.default
+  return TEMPLATE.test(text) ? null : text
+}
+
+/** Whether KOTS counts the item: its group's and its own `when` rendered, `false` skips (NeedsConfiguration, IsRequiredItem). */
+function whenOf(app: AppConfig, values: Map<string, CandidateValue>, def: AppConfigItem): WhenResult {
+  if (def.skipped) return 'false'
+  const results = def.when.map((w) => evaluateWhen(w, (name) => optionValue(app, values, name)))
+  return results.includes('false') ? 'false' : results.includes('undecided') ? 'undecided' : 'true'
+}
+
+/** Whether the item has a value once KOTS applies the ConfigValues (IsUnsetItem on the rendered item). */
+function isSet(def: AppConfigItem, given: CandidateValue | undefined, values: Map<string, CandidateValue>): boolean {
+  if (def.repeatable) return def.repeatableDefaults || [...values.values()].some((v) => v.repeatableItem === def.name)
+  if (def.default !== '') return true
+  if (def.readonly || !given) return def.value !== ''
+  return given.value !== ''
+}
+
+function unsetText(def: AppConfigItem, given: CandidateValue | undefined, when: string): string {
+  const head = `${def.name}: required by the application (group ${def.group}${when})`
+  if (def.repeatable) return `${head}, a repeatable item with no entries: add one (an entry with repeatableItem: ${def.name})`
+  if (def.readonly) return `${head} but ${why(def)} with no value or default of its own: KOTS will wait for a value the ConfigValues cannot give (a defect of the application's Config)`
+  if (!given) return `${head} and not set`
+  if (def.value !== '') return `${head} and set to "", which replaces the Config's own value: KOTS reads it as unset (remove the entry to keep the Config's value)`
+  return `${head} and set to "", which KOTS reads as unset`
+}
+
 /**
  * The ConfigValues checked as KOTS reads them against the application's Config (replicatedhq/kots
  * pkg/kotsadmconfig IsRequiredItem / IsUnsetItem and NeedsConfiguration, pkg/template isReadOnly):
- * - every item must exist; bool items take "1"/"0"; select values must be among the options;
+ * - every item must exist (an instance of a repeatable item names its item in `repeatableItem`);
+ *   bool items take "1"/"0"; choice values must be among the options;
  * - a readonly item, or one of a type KOTS does not let ConfigValues set, keeps the Config's value:
  *   setting it, or mapping a service toggle to it, is an error (kept from --from: a warning);
- * - a required item must end up with a value: an empty string is unset, as KOTS reads it, unless the
- *   item has a default; hidden items, items whose `when` (or whose group's `when`) is false are not
- *   required, and a templated `when` (item or group) cannot be evaluated here, so it is not enforced.
+ * - a required item must end up with a value: the ConfigValues value, else the Config's default, else
+ *   (only when the ConfigValues do not set it) the Config's own value. An empty string is unset.
+ *   Hidden items are not required, nor items whose `when` (or whose group's `when`) renders false;
+ *   a `when` in the usual ConfigOption forms is evaluated against these values, any other template
+ *   cannot be, so that item is reported as a warning instead.
  * All problems are reported at once; the subject is the first item at fault. Returns the warnings.
  */
 export function validateAgainstApp(app: AppConfig, values: Map<string, CandidateValue>, boolItems: Set<string>, kots: KotsProfile): string[] {
@@ -33,9 +78,16 @@ export function validateAgainstApp(app: AppConfig, values: Map<string, Candidate
   const warnings: string[] = []
   const names = [...app.items.keys()]
   const toggleFor = new Map(kots.services.map((t) => [t.item, t.service]))
-  for (const [item, {value, source}] of values) {
-    const def = app.items.get(item)
+  for (const [item, {value, source, repeatableItem}] of values) {
     const from = source === 'from' ? ' (kept from --from)' : source === 'set' ? ' (from --set)' : ''
+    const def = app.items.get(item)
+    if (!def && repeatableItem) {
+      const owner = app.items.get(repeatableItem)
+      if (!owner?.repeatable) {
+        problems.push({item, text: `${item}${from}: an entry of repeatableItem ${repeatableItem}, which is ${owner ? 'not repeatable' : 'no item'} in the application's Config`})
+      }
+      continue
+    }
     if (!def) {
       const near = closestNames(item, names)
       problems.push({item, text: `${item}${from}: no such item in the application's Config${near.length ? `; closest: ${near.join(', ')}` : ''}`})
@@ -68,15 +120,17 @@ export function validateAgainstApp(app: AppConfig, values: Map<string, Candidate
     }
   }
   for (const def of app.items.values()) {
-    if (!isRequired(def)) continue
+    if (!def.required || def.hidden) continue
     const given = values.get(def.name)
-    if (given && (given.value !== '' || (given.default ?? '') !== '')) continue
-    problems.push({
-      item: def.name,
-      text: given
-        ? `${def.name}: required by the application (group ${def.group}) and set to "", which KOTS reads as unset`
-        : `${def.name}: required by the application (group ${def.group}) and not set`,
-    })
+    if (isSet(def, given, values)) continue
+    const when = whenOf(app, values, def)
+    if (when === 'false') continue
+    const conditions = def.when.map((w) => String(w)).join(' and ')
+    if (when === 'undecided') {
+      warnings.push(`${def.name}: required when ${conditions} holds, which cannot be evaluated here; if it holds, KOTS will ask for ${def.name} before it deploys`)
+      continue
+    }
+    problems.push({item: def.name, text: unsetText(def, given, def.when.length ? `, since ${conditions} holds` : '')})
   }
   const first = problems[0]
   if (!first) return warnings
@@ -84,9 +138,4 @@ export function validateAgainstApp(app: AppConfig, values: Map<string, Candidate
     subject: `spec.values.${first.item}`,
     hint: 'fix the item names in the profile (kots.services, kots.inputs), pass --set ITEM=VALUE for required items, and leave readonly items to the Config',
   })
-}
-
-/** Required as KOTS decides it, for items we can decide: a default of its own satisfies it. */
-function isRequired(def: AppConfigItem): boolean {
-  return def.required && !def.hidden && !def.skipped && !def.conditional && !def.readonly && !def.hasDefault
 }

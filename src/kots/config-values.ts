@@ -168,8 +168,8 @@ export function renderConfigValues(input: RenderConfigValuesOptions): RenderedCo
   for (const [item, {value}] of written) writeConfigValue(doc, item, value, secretItems.has(item))
 
   const all = new Map<string, CandidateValue & {why?: string}>()
-  for (const [item, found] of existing) all.set(item, {value: found.value, ...(found.default === undefined ? {} : {default: found.default}), source: 'from'})
-  for (const [item, w] of written) all.set(item, {...w, ...(existing.get(item)?.default === undefined ? {} : {default: existing.get(item)?.default})})
+  for (const [item, found] of existing) all.set(item, {value: found.value, ...(found.repeatableItem ? {repeatableItem: found.repeatableItem} : {}), source: 'from'})
+  for (const [item, w] of written) all.set(item, w)
 
   if (input.appConfig) warnings.push(...validateAgainstApp(input.appConfig, all, boolItems, kots))
 

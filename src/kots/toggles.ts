@@ -6,7 +6,11 @@ export interface ServiceToggle {
   type: 'bool' | 'select'
   /** whether a ConfigValues value of this item switches the service on */
   isOn(value: string | undefined): boolean
+  /** whether the value says on or off at all: unset, or a select value that is neither, does not */
+  isKnown(value: string | undefined): boolean
 }
+
+const FALSE = new Set(['0', 'false', 'no', 'off'])
 
 const TRUE = new Set(['1', 'true', 'yes', 'on'])
 
@@ -23,6 +27,8 @@ export function serviceToggles(profile: RequirementProfile): Map<string, Service
         item: t.item,
         type: t.type,
         isOn: (value: string | undefined) => (t.type === 'bool' ? TRUE.has((value ?? '').trim().toLowerCase()) : value === t.on),
+        isKnown: (value: string | undefined) =>
+          value !== undefined && (t.type === 'bool' ? TRUE.has(value.trim().toLowerCase()) || FALSE.has(value.trim().toLowerCase()) : value === t.on || value === t.off),
       },
     ]),
   )

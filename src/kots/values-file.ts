@@ -18,6 +18,8 @@ export interface ConfigValueEntry {
   value: string
   default?: string
   secret: boolean
+  /** an instance of a repeatable item: the item it belongs to (its key is the instance's own name) */
+  repeatableItem?: string
 }
 
 /** A ConfigValues file: where it came from, and its items. */
@@ -69,12 +71,13 @@ export function parseConfigValuesDocument(text: string, source: string): {doc: D
   const raw = ((doc.getIn(['spec', 'values']) as {toJSON(): unknown}).toJSON() ?? {}) as Record<string, unknown>
   const items = new Map<string, ConfigValueEntry>()
   for (const [item, v] of Object.entries(raw)) {
-    const e = (typeof v === 'object' && v !== null ? v : {}) as {value?: unknown; valuePlaintext?: unknown; default?: unknown}
+    const e = (typeof v === 'object' && v !== null ? v : {}) as {value?: unknown; valuePlaintext?: unknown; default?: unknown; repeatableItem?: unknown}
     const text = (x: unknown) => (x === undefined || x === null ? undefined : String(x))
     const secret = e.valuePlaintext !== undefined
     const value = text(secret ? e.valuePlaintext : e.value) ?? ''
     const def = text(e.default)
-    items.set(item, {value, secret, ...(def === undefined ? {} : {default: def})})
+    const repeatableItem = text(e.repeatableItem)
+    items.set(item, {value, secret, ...(def === undefined ? {} : {default: def}), ...(repeatableItem ? {repeatableItem} : {})})
   }
   return {doc, values: {source, items}}
 }

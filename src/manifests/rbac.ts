@@ -49,6 +49,15 @@ export function flagPermission(resource: string, verbs: string[]): string[] {
     flags.push(`${any('create') ? 'creates' : 'changes'} ${name}: as good as creating pods (the controller makes pods from its template, which can mount any Secret or service account of the namespace)`)
   }
   if ((name === 'rolebindings' || name === 'clusterrolebindings') && any('create', 'update', 'patch')) flags.push('writes role bindings: can hand roles to any subject')
+  if (name === 'pods' && (subresource === 'exec' || subresource === 'attach') && any('create', 'get')) flags.push(`pods/${subresource}: runs commands in running pods, with their service accounts and mounted Secrets`)
+  if (name === 'pods' && subresource === 'ephemeralcontainers' && any('update', 'patch')) flags.push('pods/ephemeralcontainers: adds a container to a running pod, as good as exec')
+  if (name === 'pods' && subresource === 'portforward' && any('create', 'get')) flags.push('pods/portforward: reaches any port of any pod, past network policies')
+  if (name === 'serviceaccounts' && subresource === 'token' && any('create')) flags.push('serviceaccounts/token: mints tokens for any service account in scope')
+  if (['users', 'groups', 'serviceaccounts', 'uids', 'userextras'].includes(name) && any('impersonate')) flags.push('impersonate: acts as another user, group or service account, with all of its permissions')
+  if (name === 'persistentvolumes' && !subresource && any('create')) flags.push('creates persistent volumes: a hostPath volume reaches the node\'s filesystem')
+  if (name === 'certificatesigningrequests' && (subresource === 'approval' || subresource === undefined) && any('update', 'patch', 'approve')) flags.push('approves certificate requests: can issue client certificates the API server trusts')
+  if ((name === 'mutatingwebhookconfigurations' || name === 'validatingwebhookconfigurations') && any('create', 'update', 'patch')) flags.push('writes admission webhooks: sees, and may change, every object written to the cluster')
+  if (name === 'nodes' && !subresource && any('update', 'patch')) flags.push('changes nodes: labels and taints decide where every pod runs')
   if (name === 'namespaces' && any('delete')) flags.push('deletes namespaces: and everything in them')
   return flags
 }

@@ -347,6 +347,12 @@ describe('cluster checks at their boundaries', () => {
       kots: {...(profile.kots as KotsSection), services: services.map((x) => ({type: 'bool' as const, verified: false, verifiedValues: [], ...x}))},
     })
     const values = (v: Record<string, string>): ConfigValues => ({source: 'config-values.yaml', items: new Map(Object.entries(v).map(([k, value]) => [k, {value, secret: false}]))})
+    /** four 2-vCPU nodes allocating 1930m each: the 8-core tier */
+    const eightCores = () =>
+      eksWith((n) => {
+        n.allocatable.cpu = '1930m'
+        n.capacity.cpu = '2'
+      })
 
     it('fails a service switched on that the cores cannot carry, naming it', () => {
       const p = withKots([
@@ -354,15 +360,30 @@ describe('cluster checks at their boundaries', () => {
         {service: 'inference', item: 'enable_inference'},
         {service: 'alerting', item: 'enable_alerting'},
       ])
-      const facts = eksWith((n) => {
-        n.allocatable.cpu = '1930m'
-        n.capacity.cpu = '2'
-      }) // 8 cores
+      const facts = eightCores()
       const r = check(facts, 'services.cores', {profile: p, configValues: values({enable_plateau: '1', enable_inference: '1', enable_alerting: '0'})})
       assert.equal(r.status, 'fail')
       assert.match(r.observed, /Plateau/)
       assert.doesNotMatch(r.observed, /Alerting|Inference/)
-      assert.equal(check(facts, 'services.cores', {profile: p, configValues: values({enable_plateau: '0', enable_inference: '1'})}).status, 'pass')
+      assert.equal(check(facts, 'services.cores', {profile: p, configValues: values({enable_plateau: '0', enable_inference: '1', enable_alerting: '0'})}).status, 'pass')
+    })
+
+    it('a toggle the ConfigValues leave out (KOTS then uses the app\'s default) or a select value neither on nor off: undecided when the service would not fit', () => {
+      const p = withKots([
+        {service: 'plateau', item: 'enable_plateau'},
+        {service: 'alerting', item: 'enable_alerting'},
+        {service: 'jupyter-multi', item: 'jupyter_mode', type: 'select', on: 'multiple', off: 'single'},
+      ])
+      const facts = eightCores()
+      const r = check(facts, 'services.cores', {profile: p, configValues: values({enable_plateau: '0', enable_alerting: '', jupyter_mode: 'hub'})})
+      assert.equal(r.status, 'unchecked')
+      assert.match(r.observed, /2 that would not fit 8 cores have no known state: JupyterHub, multiple labs, Alerting/)
+      assert.deepEqual(r.details, ['JupyterHub, multiple labs (needs 16 cores): jupyter_mode=hub is neither on nor off in the profile', 'Alerting (needs 16 cores): enable_alerting not set (KOTS uses the application\'s default)'])
+      assert.match(r.hint ?? '', /set jupyter_mode, enable_alerting explicitly/)
+      // at 16 cores every service fits, whatever its state
+      assert.equal(check(fixtureFacts('eks'), 'services.cores', {profile: p, configValues: values({})}).status, 'pass')
+      // a service switched on that does not fit still fails first
+      assert.equal(check(facts, 'services.cores', {profile: p, configValues: values({enable_plateau: '1'})}).status, 'fail')
     })
 
     it('passes the same config at 16 cores', () => {

@@ -27,6 +27,29 @@ describe('distribution detection', () => {
     assert.match(addNodesHint('generic'), /add worker nodes/)
   })
 
+  it('DigitalOcean, MicroK8s and kURL nodes (labels as their captured nodes carry them) get their own name and how to add nodes', () => {
+    const shaped = (labels: Record<string, string>, providerID?: string) => {
+      const facts = fixtureFacts('kind')
+      for (const n of facts.nodes) {
+        delete n.providerID
+        Object.assign(n.labels, labels)
+        if (providerID) n.providerID = `${providerID}${n.name}`
+      }
+      delete facts.server
+      return facts
+    }
+    const doks = detectDistribution(shaped({'doks.digitalocean.com/node-pool': 'pool-yd23sqk7u', 'doks.digitalocean.com/version': '1.31.1-do.5'}, 'digitalocean://2197'))
+    assert.equal(doks.id, 'digitalocean')
+    assert.match(addNodesHint(doks.id), /doctl kubernetes cluster node-pool create/)
+    assert.equal(detectDistribution(shaped({}, 'digitalocean://2197')).id, 'digitalocean')
+    const micro = detectDistribution(shaped({'microk8s.io/cluster': 'true'}))
+    assert.equal(micro.id, 'microk8s')
+    assert.match(addNodesHint(micro.id), /microk8s add-node/)
+    const kurl = detectDistribution(shaped({'kurl.sh/cluster': 'true', 'node-role.kubernetes.io/control-plane': ''}))
+    assert.equal(kurl.id, 'kurl')
+    assert.match(addNodesHint(kurl.id), /kURL join command/)
+  })
+
   it('OpenShift on a cloud is OpenShift, not the cloud', () => {
     const facts = fixtureFacts('openshift-4.18')
     facts.nodes[0]!.providerID = 'aws:///us-east-1a/i-0abc'

@@ -150,6 +150,14 @@ describe('cluster verdicts that match real clusters', () => {
       assert.equal(check(fixtureFacts('eks'), 'dns.platform', {edition: 'community'}).status, 'skip')
     })
 
+    it('--domain alone names the domain to resolve; it is not a ConfigValues file, so no services are judged', () => {
+      const report = reportFor(fixtureFacts('eks'), loaded, 'enterprise', undefined, dns(true), 'wallaroo.example.com')
+      assert.equal(report.checks.find((c) => c.id === 'dns.platform')?.status, 'pass')
+      assert.equal(report.checks.find((c) => c.id === 'services.cores'), undefined)
+      const over = reportFor(fixtureFacts('eks'), loaded, 'enterprise', domain, dns(false), 'other.example.com')
+      assert.match(over.checks.find((c) => c.id === 'dns.platform')?.hint ?? '', /other\.example\.com/, '--domain wins over the ConfigValues')
+    })
+
     it('storage: 50G more for every lab node past the first, from the ConfigValues', () => {
       const facts = fixtureFacts('eks')
       for (const n of facts.nodes) n.capacity['ephemeral-storage'] = '160G' // 640 GB in all

@@ -20,7 +20,7 @@ describe('kots: the application Config', () => {
       assert.equal(app.items.get('wallaroo_domain')?.required, true)
       assert.equal(app.items.get('enable_plateau')?.type, 'bool')
       assert.deepEqual(app.items.get('ingress_mode')?.options, ['internal', 'external', 'none'])
-      assert.equal(app.items.get('ingress_mode')?.hasDefault, true)
+      assert.equal(app.items.get('ingress_mode')?.default, 'internal')
     }))
 
   it('finds the Config inside an .airgap (gzip tar with a nested app.tar.gz) without extracting it', () =>

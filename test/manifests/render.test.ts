@@ -117,5 +117,25 @@ describe('manifests: render', () => {
       assert.match(flagPermission('widgets.example.com', ['*']).join(), /custom resources/)
       assert.match(flagPermission('deployments.apps', ['*']).join(), /wildcard verbs/)
     })
+
+    it('the other ways to reach pods, tokens and nodes: exec, attach, ephemeral containers, port-forward, tokens, impersonation, volumes, CSRs, webhooks', () => {
+      const flagged: [string, string[], RegExp][] = [
+        ['pods/exec', ['create'], /runs commands in running pods/],
+        ['pods/attach', ['get'], /runs commands in running pods/],
+        ['pods/ephemeralcontainers', ['patch'], /as good as exec/],
+        ['pods/portforward', ['create'], /past network policies/],
+        ['serviceaccounts/token', ['create'], /mints tokens/],
+        ['serviceaccounts', ['impersonate'], /impersonate/],
+        ['users', ['impersonate'], /impersonate/],
+        ['persistentvolumes', ['create'], /hostPath/],
+        ['certificatesigningrequests.certificates.k8s.io/approval', ['update'], /client certificates/],
+        ['mutatingwebhookconfigurations.admissionregistration.k8s.io', ['create'], /every object written/],
+        ['nodes', ['patch'], /labels and taints/],
+      ]
+      for (const [resource, verbs, re] of flagged) assert.match(flagPermission(resource, verbs).join('; '), re, resource)
+      for (const [resource, verbs] of [['pods/log', ['get']], ['serviceaccounts', ['get', 'list']], ['persistentvolumes', ['get', 'list']], ['pods/exec', ['list']]] as [string, string[]][]) {
+        assert.deepEqual(flagPermission(resource, verbs), [], resource)
+      }
+    })
   })
 })
