@@ -121,7 +121,11 @@ export async function inspectObjects(objects: PkiObject[], options: InspectOptio
         break
     }
   }
-  for (const anchor of options.anchors ?? []) add(checkCaConstraints(anchor, options.anchorSource ?? 'CA'))
+  for (const anchor of options.anchors ?? []) {
+    // a self-signed server certificate given as its own anchor is pinned, not a CA that issues (openssl, Node and Python accept it so)
+    if (leaf && anchor.der.equals(leaf.cert.der)) add({check: 'ca', severity: 'ok', subject: options.anchorSource ?? 'CA', message: 'the server certificate itself, trusted as pinned: not judged as an issuing CA'})
+    else add(checkCaConstraints(anchor, options.anchorSource ?? 'CA'))
+  }
   if (leaf) {
     findings.push(checkOrder(certs, leaf))
     findings.push(...(await checkChain(leaf, certs, options, now)))

@@ -17,7 +17,8 @@ export interface ParsedExtensions {
   basicConstraints?: {ca: boolean; pathLen?: number; critical: boolean}
   subjectKeyId?: string
   authorityKeyId?: string
-  nameConstraints?: {critical: boolean}
+  /** the dNSName subtrees (openssl applies them to a leaf's CN-as-host too; pkijs does not) */
+  nameConstraints?: {critical: boolean; permittedDns: string[]; excludedDns: string[]}
   /** every extension present, for the strict checks openssl -x509_strict makes (criticality, presence) */
   present: {id: string; critical: boolean}[]
   /** critical extensions airlock does not understand: a relying party that does not either must reject the certificate */
@@ -118,9 +119,15 @@ export function parseExtensions(list: Asn1[]): ParsedExtensions {
         if (keyId) out.authorityKeyId = bytesOf(keyId).toString('hex')
         break
       }
-      case OID.nameConstraints:
-        out.nameConstraints = {critical}
+      case OID.nameConstraints: {
+        // NameConstraints ::= SEQUENCE { permittedSubtrees [0], excludedSubtrees [1] }, each GeneralSubtree { base GeneralName, ... }
+        const dnsOf = (tag: number): string[] => children(children(value).find((n) => isContext(n, tag))).flatMap((subtree) => {
+          const base = children(subtree)[0]
+          return isContext(base, 2) ? [bytesOf(base).toString('latin1').toLowerCase()] : []
+        })
+        out.nameConstraints = {critical, permittedDns: dnsOf(0), excludedDns: dnsOf(1)}
         break
+      }
       default:
         if (critical && !KNOWN_EXTENSIONS.has(id)) out.unknownCritical.push(id)
     }
@@ -132,7 +139,10 @@ export interface ParsedCertificate {
   der: Buffer
   x509: X509Certificate
   version: number
+  /** hex, as openssl prints it: a negative serial (a broken encoder) starts with "-" */
   serial: string
+  /** octets of the encoded INTEGER (RFC 5280 4.1.2.2: at most 20) */
+  serialOctets: number
   signatureAlgorithm: SignatureAlgorithm
   issuer: NameAttribute[]
   subject: NameAttribute[]
@@ -154,7 +164,7 @@ export function parseCertificate(der: Buffer, source: string): ParsedCertificate
     x509 = new X509Certificate(der)
     elements = sequenceElements(der)
   } catch (error) {
-    throw new AirlockError('CERT_INVALID', `${source} is not a readable X.509 certificate`, {subject: source, hint: 'give a PEM or DER certificate', cause: error})
+    throw new AirlockError('INPUT_INVALID', `${source} is not a readable X.509 certificate`, {subject: source, hint: 'give a PEM or DER certificate', cause: error})
   }
   const tbs = children(fromDer(elements[0] ?? Buffer.alloc(0), source))
   let i = 0
@@ -175,7 +185,8 @@ export function parseCertificate(der: Buffer, source: string): ParsedCertificate
     der,
     x509,
     version,
-    serial: bytesOf(serialNode).toString('hex').replace(/^(00)+(?=.)/, ''),
+    serial: serialHex(bytesOf(serialNode)),
+    serialOctets: bytesOf(serialNode).length,
     signatureAlgorithm: signatureAlgorithmOf(fromDer(elements[1] ?? Buffer.alloc(0), source)),
     issuer: decodeName(issuerNode),
     subject: decodeName(subjectNode),
@@ -187,6 +198,15 @@ export function parseCertificate(der: Buffer, source: string): ParsedCertificate
     spki,
     extensions: parseExtensions(children(children(extNode)[0])),
   }
+}
+
+/** The INTEGER's value in hex; two's complement, so a first byte with the top bit set is negative. */
+function serialHex(bytes: Buffer): string {
+  if (bytes.length === 0) return '0'
+  if (((bytes[0] ?? 0) & 0x80) === 0) return bytes.toString('hex').replace(/^(00)+(?=.)/, '')
+  const value = BigInt(`0x${bytes.toString('hex')}`) - (1n << BigInt(bytes.length * 8))
+  const hex = (-value).toString(16)
+  return `-${hex.length % 2 ? `0${hex}` : hex}`
 }
 
 /** A time no calendar holds (month 13, 25:00, letters) is a broken certificate, not a date to compare. */
