@@ -8,7 +8,7 @@ import type {Finding, InspectReport, Severity} from './findings.js'
 import {describeKey, publicKeyFingerprint} from './keys.js'
 import {commonNameOf, formatName} from './name.js'
 import type {ParsedCertificate} from './parse.js'
-import {signs, validatePath} from './path-validation.js'
+import {criticalName, signs, validatePath} from './path-validation.js'
 import {readPkiFile, type PkiObject} from './read.js'
 
 /*
@@ -83,7 +83,7 @@ export async function inspectObjects(objects: PkiObject[], options: InspectOptio
         add(checkSignatureHash(cert.signatureAlgorithm, source))
         add(checkValidity(cert, source, now))
         if (!cert.subjectDer.equals(cert.issuerDer)) add(checkSerial(cert, source))
-        for (const id of cert.extensions.unknownCritical) add({check: 'critical-extension', severity: 'fail', subject: source, message: `unknown critical extension ${id}: clients that do not know it must reject the certificate`})
+        for (const id of cert.extensions.unknownCritical) add({check: 'critical-extension', severity: 'fail', subject: source, message: `critical extension ${criticalName(id)}: openssl, Node and Python do not process it, so they refuse the certificate`, hint: 'have it issued again without marking that extension critical'})
         if (cert.extensions.nameConstraints) add({check: 'name-constraints', severity: 'info', subject: source, message: `nameConstraints${cert.extensions.nameConstraints.critical ? ' (critical)' : ''}: evaluated in the chain check`})
         if (reviewedAsServer(object, leaf)) {
           add(checkLifetime(cert, source))

@@ -57,13 +57,28 @@ function signatureAlgorithmOf(node: Asn1 | undefined): SignatureAlgorithm {
 }
 
 /**
- * Extensions a relying party must understand when critical. Name constraints and the policy
- * extensions are evaluated by the path validator (pkijs), the rest here.
+ * The extensions openssl accepts as critical (X509_supported_extension): any other critical one,
+ * even an authority or subject key identifier (RFC 5280 says they must not be critical), makes
+ * openssl, Node and Python refuse the certificate. Name constraints and the policy extensions are
+ * evaluated by the path validator (pkijs), the rest here.
  */
-const KNOWN_EXTENSIONS = new Set<string>([
-  OID.subjectAltName, OID.keyUsage, OID.extKeyUsage, OID.basicConstraints, OID.subjectKeyIdentifier, OID.authorityKeyIdentifier,
-  OID.nameConstraints, OID.certificatePolicies, OID.policyConstraints, OID.policyMappings, OID.inhibitAnyPolicy,
+const CRITICAL_OK = new Set<string>([
+  OID.subjectAltName, OID.keyUsage, OID.extKeyUsage, OID.basicConstraints, OID.nameConstraints, OID.certificatePolicies, OID.policyConstraints, OID.policyMappings, OID.inhibitAnyPolicy,
+  '2.5.29.31', // cRLDistributionPoints
+  '2.16.840.1.113730.1.1', // Netscape cert type
+  '1.3.6.1.5.5.7.1.7', // RFC 3779 IP address blocks
+  '1.3.6.1.5.5.7.1.8', // RFC 3779 AS identifiers
+  '1.3.6.1.5.5.7.1.14', // proxyCertInfo
+  '1.3.6.1.5.5.7.48.1.5', // OCSP no-check
 ])
+
+/** Names for the critical extensions people mark by mistake, for messages. */
+export const EXTENSION_NAMES: Record<string, string> = {
+  [OID.subjectKeyIdentifier]: 'subjectKeyIdentifier',
+  [OID.authorityKeyIdentifier]: 'authorityKeyIdentifier',
+  '2.5.29.18': 'issuerAltName',
+  '1.3.6.1.5.5.7.1.1': 'authorityInfoAccess',
+}
 
 export function parseExtensions(list: Asn1[]): ParsedExtensions {
   const out: ParsedExtensions = {unknownCritical: [], present: []}
@@ -73,11 +88,13 @@ export function parseExtensions(list: Asn1[]): ParsedExtensions {
     const critical = isUniversal(parts[1], TYPE.BOOLEAN) ? bytesOf(parts[1])[0] !== 0 : false
     const valueNode = parts[parts.length - 1]
     out.present.push({id, critical})
+    if (critical && !CRITICAL_OK.has(id)) out.unknownCritical.push(id)
     let value: Asn1
     try {
       value = fromDer(bytesOf(valueNode), `extension ${id}`)
     } catch {
-      if (critical) out.unknownCritical.push(id)
+      // a critical extension that cannot be read is one nobody can honour
+      if (critical && CRITICAL_OK.has(id)) out.unknownCritical.push(id)
       continue
     }
     switch (id) {
@@ -128,8 +145,6 @@ export function parseExtensions(list: Asn1[]): ParsedExtensions {
         out.nameConstraints = {critical, permittedDns: dnsOf(0), excludedDns: dnsOf(1)}
         break
       }
-      default:
-        if (critical && !KNOWN_EXTENSIONS.has(id)) out.unknownCritical.push(id)
     }
   }
   return out

@@ -3,7 +3,7 @@ import * as pkijs from 'pkijs'
 import {formatName} from './name.js'
 import {describeKey} from './keys.js'
 import {BROKEN_HASHES} from './oids.js'
-import type {ParsedCertificate} from './parse.js'
+import {EXTENSION_NAMES, type ParsedCertificate} from './parse.js'
 
 /*
  * The one X.509 path validator: signer trust (`bundle verify --trust ca.crt`) and the certificate
@@ -200,7 +200,7 @@ function certificateProblems(chain: ParsedCertificate[], purpose: Purpose): Path
     const ext = cert.extensions
     const isAnchor = i === chain.length - 1 && i > 0
     const selfSigned = cert.subjectDer.equals(cert.issuerDer)
-    for (const id of ext.unknownCritical) add('critical-extension', cert, `has a critical extension ${id} that no client here understands`)
+    for (const id of ext.unknownCritical) add('critical-extension', cert, `has a critical extension ${criticalName(id)} that openssl, Node and Python do not process, so they refuse the certificate`)
     // A trust anchor's own signature is not what makes it trusted.
     if (!(isAnchor && selfSigned)) {
       const alg = cert.signatureAlgorithm
@@ -210,7 +210,7 @@ function certificateProblems(chain: ParsedCertificate[], purpose: Purpose): Path
     const key = describeKey(cert.publicKey)
     if ((key.algorithm === 'RSA' || key.algorithm === 'RSA-PSS') && (key.bits ?? 0) < 2048) add('key-strength', cert, `has a ${key.label} key: RSA under 2048 bits is refused`)
     if (key.algorithm === 'DSA') add('key-strength', cert, `has a ${key.label} key: DSA is refused`)
-    if (key.algorithm === 'EC' && !['P-256', 'P-384', 'P-521'].includes(key.curve ?? '')) add('key-strength', cert, `has a key on curve ${key.curve ?? '?'}: only P-256, P-384 and P-521 are accepted`)
+    if (key.algorithm === 'EC' && !['P-256', 'P-384', 'P-521'].includes(key.curve ?? '')) add('key-strength', cert, `has a key on curve ${key.curve ?? '?'}: only the named curves P-256, P-384 and P-521 are accepted`)
     const bc = ext.basicConstraints
     if (i > 0) {
       // pkijs checked cA and keyCertSign; the count of CAs below this one is what pathLen limits
@@ -224,6 +224,14 @@ function certificateProblems(chain: ParsedCertificate[], purpose: Purpose): Path
       if (ext.keyUsage?.usages.includes('keyCertSign') && !bc?.ca) add('key-usage', cert, 'has keyUsage keyCertSign but is not a CA')
     }
     if (strict && !selfSigned && !ext.present.some((e) => e.id === '2.5.29.35')) add('strict', cert, 'has no authorityKeyIdentifier (RFC 5280 4.2.1.1)')
+    if (strict) {
+      // RFC 5280 4.1.2.4, 4.1.2.6, 4.2.1.6 as openssl -x509_strict checks them
+      const emptySubject = cert.subject.length === 0
+      if (cert.issuer.length === 0) add('strict', cert, 'has an empty issuer name (RFC 5280 4.1.2.4)')
+      if (emptySubject && (bc?.ca || !ext.san)) add('strict', cert, 'has an empty subject name, and is a CA or has no subjectAltName (RFC 5280 4.1.2.6)')
+      if (emptySubject && ext.san && !ext.san.critical) add('strict', cert, 'has an empty subject and a subjectAltName that is not critical (RFC 5280 4.2.1.6)')
+      if (ext.san && ext.san.dns.length + ext.san.ip.length + ext.san.other.length === 0) add('strict', cert, 'has an empty subjectAltName (RFC 5280 4.2.1.6)')
+    }
     if (purpose === 'serverAuth' && ext.extKeyUsage && !ext.extKeyUsage.usages.includes('serverAuth')) {
       add('purpose', cert, `has extendedKeyUsage ${ext.extKeyUsage.usages.join(', ')}, without serverAuth: TLS clients refuse it`)
     }
@@ -285,6 +293,11 @@ function purposeProblems(leaf: ParsedCertificate, purpose: Purpose): PathProblem
     return [{rule: 'purpose', certificate: at, message: `"${at}" has keyUsage ${ku.usages.join(', ')}: a TLS server key needs digitalSignature (or keyEncipherment for RSA)`}]
   }
   return []
+}
+
+export function criticalName(id: string): string {
+  const name = EXTENSION_NAMES[id]
+  return name ? `${name} (${id}, never critical in RFC 5280)` : id
 }
 
 function subjectOf(cert: ParsedCertificate): string {

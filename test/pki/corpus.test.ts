@@ -23,6 +23,7 @@ interface Case {
   days?: number
   /** evaluate at this many days from now (expired / not yet valid) */
   atDays?: number
+  subject?: string
   accepted: boolean
 }
 
@@ -45,6 +46,12 @@ const CASES: Case[] = [
   {name: 'expired', key: RSA, ext: SERVER, days: 10, atDays: 20, accepted: false},
   {name: 'not-yet-valid', key: RSA, ext: SERVER, atDays: -2, accepted: false},
   {name: 'long-validity', key: RSA, ext: SERVER, days: 800, accepted: true},
+  {name: 'aki-critical', key: RSA, ext: [...SERVER, 'authorityKeyIdentifier=critical,keyid'], accepted: false},
+  {name: 'ski-critical', key: RSA, ext: [...SERVER, 'subjectKeyIdentifier=critical,hash'], accepted: false},
+  {name: 'unknown-critical', key: RSA, ext: [...SERVER, '1.3.6.1.4.1.99999.1=critical,ASN1:NULL'], accepted: false},
+  {name: 'empty-subject-san-not-critical', key: RSA, ext: SERVER, subject: '/', accepted: false},
+  {name: 'empty-subject-san-critical', key: RSA, ext: [...SERVER.slice(0, 3), 'subjectAltName=critical,DNS:wallaroo.example.com'], subject: '/', accepted: true},
+  {name: 'rsa-exponent-3', key: [...RSA, '-pkeyopt', 'rsa_keygen_pubexp:3'], ext: SERVER, accepted: true},
 ]
 
 describe('path validation agrees with openssl verify -x509_strict on an openssl-made corpus', function () {
@@ -191,5 +198,21 @@ describe('path validation agrees with openssl verify -x509_strict on an openssl-
     const signer2 = await issue('eku-signer-any', {key: RSA, ext: signerExt}, anyCa)
     const c = await judge(signer2.cert, [anyCa.cert], 0, 'codeSigning')
     assert.deepEqual([c.openssl, c.airlock], [true, true], c.problems)
+  })
+
+  it('an EC key with explicit curve parameters: refused by both', async () => {
+    const named = join(dir, 'explicit-named.key')
+    const key = join(dir, 'explicit.key')
+    await opensslOk(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', named])
+    await opensslOk(['ec', '-in', named, '-param_enc', 'explicit', '-out', key])
+    const csr = join(dir, 'explicit.csr')
+    const cert = join(dir, 'explicit.crt')
+    const ext = join(dir, 'explicit.ext')
+    await opensslOk(['req', '-new', '-key', key, '-out', csr, '-subj', '/CN=explicit'])
+    await writeFile(ext, `${SERVER.join('\n')}\n`)
+    await opensslOk(['x509', '-req', '-in', csr, '-CA', root.cert, '-CAkey', root.key, '-out', cert, '-days', '30', '-extfile', ext])
+    const verdict = await judge(cert, [])
+    assert.deepEqual([verdict.openssl, verdict.airlock], [false, false], verdict.problems)
+    assert.match(verdict.problems, /explicit/)
   })
 })
