@@ -176,14 +176,10 @@ async function checkChain(leaf: SourcedCert, certs: SourcedCert[], options: Insp
   const purpose = eku.includes('codeSigning') && !eku.includes('serverAuth') ? 'codeSigning' : 'serverAuth'
   const result = await validatePath({leaf: leaf.cert, intermediates: others, anchors: options.anchors, purpose, now})
   if (!result.ok) {
-    return result.problems.map((p) => ({check, severity: 'fail' as const, subject, message: `does not chain to ${anchorSource} as openssl -x509_strict, Node and Python require: ${p.message}`, hint: p.rule === 'no-path' ? 'give the intermediate certificates too, or check that this CA issued it' : 'have the certificate (or the CA) issued again'}))
+    return result.problems.map((p) => ({check, severity: 'fail' as const, subject, message: `does not chain to ${anchorSource} as openssl -x509_strict, Node and Python require: ${p.message}`, hint: p.rule === 'no-path' ? 'give the intermediate certificates too (the server sends them after its certificate), and the root CA as --ca' : 'have the certificate (or the CA) issued again'}))
   }
   const names = result.chain.map((c) => formatName(c.subject)).join(' -> ')
-  const out: Finding[] = [{check, severity: 'ok', subject, message: `chains to ${formatName(result.anchor.subject)} (${anchorSource}): ${names}`}]
-  if (!result.anchor.subjectDer.equals(result.anchor.issuerDer)) {
-    out.push({check: 'chain-complete', severity: 'warn', subject, message: `the path ends at ${formatName(result.anchor.subject)} from ${anchorSource}, an intermediate: clients that trust only the root need it served after the leaf`, hint: 'serve the full chain (leaf, then the intermediates), and install the root on the clients'})
-  }
-  return out
+  return [{check, severity: 'ok', subject, message: `chains to ${formatName(result.anchor.subject)} (${anchorSource}): ${names}`}]
 }
 
 /** The key must be the server certificate's; with no certificate given, a request's. */

@@ -44,15 +44,19 @@ export interface PathInput {
 export async function validatePath(input: PathInput): Promise<PathResult> {
   const now = input.now ?? new Date()
   const {leaf} = input
-  // A certificate trusted as itself (a pinned self-signed signer) has a path of one.
-  if (input.anchors.some((a) => a.der.equals(leaf.der))) {
+  // A self-signed certificate trusted as itself (pinned) has a path of one.
+  if (isSelfSigned(leaf) && input.anchors.some((a) => a.der.equals(leaf.der))) {
     const problems = [...validityProblems([leaf], now), ...certificateProblems([leaf], input.purpose)]
     return problems.length === 0 ? {ok: true, chain: [leaf], anchor: leaf} : {ok: false, chain: [leaf], problems}
   }
-  const known = [leaf, ...input.anchors]
-  const intermediates = input.intermediates.filter((c, i, all) => !known.some((k) => k.der.equals(c.der)) && all.findIndex((o) => o.der.equals(c.der)) === i)
-  const {complete, longest} = candidatePaths(leaf, intermediates, input.anchors)
-  if (complete.length === 0) return {ok: false, ...(longest.length > 1 ? {chain: longest} : {}), problems: [noPath(leaf, longest)]}
+  // openssl, Node and Python (no partial chains) need the path to end at a self-signed anchor: an
+  // intermediate given as the anchor only helps to reach its root, which must be given too
+  const roots = input.anchors.filter(isSelfSigned)
+  const trustedIntermediates = input.anchors.filter((a) => !isSelfSigned(a))
+  const known = [leaf, ...roots]
+  const intermediates = [...input.intermediates, ...trustedIntermediates].filter((c, i, all) => !known.some((k) => k.der.equals(c.der)) && all.findIndex((o) => o.der.equals(c.der)) === i)
+  const {complete, longest} = candidatePaths(leaf, intermediates, roots)
+  if (complete.length === 0) return {ok: false, ...(longest.length > 1 ? {chain: longest} : {}), problems: [noPath(leaf, longest, trustedIntermediates)]}
   // RFC 5280 6.1: the certificate is valid when one path to an anchor is; the first refused explains
   let first: PathResult | undefined
   for (const path of complete) {
@@ -60,7 +64,11 @@ export async function validatePath(input: PathInput): Promise<PathResult> {
     if (checked.ok) return checked
     first ??= checked
   }
-  return first ?? {ok: false, problems: [noPath(leaf, longest)]}
+  return first ?? {ok: false, problems: [noPath(leaf, longest, trustedIntermediates)]}
+}
+
+function isSelfSigned(cert: ParsedCertificate): boolean {
+  return signs(cert, cert)
 }
 
 const signatureCache = new WeakMap<ParsedCertificate, WeakMap<ParsedCertificate, boolean>>()
@@ -116,8 +124,12 @@ function candidatePaths(leaf: ParsedCertificate, intermediates: ParsedCertificat
   return {complete, longest}
 }
 
-function noPath(leaf: ParsedCertificate, longest: ParsedCertificate[]): PathProblem {
+function noPath(leaf: ParsedCertificate, longest: ParsedCertificate[], trustedIntermediates: ParsedCertificate[]): PathProblem {
   const last = longest.at(-1) ?? leaf
+  const partial = longest.find((c) => trustedIntermediates.some((t) => t.der.equals(c.der)))
+  if (partial) {
+    return {rule: 'no-path', certificate: subjectOf(partial), message: `"${subjectOf(leaf)}" chains to "${subjectOf(partial)}", which is trusted but is an intermediate CA, not a root: openssl, Node and Python accept a path only up to a self-signed root (curl alone stops at the intermediate); give the root it chains to as the trust anchor`}
+  }
   const top = last.subjectDer.equals(last.issuerDer)
     ? `it leads to "${subjectOf(last)}", which is not a trusted anchor`
     : `no certificate given signed "${subjectOf(last)}" (issuer "${formatName(last.issuer)}")`

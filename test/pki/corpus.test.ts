@@ -215,4 +215,16 @@ describe('path validation agrees with openssl verify -x509_strict on an openssl-
     assert.deepEqual([verdict.openssl, verdict.airlock], [false, false], verdict.problems)
     assert.match(verdict.problems, /explicit/)
   })
+
+  it('an intermediate given as the only anchor: refused by both, as Node and Python refuse it (no partial chains); with its root too: accepted', async () => {
+    const inter = await issue('anchor-inter', {key: RSA, ext: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign', 'subjectKeyIdentifier=hash', 'authorityKeyIdentifier=keyid']}, root)
+    const leaf = await issue('under-anchor-inter', {key: RSA, ext: SERVER}, inter)
+    const o = await openssl(['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', inter.cert, leaf.cert])
+    const parse = async (f: string) => parseCertificate(Buffer.from((await readFile(f, 'utf8')).replace(/-----[^-]+-----|\s/g, ''), 'base64'), f)
+    const alone = await validatePath({leaf: await parse(leaf.cert), intermediates: [], anchors: [await parse(inter.cert)], purpose: 'serverAuth'})
+    assert.deepEqual([o.code === 0, alone.ok], [false, false])
+    assert.match(alone.ok ? '' : alone.problems[0]?.message ?? '', /"CN=anchor-inter", which is trusted but is an intermediate CA, not a root/)
+    const both = await validatePath({leaf: await parse(leaf.cert), intermediates: [], anchors: [await parse(inter.cert), await parse(root.cert)], purpose: 'serverAuth'})
+    assert.equal(both.ok, true)
+  })
 })
