@@ -1,4 +1,4 @@
-import {X509Certificate, createPublicKey, verify, type KeyObject} from 'node:crypto'
+import {X509Certificate, constants, createPublicKey, verify, type KeyObject} from 'node:crypto'
 
 import {AirlockError} from '../ui/errors.js'
 import {bitStringBytes, bytesOf, children, fromDer, isContext, isUniversal, oidOf, sequenceElements, timeOf, toDer, TYPE, type Asn1} from './asn1.js'
@@ -29,6 +29,8 @@ export interface SignatureAlgorithm {
   oid: string
   name: string
   hash?: string
+  /** RSASSA-PSS: the salt length its parameters name (RFC 4055: 20 when absent) */
+  pssSaltLength?: number
 }
 
 const HASHES: Record<string, string> = {
@@ -51,7 +53,9 @@ function signatureAlgorithmOf(node: Asn1 | undefined): SignatureAlgorithm {
     const hashField = children(params).find((n) => isContext(n, 0))
     const hashOid = hashField ? oidOf(children(children(hashField)[0])[0]) : '1.3.14.3.2.26'
     const hash = HASHES[hashOid ?? ''] ?? hashOid ?? '?'
-    return {oid: id, name: `rsassaPss (${hash.toUpperCase()})`, hash}
+    const saltField = children(params).find((n) => isContext(n, 2))
+    const salt = bytesOf(children(saltField)[0])
+    return {oid: id, name: `rsassaPss (${hash.toUpperCase()})`, hash, pssSaltLength: salt.length > 0 && salt.length <= 4 ? salt.readUIntBE(0, salt.length) : 20}
   }
   return {oid: id, name: known?.name ?? id, ...(known?.hash ? {hash: known.hash} : {})}
 }
@@ -276,7 +280,9 @@ export function parseCsr(der: Buffer, source: string): ParsedCsr {
   let signatureValid: boolean | undefined
   if (algorithm.hash || algorithm.name.startsWith('ED')) {
     try {
-      signatureValid = verify(algorithm.hash ?? null, elements[0] ?? Buffer.alloc(0), publicKey, signature)
+      // a PSS signature is checked with PSS padding and the salt length its parameters name (openssl req -sigopt rsa_padding_mode:pss)
+      const key = algorithm.pssSaltLength === undefined ? publicKey : {key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: algorithm.pssSaltLength}
+      signatureValid = verify(algorithm.hash ?? null, elements[0] ?? Buffer.alloc(0), key, signature)
     } catch {
       signatureValid = false
     }

@@ -103,6 +103,8 @@ export function ipBytes(ip: string): Buffer {
 export function ipToString(bytes: Buffer): string {
   if (bytes.length === 4) return [...bytes].join('.')
   if (bytes.length !== 16) return `invalid(${bytes.toString('hex')})`
+  // RFC 5952 5: an IPv4-mapped address keeps its IPv4 part dotted
+  if (bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return `::ffff:${[...bytes.subarray(12)].join('.')}`
   const groups: number[] = []
   for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i))
   let best = {start: -1, length: 0}
