@@ -121,10 +121,13 @@ export async function inspectObjects(objects: PkiObject[], options: InspectOptio
         break
     }
   }
-  for (const anchor of options.anchors ?? []) {
+  const anchors = options.anchors ?? []
+  for (const [i, anchor] of anchors.entries()) {
+    const at = `${options.anchorSource ?? 'CA'}${anchors.length > 1 ? `#${i + 1}` : ''}`
     // a self-signed server certificate given as its own anchor is pinned, not a CA that issues (openssl, Node and Python accept it so)
-    if (leaf && anchor.der.equals(leaf.cert.der)) add({check: 'ca', severity: 'ok', subject: options.anchorSource ?? 'CA', message: 'the server certificate itself, trusted as pinned: not judged as an issuing CA'})
-    else add(checkCaConstraints(anchor, options.anchorSource ?? 'CA'))
+    if (leaf && anchor.der.equals(leaf.cert.der)) add({check: 'ca', severity: 'ok', subject: at, message: 'the server certificate itself, trusted as pinned: not judged as an issuing CA'})
+    // of a CA bundle (the system's, say) only the roots that issued something given are judged
+    else if (!leaf || certs.some((c) => signs(anchor, c.cert))) add(checkCaConstraints(anchor, at))
   }
   if (leaf) {
     findings.push(checkOrder(certs, leaf))

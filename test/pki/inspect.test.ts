@@ -170,4 +170,41 @@ describe('certs inspect on openssl-made files', function () {
       assert.equal(shown, `serial=${printed}`)
     }
   })
+
+  it('--ca with a bundle of roots (as the system keeps them): only the root that issued the certificate is judged, named by its place in the file', async () => {
+    // an old-style root without keyUsage, which openssl -x509_strict would refuse, but which issued nothing given here
+    const oldKey = join(dir, 'old-root.key')
+    const oldRoot = join(dir, 'old-root.crt')
+    await opensslOk(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', oldKey, '-out', oldRoot, '-days', '30', '-subj', '/CN=Old Root', '-addext', 'basicConstraints=critical,CA:TRUE'])
+    const bundle = join(dir, 'roots.pem')
+    await writeFile(bundle, (await readFile(oldRoot, 'utf8')) + (await readFile(ca.cert, 'utf8')))
+    const run = await runCli(['certs', 'inspect', good.cert, '--ca', bundle, '--domain', DOMAIN, '--json'])
+    assert.equal(run.code, 0, JSON.stringify(run.json.findings))
+    const judged = run.json.findings.filter((f: Finding) => f.check === 'ca')
+    assert.deepEqual(judged.map((f: Finding) => [f.subject, f.severity]), [[`${bundle}#2`, 'ok']])
+    assert.deepEqual(severities(run.json, 'chain'), ['ok'])
+    // given alone, the old root is judged, and fails as openssl -x509_strict would
+    const alone = await runCli(['certs', 'inspect', oldRoot, '--ca', oldRoot, '--json'])
+    assert.ok(severities(alone.json, 'ca').includes('fail'), JSON.stringify(alone.json.findings))
+  })
+
+  it('an intermediate as the only --ca: the chain fails as openssl, Node and Python refuse it, and the message asks for the root', async () => {
+    const interKey = join(dir, 'inter.key')
+    const interCsr = join(dir, 'inter.csr')
+    const inter = join(dir, 'inter.crt')
+    const ext = join(dir, 'inter.ext')
+    await opensslOk(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', interKey, '-out', interCsr, '-subj', '/CN=Issuing CA'])
+    await writeFile(ext, 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n')
+    await opensslOk(['x509', '-req', '-in', interCsr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '30', '-extfile', ext, '-out', inter])
+    const leaf = await opensslLeaf(dir, {cert: inter, key: interKey}, {name: 'under-inter', sans: [`DNS:${DOMAIN}`]})
+    const chain = join(dir, 'under-inter.chain.pem')
+    await writeFile(chain, (await readFile(leaf.cert, 'utf8')) + (await readFile(inter, 'utf8')))
+    const run = await runCli(['certs', 'inspect', chain, '--ca', inter, '--json'])
+    assert.equal(run.code, 1)
+    const chainFinding = run.json.findings.find((f: Finding & {message: string}) => f.check === 'chain')
+    assert.equal(chainFinding.severity, 'fail')
+    assert.match(chainFinding.message, /"CN=Issuing CA", which is trusted but is an intermediate CA, not a root/)
+    const withRoot = await runCli(['certs', 'inspect', chain, '--ca', ca.cert, '--json'])
+    assert.deepEqual(severities(withRoot.json, 'chain'), ['ok'], JSON.stringify(withRoot.json.findings))
+  })
 })
