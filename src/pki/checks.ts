@@ -6,7 +6,7 @@ import type {KeyDescription} from './keys.js'
 import {BROKEN_HASHES} from './oids.js'
 import type {ParsedCertificate, SignatureAlgorithm} from './parse.js'
 import type {PkiObject} from './read.js'
-import {hostMatches, ipBytes, type SubjectAltNames} from './san.js'
+import {hostMatches, ipBytes, toAsciiHost, type SubjectAltNames} from './san.js'
 
 /*
  * The review's single-object checks: each a small function over a parsed object, giving one finding.
@@ -59,11 +59,19 @@ export function checkLifetime(cert: ParsedCertificate, subject: string): Finding
   return {check: 'lifetime', severity: 'ok', subject, message: `valid for ${Math.round(days)} days`}
 }
 
-/** Random serials are what made MD5 collision attacks on CAs fail; a short one is a counter. */
+/**
+ * Random serials are what made MD5 collision attacks on CAs fail; a short one is a counter. RFC 5280
+ * 4.1.2.2 wants a positive serial of at most 20 octets: Go's crypto/x509 (so Kubernetes and its
+ * tools) refuses a negative one since Go 1.23, while openssl, Node and Python accept it.
+ */
 export function checkSerial(cert: ParsedCertificate, subject: string): Finding {
+  const check = 'serial'
+  if (cert.serial.startsWith('-')) return {check, severity: 'fail', subject, message: `serial ${cert.serial} is negative: RFC 5280 requires a positive serial, and Go clients (Kubernetes, its tools) refuse it`, hint: 'have it issued again with a positive random serial'}
+  if (/^0+$/.test(cert.serial)) return {check, severity: 'warn', subject, message: 'serial 0: RFC 5280 requires a positive serial, and it carries no randomness', hint: 'issue with random serials (openssl: -set_serial 0x$(openssl rand -hex 16))'}
+  if (cert.serialOctets > 20) return {check, severity: 'warn', subject, message: `serial of ${cert.serialOctets} octets: RFC 5280 allows at most 20, and some clients refuse longer ones`, hint: 'issue with a 16-byte random serial'}
   const bits = cert.serial.replace(/^0+/, '').length * 4 - leadingZeroBits(cert.serial)
-  if (bits < MIN_SERIAL_BITS) return {check: 'serial', severity: 'warn', subject, message: `serial ${cert.serial} has ${Math.max(bits, 0)} bits: the CA/Browser Forum asks for at least ${MIN_SERIAL_BITS} random bits`, hint: 'issue with random serials (openssl: rand_serial or -set_serial with 16 random bytes)'}
-  return {check: 'serial', severity: 'ok', subject, message: `${bits}-bit serial`}
+  if (bits < MIN_SERIAL_BITS) return {check, severity: 'warn', subject, message: `serial ${cert.serial} has ${Math.max(bits, 0)} bits: the CA/Browser Forum asks for at least ${MIN_SERIAL_BITS} random bits`, hint: 'issue with random serials (openssl: rand_serial or -set_serial with 16 random bytes)'}
+  return {check, severity: 'ok', subject, message: `${bits}-bit serial`}
 }
 
 function leadingZeroBits(hex: string): number {
@@ -73,13 +81,17 @@ function leadingZeroBits(hex: string): number {
 
 export function checkSanPresent(san: SubjectAltNames | undefined, subject: string, severity: 'fail' | 'warn'): Finding {
   if (!san || san.dns.length + san.ip.length === 0) return {check: 'san', severity, subject, message: 'no DNS or IP subjectAltName: Node, Python and browsers ignore the CN and will refuse it', hint: 'make it again with the host names as SANs (airlock certs csr --domain D --san ...)'}
+  const dotted = san.dns.filter((d) => d.endsWith('.'))
+  if (dotted.length > 0) return {check: 'san', severity: 'fail', subject, message: `${dotted.join(', ')} ends with a dot: RFC 5280 forbids it, and openssl, Python and curl match it to no host`, hint: 'issue it again with the names written without the final dot'}
   const bad = san.dns.filter((d) => d.includes('*') && (!d.startsWith('*.') || d.split('.').length < 3))
   if (bad.length > 0) return {check: 'san', severity: 'fail', subject, message: `wildcard ${bad.join(', ')} covers a whole top-level zone or is malformed: clients match it to nothing, and no careful CA signs it`, hint: 'name the hosts, or use *.example.com'}
   return {check: 'san', severity: 'ok', subject, message: sanList(san).join(', ')}
 }
 
-export function checkDomain(domain: string, san: SubjectAltNames | undefined, cn: string | undefined, subject: string): Finding {
+export function checkDomain(given: string, san: SubjectAltNames | undefined, cn: string | undefined, subject: string): Finding {
   const check = 'domain'
+  // clients look an internationalised name up, and match it, in its A-label (xn--) form
+  const domain = isIP(given) ? given : toAsciiHost(given)
   const covered = isIP(domain)
     ? (san?.ip ?? []).some((ip) => ipBytes(ip).equals(ipBytes(domain)))
     : (san?.dns ?? []).some((d) => hostMatches(d, domain))

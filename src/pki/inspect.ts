@@ -8,7 +8,7 @@ import type {Finding, InspectReport, Severity} from './findings.js'
 import {describeKey, publicKeyFingerprint} from './keys.js'
 import {commonNameOf, formatName} from './name.js'
 import type {ParsedCertificate} from './parse.js'
-import {signs, validatePath} from './path-validation.js'
+import {criticalName, signs, validatePath} from './path-validation.js'
 import {readPkiFile, type PkiObject} from './read.js'
 
 /*
@@ -83,7 +83,7 @@ export async function inspectObjects(objects: PkiObject[], options: InspectOptio
         add(checkSignatureHash(cert.signatureAlgorithm, source))
         add(checkValidity(cert, source, now))
         if (!cert.subjectDer.equals(cert.issuerDer)) add(checkSerial(cert, source))
-        for (const id of cert.extensions.unknownCritical) add({check: 'critical-extension', severity: 'fail', subject: source, message: `unknown critical extension ${id}: clients that do not know it must reject the certificate`})
+        for (const id of cert.extensions.unknownCritical) add({check: 'critical-extension', severity: 'fail', subject: source, message: `critical extension ${criticalName(id)}: openssl, Node and Python do not process it, so they refuse the certificate`, hint: 'have it issued again without marking that extension critical'})
         if (cert.extensions.nameConstraints) add({check: 'name-constraints', severity: 'info', subject: source, message: `nameConstraints${cert.extensions.nameConstraints.critical ? ' (critical)' : ''}: evaluated in the chain check`})
         if (reviewedAsServer(object, leaf)) {
           add(checkLifetime(cert, source))
@@ -121,7 +121,14 @@ export async function inspectObjects(objects: PkiObject[], options: InspectOptio
         break
     }
   }
-  for (const anchor of options.anchors ?? []) add(checkCaConstraints(anchor, options.anchorSource ?? 'CA'))
+  const anchors = options.anchors ?? []
+  for (const [i, anchor] of anchors.entries()) {
+    const at = `${options.anchorSource ?? 'CA'}${anchors.length > 1 ? `#${i + 1}` : ''}`
+    // a self-signed server certificate given as its own anchor is pinned, not a CA that issues (openssl, Node and Python accept it so)
+    if (leaf && anchor.der.equals(leaf.cert.der)) add({check: 'ca', severity: 'ok', subject: at, message: 'the server certificate itself, trusted as pinned: not judged as an issuing CA'})
+    // of a CA bundle (the system's, say) only the roots that issued something given are judged
+    else if (!leaf || certs.some((c) => signs(anchor, c.cert))) add(checkCaConstraints(anchor, at))
+  }
   if (leaf) {
     findings.push(checkOrder(certs, leaf))
     findings.push(...(await checkChain(leaf, certs, options, now)))
@@ -172,14 +179,10 @@ async function checkChain(leaf: SourcedCert, certs: SourcedCert[], options: Insp
   const purpose = eku.includes('codeSigning') && !eku.includes('serverAuth') ? 'codeSigning' : 'serverAuth'
   const result = await validatePath({leaf: leaf.cert, intermediates: others, anchors: options.anchors, purpose, now})
   if (!result.ok) {
-    return result.problems.map((p) => ({check, severity: 'fail' as const, subject, message: `does not chain to ${anchorSource} as openssl -x509_strict, Node and Python require: ${p.message}`, hint: p.rule === 'no-path' ? 'give the intermediate certificates too, or check that this CA issued it' : 'have the certificate (or the CA) issued again'}))
+    return result.problems.map((p) => ({check, severity: 'fail' as const, subject, message: `does not chain to ${anchorSource} as openssl -x509_strict, Node and Python require: ${p.message}`, hint: p.rule === 'no-path' ? 'give the intermediate certificates too (the server sends them after its certificate), and the root CA as --ca' : 'have the certificate (or the CA) issued again'}))
   }
   const names = result.chain.map((c) => formatName(c.subject)).join(' -> ')
-  const out: Finding[] = [{check, severity: 'ok', subject, message: `chains to ${formatName(result.anchor.subject)} (${anchorSource}): ${names}`}]
-  if (!result.anchor.subjectDer.equals(result.anchor.issuerDer)) {
-    out.push({check: 'chain-complete', severity: 'warn', subject, message: `the path ends at ${formatName(result.anchor.subject)} from ${anchorSource}, an intermediate: clients that trust only the root need it served after the leaf`, hint: 'serve the full chain (leaf, then the intermediates), and install the root on the clients'})
-  }
-  return out
+  return [{check, severity: 'ok', subject, message: `chains to ${formatName(result.anchor.subject)} (${anchorSource}): ${names}`}]
 }
 
 /** The key must be the server certificate's; with no certificate given, a request's. */

@@ -54,11 +54,24 @@ export function describeKey(key: KeyObject): KeyDescription {
   const details = key.asymmetricKeyDetails ?? {}
   if (type === 'rsa' || type === 'rsa-pss') return {algorithm: type.toUpperCase(), bits: details.modulusLength, label: `RSA ${details.modulusLength ?? '?'}`}
   if (type === 'ec') {
+    // explicit curve parameters instead of a curve's name: openssl -x509_strict refuses them (CVE-2015-1788-class parsing risks)
+    if (hasExplicitCurve(key)) return {algorithm: 'EC', curve: 'explicit parameters', label: 'EC with explicit curve parameters'}
     const curve = CURVES[details.namedCurve ?? '']
     return {algorithm: 'EC', curve: curve?.name ?? details.namedCurve, bits: curve?.bits, label: `EC ${curve?.name ?? details.namedCurve ?? '?'}`}
   }
   if (type === 'dsa') return {algorithm: 'DSA', bits: details.modulusLength, label: `DSA ${details.modulusLength ?? '?'}`}
   return {algorithm: type.toUpperCase(), label: type.toUpperCase()}
+}
+
+/** SubjectPublicKeyInfo { AlgorithmIdentifier { id-ecPublicKey, parameters } }: a named curve is an OID, explicit parameters a SEQUENCE. */
+function hasExplicitCurve(key: KeyObject): boolean {
+  try {
+    const [algorithm] = children(fromDer(spkiDer(key), 'public key'))
+    const [, parameters] = children(algorithm)
+    return parameters !== undefined && Array.isArray(parameters.value)
+  } catch {
+    return false
+  }
 }
 
 /** ECDSA signs with the hash that matches its curve (RFC 5480 4): P-384 with SHA-384, P-521 with SHA-512. */

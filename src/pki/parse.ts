@@ -1,4 +1,4 @@
-import {X509Certificate, createPublicKey, verify, type KeyObject} from 'node:crypto'
+import {X509Certificate, constants, createPublicKey, verify, type KeyObject} from 'node:crypto'
 
 import {AirlockError} from '../ui/errors.js'
 import {bitStringBytes, bytesOf, children, fromDer, isContext, isUniversal, oidOf, sequenceElements, timeOf, toDer, TYPE, type Asn1} from './asn1.js'
@@ -17,7 +17,8 @@ export interface ParsedExtensions {
   basicConstraints?: {ca: boolean; pathLen?: number; critical: boolean}
   subjectKeyId?: string
   authorityKeyId?: string
-  nameConstraints?: {critical: boolean}
+  /** the dNSName subtrees (openssl applies them to a leaf's CN-as-host too; pkijs does not) */
+  nameConstraints?: {critical: boolean; permittedDns: string[]; excludedDns: string[]}
   /** every extension present, for the strict checks openssl -x509_strict makes (criticality, presence) */
   present: {id: string; critical: boolean}[]
   /** critical extensions airlock does not understand: a relying party that does not either must reject the certificate */
@@ -28,6 +29,8 @@ export interface SignatureAlgorithm {
   oid: string
   name: string
   hash?: string
+  /** RSASSA-PSS: the salt length its parameters name (RFC 4055: 20 when absent) */
+  pssSaltLength?: number
 }
 
 const HASHES: Record<string, string> = {
@@ -50,19 +53,36 @@ function signatureAlgorithmOf(node: Asn1 | undefined): SignatureAlgorithm {
     const hashField = children(params).find((n) => isContext(n, 0))
     const hashOid = hashField ? oidOf(children(children(hashField)[0])[0]) : '1.3.14.3.2.26'
     const hash = HASHES[hashOid ?? ''] ?? hashOid ?? '?'
-    return {oid: id, name: `rsassaPss (${hash.toUpperCase()})`, hash}
+    const saltField = children(params).find((n) => isContext(n, 2))
+    const salt = bytesOf(children(saltField)[0])
+    return {oid: id, name: `rsassaPss (${hash.toUpperCase()})`, hash, pssSaltLength: salt.length > 0 && salt.length <= 4 ? salt.readUIntBE(0, salt.length) : 20}
   }
   return {oid: id, name: known?.name ?? id, ...(known?.hash ? {hash: known.hash} : {})}
 }
 
 /**
- * Extensions a relying party must understand when critical. Name constraints and the policy
- * extensions are evaluated by the path validator (pkijs), the rest here.
+ * The extensions openssl accepts as critical (X509_supported_extension): any other critical one,
+ * even an authority or subject key identifier (RFC 5280 says they must not be critical), makes
+ * openssl, Node and Python refuse the certificate. Name constraints and the policy extensions are
+ * evaluated by the path validator (pkijs), the rest here.
  */
-const KNOWN_EXTENSIONS = new Set<string>([
-  OID.subjectAltName, OID.keyUsage, OID.extKeyUsage, OID.basicConstraints, OID.subjectKeyIdentifier, OID.authorityKeyIdentifier,
-  OID.nameConstraints, OID.certificatePolicies, OID.policyConstraints, OID.policyMappings, OID.inhibitAnyPolicy,
+const CRITICAL_OK = new Set<string>([
+  OID.subjectAltName, OID.keyUsage, OID.extKeyUsage, OID.basicConstraints, OID.nameConstraints, OID.certificatePolicies, OID.policyConstraints, OID.policyMappings, OID.inhibitAnyPolicy,
+  '2.5.29.31', // cRLDistributionPoints
+  '2.16.840.1.113730.1.1', // Netscape cert type
+  '1.3.6.1.5.5.7.1.7', // RFC 3779 IP address blocks
+  '1.3.6.1.5.5.7.1.8', // RFC 3779 AS identifiers
+  '1.3.6.1.5.5.7.1.14', // proxyCertInfo
+  '1.3.6.1.5.5.7.48.1.5', // OCSP no-check
 ])
+
+/** Names for the critical extensions people mark by mistake, for messages. */
+export const EXTENSION_NAMES: Record<string, string> = {
+  [OID.subjectKeyIdentifier]: 'subjectKeyIdentifier',
+  [OID.authorityKeyIdentifier]: 'authorityKeyIdentifier',
+  '2.5.29.18': 'issuerAltName',
+  '1.3.6.1.5.5.7.1.1': 'authorityInfoAccess',
+}
 
 export function parseExtensions(list: Asn1[]): ParsedExtensions {
   const out: ParsedExtensions = {unknownCritical: [], present: []}
@@ -72,11 +92,13 @@ export function parseExtensions(list: Asn1[]): ParsedExtensions {
     const critical = isUniversal(parts[1], TYPE.BOOLEAN) ? bytesOf(parts[1])[0] !== 0 : false
     const valueNode = parts[parts.length - 1]
     out.present.push({id, critical})
+    if (critical && !CRITICAL_OK.has(id)) out.unknownCritical.push(id)
     let value: Asn1
     try {
       value = fromDer(bytesOf(valueNode), `extension ${id}`)
     } catch {
-      if (critical) out.unknownCritical.push(id)
+      // a critical extension that cannot be read is one nobody can honour
+      if (critical && CRITICAL_OK.has(id)) out.unknownCritical.push(id)
       continue
     }
     switch (id) {
@@ -118,11 +140,15 @@ export function parseExtensions(list: Asn1[]): ParsedExtensions {
         if (keyId) out.authorityKeyId = bytesOf(keyId).toString('hex')
         break
       }
-      case OID.nameConstraints:
-        out.nameConstraints = {critical}
+      case OID.nameConstraints: {
+        // NameConstraints ::= SEQUENCE { permittedSubtrees [0], excludedSubtrees [1] }, each GeneralSubtree { base GeneralName, ... }
+        const dnsOf = (tag: number): string[] => children(children(value).find((n) => isContext(n, tag))).flatMap((subtree) => {
+          const base = children(subtree)[0]
+          return isContext(base, 2) ? [bytesOf(base).toString('latin1').toLowerCase()] : []
+        })
+        out.nameConstraints = {critical, permittedDns: dnsOf(0), excludedDns: dnsOf(1)}
         break
-      default:
-        if (critical && !KNOWN_EXTENSIONS.has(id)) out.unknownCritical.push(id)
+      }
     }
   }
   return out
@@ -132,7 +158,10 @@ export interface ParsedCertificate {
   der: Buffer
   x509: X509Certificate
   version: number
+  /** hex, as openssl prints it: a negative serial (a broken encoder) starts with "-" */
   serial: string
+  /** octets of the encoded INTEGER (RFC 5280 4.1.2.2: at most 20) */
+  serialOctets: number
   signatureAlgorithm: SignatureAlgorithm
   issuer: NameAttribute[]
   subject: NameAttribute[]
@@ -154,7 +183,7 @@ export function parseCertificate(der: Buffer, source: string): ParsedCertificate
     x509 = new X509Certificate(der)
     elements = sequenceElements(der)
   } catch (error) {
-    throw new AirlockError('CERT_INVALID', `${source} is not a readable X.509 certificate`, {subject: source, hint: 'give a PEM or DER certificate', cause: error})
+    throw new AirlockError('INPUT_INVALID', `${source} is not a readable X.509 certificate`, {subject: source, hint: 'give a PEM or DER certificate', cause: error})
   }
   const tbs = children(fromDer(elements[0] ?? Buffer.alloc(0), source))
   let i = 0
@@ -175,7 +204,8 @@ export function parseCertificate(der: Buffer, source: string): ParsedCertificate
     der,
     x509,
     version,
-    serial: bytesOf(serialNode).toString('hex').replace(/^(00)+(?=.)/, ''),
+    serial: serialHex(bytesOf(serialNode)),
+    serialOctets: bytesOf(serialNode).length,
     signatureAlgorithm: signatureAlgorithmOf(fromDer(elements[1] ?? Buffer.alloc(0), source)),
     issuer: decodeName(issuerNode),
     subject: decodeName(subjectNode),
@@ -187,6 +217,15 @@ export function parseCertificate(der: Buffer, source: string): ParsedCertificate
     spki,
     extensions: parseExtensions(children(children(extNode)[0])),
   }
+}
+
+/** The INTEGER's value in hex; two's complement, so a first byte with the top bit set is negative. */
+function serialHex(bytes: Buffer): string {
+  if (bytes.length === 0) return '0'
+  if (((bytes[0] ?? 0) & 0x80) === 0) return bytes.toString('hex').replace(/^(00)+(?=.)/, '')
+  const value = BigInt(`0x${bytes.toString('hex')}`) - (1n << BigInt(bytes.length * 8))
+  const hex = (-value).toString(16)
+  return `-${hex.length % 2 ? `0${hex}` : hex}`
 }
 
 /** A time no calendar holds (month 13, 25:00, letters) is a broken certificate, not a date to compare. */
@@ -241,7 +280,9 @@ export function parseCsr(der: Buffer, source: string): ParsedCsr {
   let signatureValid: boolean | undefined
   if (algorithm.hash || algorithm.name.startsWith('ED')) {
     try {
-      signatureValid = verify(algorithm.hash ?? null, elements[0] ?? Buffer.alloc(0), publicKey, signature)
+      // a PSS signature is checked with PSS padding and the salt length its parameters name (openssl req -sigopt rsa_padding_mode:pss)
+      const key = algorithm.pssSaltLength === undefined ? publicKey : {key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: algorithm.pssSaltLength}
+      signatureValid = verify(algorithm.hash ?? null, elements[0] ?? Buffer.alloc(0), key, signature)
     } catch {
       signatureValid = false
     }

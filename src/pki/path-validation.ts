@@ -3,7 +3,7 @@ import * as pkijs from 'pkijs'
 import {formatName} from './name.js'
 import {describeKey} from './keys.js'
 import {BROKEN_HASHES} from './oids.js'
-import type {ParsedCertificate} from './parse.js'
+import {EXTENSION_NAMES, type ParsedCertificate} from './parse.js'
 
 /*
  * The one X.509 path validator: signer trust (`bundle verify --trust ca.crt`) and the certificate
@@ -41,122 +41,155 @@ export interface PathInput {
   now?: Date
 }
 
-/** Deeper than any real PKI; also stops a loop of cross-signed certificates. */
-const MAX_ISSUER_LOOKUPS = 64
-
 export async function validatePath(input: PathInput): Promise<PathResult> {
   const now = input.now ?? new Date()
   const {leaf} = input
-  // A certificate trusted as itself (a pinned self-signed signer) has a path of one.
-  if (input.anchors.some((a) => a.der.equals(leaf.der))) {
+  // A self-signed certificate trusted as itself (pinned) has a path of one.
+  if (isSelfSigned(leaf) && input.anchors.some((a) => a.der.equals(leaf.der))) {
     const problems = [...validityProblems([leaf], now), ...certificateProblems([leaf], input.purpose)]
     return problems.length === 0 ? {ok: true, chain: [leaf], anchor: leaf} : {ok: false, chain: [leaf], problems}
   }
-  const built = await buildWithPkijs(input, now)
-  if (!built.ok) return built
-  const problems = certificateProblems(built.chain, input.purpose)
-  return problems.length === 0 ? built : {ok: false, chain: built.chain, problems}
+  // openssl, Node and Python (no partial chains) need the path to end at a self-signed anchor: an
+  // intermediate given as the anchor only helps to reach its root, which must be given too
+  const roots = input.anchors.filter(isSelfSigned)
+  const trustedIntermediates = input.anchors.filter((a) => !isSelfSigned(a))
+  const known = [leaf, ...roots]
+  const intermediates = [...input.intermediates, ...trustedIntermediates].filter((c, i, all) => !known.some((k) => k.der.equals(c.der)) && all.findIndex((o) => o.der.equals(c.der)) === i)
+  const {complete, longest} = candidatePaths(leaf, intermediates, roots)
+  if (complete.length === 0) return {ok: false, ...(longest.length > 1 ? {chain: longest} : {}), problems: [noPath(leaf, longest, trustedIntermediates)]}
+  // RFC 5280 6.1: the certificate is valid when one path to an anchor is; the first refused explains
+  let first: PathResult | undefined
+  for (const path of complete) {
+    const checked = await processPath(path, now, input.purpose)
+    if (checked.ok) return checked
+    first ??= checked
+  }
+  return first ?? {ok: false, problems: [noPath(leaf, longest, trustedIntermediates)]}
 }
+
+function isSelfSigned(cert: ParsedCertificate): boolean {
+  return signs(cert, cert)
+}
+
+const signatureCache = new WeakMap<ParsedCertificate, WeakMap<ParsedCertificate, boolean>>()
 
 /** Has `parent` signed `child`? Names first, then the signature over the bytes as received. */
 export function signs(parent: ParsedCertificate, child: ParsedCertificate): boolean {
   if (!parent.subjectDer.equals(child.issuerDer)) return false
+  let byChild = signatureCache.get(parent)
+  if (!byChild) signatureCache.set(parent, (byChild = new WeakMap()))
+  const cached = byChild.get(child)
+  if (cached !== undefined) return cached
+  let verified: boolean
   try {
-    return child.x509.verify(parent.publicKey)
+    verified = child.x509.verify(parent.publicKey)
   } catch {
-    return false
+    verified = false
   }
+  byChild.set(child, verified)
+  return verified
 }
 
-async function buildWithPkijs(input: PathInput, now: Date): Promise<PathResult> {
-  const parsed = new Map<pkijs.Certificate, ParsedCertificate>()
-  const wrap = (cert: ParsedCertificate): pkijs.Certificate => {
-    const pk = pkijs.Certificate.fromBER(new Uint8Array(cert.der))
-    parsed.set(pk, cert)
-    return pk
+/** Longer than any real PKI's paths; with the step budget, also what ends a web of cross-signatures. */
+const MAX_PATH_LENGTH = 10
+const MAX_PATHS = 16
+const MAX_STEPS = 1000
+
+/**
+ * The one chain builder: every path from the leaf, through the untrusted certificates (given in any
+ * order, extra ones and cycles of cross-signed CAs included), to an anchor, trusted issuers tried
+ * first at each step as openssl does. A certificate (by subject and key) appears once in a path, so
+ * a cycle ends; a dead end (an issuer nobody given signed) drops that branch, never the others.
+ */
+function candidatePaths(leaf: ParsedCertificate, intermediates: ParsedCertificate[], anchors: ParsedCertificate[]): {complete: ParsedCertificate[][]; longest: ParsedCertificate[]} {
+  const complete: ParsedCertificate[][] = []
+  let longest = [leaf]
+  let steps = 0
+  const identity = (c: ParsedCertificate): string => `${c.subjectDer.toString('hex')}/${c.spki.toString('hex')}`
+  const extend = (path: ParsedCertificate[], seen: Set<string>): void => {
+    if (++steps > MAX_STEPS || complete.length >= MAX_PATHS) return
+    if (path.length > longest.length) longest = path
+    if (path.length >= MAX_PATH_LENGTH) return
+    const child = path.at(-1) as ParsedCertificate
+    for (const anchor of anchors) {
+      if (!seen.has(identity(anchor)) && signs(anchor, child)) complete.push([...path, anchor])
+    }
+    for (const next of intermediates) {
+      const id = identity(next)
+      if (seen.has(id) || !signs(next, child)) continue
+      extend([...path, next], new Set([...seen, id]))
+    }
   }
-  const known = [input.leaf, ...input.anchors]
-  const intermediates = input.intermediates.filter((c, i, all) => !known.some((k) => k.der.equals(c.der)) && all.findIndex((o) => o.der.equals(c.der)) === i)
-  let lookups = 0
-  let engine: pkijs.CertificateChainValidationEngine
+  extend([leaf], new Set([identity(leaf)]))
+  return {complete, longest}
+}
+
+function noPath(leaf: ParsedCertificate, longest: ParsedCertificate[], trustedIntermediates: ParsedCertificate[]): PathProblem {
+  const last = longest.at(-1) ?? leaf
+  const partial = longest.find((c) => trustedIntermediates.some((t) => t.der.equals(c.der)))
+  if (partial) {
+    return {rule: 'no-path', certificate: subjectOf(partial), message: `"${subjectOf(leaf)}" chains to "${subjectOf(partial)}", which is trusted but is an intermediate CA, not a root: openssl, Node and Python accept a path only up to a self-signed root (curl alone stops at the intermediate); give the root it chains to as the trust anchor`}
+  }
+  const top = last.subjectDer.equals(last.issuerDer)
+    ? `it leads to "${subjectOf(last)}", which is not a trusted anchor`
+    : `no certificate given signed "${subjectOf(last)}" (issuer "${formatName(last.issuer)}")`
+  return {rule: 'no-path', certificate: subjectOf(last), message: `"${subjectOf(leaf)}" does not chain to a trusted anchor: ${top}`}
+}
+
+/**
+ * RFC 5280 processing of one path (leaf first, anchor last) by pkijs, told exactly this path so that
+ * its own path building has nothing to choose; then the rules pkijs leaves out.
+ */
+async function processPath(path: ParsedCertificate[], now: Date, purpose: Purpose): Promise<PathResult> {
+  const wrapped = path.map((c) => pkijs.Certificate.fromBER(new Uint8Array(c.der)))
+  const anchor = path.at(-1) as ParsedCertificate
+  let result: pkijs.CertificateChainValidationEngineVerifyResult
   try {
-    engine = new pkijs.CertificateChainValidationEngine({
-      trustedCerts: input.anchors.map(wrap),
+    const engine = new pkijs.CertificateChainValidationEngine({
+      trustedCerts: [wrapped.at(-1) as pkijs.Certificate],
       // pkijs takes the last certificate as the one to validate
-      certs: [...intermediates.map(wrap), wrap(input.leaf)],
+      certs: [...wrapped.slice(1, -1), wrapped[0] as pkijs.Certificate],
       checkDate: now,
-      findIssuer: async (certificate, validationEngine) => {
-        const child = parsed.get(certificate)
-        if (!child || ++lookups > MAX_ISSUER_LOOKUPS) return []
-        return [...validationEngine.trustedCerts, ...validationEngine.certs].filter((candidate) => {
-          const parent = parsed.get(candidate)
-          return parent !== undefined && signs(parent, child)
-        })
+      findIssuer: async (certificate) => {
+        const at = wrapped.indexOf(certificate)
+        const next = at >= 0 ? wrapped[at + 1] : undefined
+        return next ? [next] : []
       },
     })
+    result = await engine.verify({})
   } catch (error) {
-    return {ok: false, problems: [{rule: 'no-path', certificate: subjectOf(input.leaf), message: `a certificate cannot be read for path validation: ${(error as Error).message}`}]}
+    return {ok: false, chain: path, problems: [{rule: 'no-path', certificate: subjectOf(path[0] as ParsedCertificate), message: `a certificate cannot be read for path validation: ${(error as Error).message}`}]}
   }
-  const result = await engine.verify({})
-  const path = (result.certificatePath ?? []).map((c) => parsed.get(c)).filter((c): c is ParsedCertificate => c !== undefined)
-  if (result.result && path.length > 0) {
-    const chain = path.filter((c, i) => i === 0 || !c.der.equals(path[i - 1]?.der ?? Buffer.alloc(0)))
-    const anchor = chain.at(-1) ?? input.leaf
-    return {ok: true, chain, anchor}
-  }
-  return {ok: false, ...(path.length > 0 ? {chain: path} : {}), problems: explainFailure(result.resultCode, result.resultMessage, input, intermediates, now)}
+  if (!result.result) return {ok: false, chain: path, problems: explainFailure(result.resultCode, result.resultMessage, path, now)}
+  const problems = certificateProblems(path, purpose)
+  return problems.length === 0 ? {ok: true, chain: path, anchor} : {ok: false, chain: path, problems}
 }
 
 /** pkijs says what failed by number; the user needs the certificate and the rule. */
-function explainFailure(code: number, message: string, input: PathInput, intermediates: ParsedCertificate[], now: Date): PathProblem[] {
-  const walked = walkIssuers(input.leaf, [...intermediates, ...input.anchors])
-  const last = walked.at(-1) ?? input.leaf
+function explainFailure(code: number, message: string, path: ParsedCertificate[], now: Date): PathProblem[] {
+  const leaf = path[0] as ParsedCertificate
+  const last = path.at(-1) ?? leaf
   switch (code) {
-    case 8: {
-      const stale = validityProblems(walked, now)
-      return stale.length > 0 ? stale : validityProblems([input.leaf, ...intermediates, ...input.anchors], now)
-    }
+    case 8:
+      return validityProblems(path, now)
     case 3:
     case 4:
     case 14: {
-      const bad = walked.slice(1).find((c) => !c.extensions.basicConstraints?.ca || (c.extensions.keyUsage !== undefined && !c.extensions.keyUsage.usages.includes('keyCertSign')))
+      const bad = path.slice(1).find((c) => !c.extensions.basicConstraints?.ca || (c.extensions.keyUsage !== undefined && !c.extensions.keyUsage.usages.includes('keyCertSign')))
       const at = bad ?? last
       const reason = !at.extensions.basicConstraints?.ca ? 'is not a CA (basicConstraints cA is not TRUE)' : 'may not sign certificates (its keyUsage lacks keyCertSign)'
       return [{rule: bad?.extensions.basicConstraints?.ca ? 'key-usage' : 'not-a-ca', certificate: subjectOf(at), message: `"${subjectOf(at)}" issued a certificate in the chain but ${reason}`}]
     }
-    case 6:
-      return [{rule: 'critical-extension', certificate: subjectOf(last), message: `a critical extension cannot be parsed: ${message}`}]
+    case 6: {
+      const at = path.find((c) => c.extensions.unknownCritical.length > 0) ?? last
+      return [{rule: 'critical-extension', certificate: subjectOf(at), message: `"${subjectOf(at)}": a critical extension cannot be parsed: ${message}`}]
+    }
     case 41:
     case 42:
-      return [{rule: 'name-constraints', certificate: subjectOf(input.leaf), message: `a name in the chain is outside what a CA's nameConstraints permit (${message})`}]
-    case 9:
-    case 10:
-    case 60:
-    case 97: {
-      const top = last.subjectDer.equals(last.issuerDer)
-        ? `it leads to "${subjectOf(last)}", which is not a trusted anchor`
-        : `no certificate given signed "${subjectOf(last)}" (issuer "${formatName(last.issuer)}")`
-      return [{rule: 'no-path', certificate: subjectOf(last), message: `"${subjectOf(input.leaf)}" does not chain to a trusted anchor: ${top}`}]
-    }
+      return [{rule: 'name-constraints', certificate: subjectOf(leaf), message: `a name in "${subjectOf(leaf)}" is outside what a CA's nameConstraints permit (${message})`}]
     default:
-      return [{rule: code >= 98 || /polic/i.test(message) ? 'policy' : 'no-path', certificate: subjectOf(input.leaf), message: `path validation failed: ${message}`}]
+      return [{rule: code >= 98 || /polic/i.test(message) ? 'policy' : 'no-path', certificate: subjectOf(leaf), message: `path validation of ${path.map((c) => `"${subjectOf(c)}"`).join(' -> ')} failed: ${message}`}]
   }
-}
-
-/**
- * The issuers of `leaf` by name and signature as far as they go: used only to name the certificate
- * at fault when the validator refused the path, never to accept one.
- */
-function walkIssuers(leaf: ParsedCertificate, pool: ParsedCertificate[]): ParsedCertificate[] {
-  const chain = [leaf]
-  let current = leaf
-  while (chain.length < 10 && !current.subjectDer.equals(current.issuerDer)) {
-    const next = pool.find((p) => !chain.includes(p) && signs(p, current))
-    if (!next) break
-    chain.push(next)
-    current = next
-  }
-  return chain
 }
 
 function validityProblems(certs: ParsedCertificate[], now: Date): PathProblem[] {
@@ -179,7 +212,7 @@ function certificateProblems(chain: ParsedCertificate[], purpose: Purpose): Path
     const ext = cert.extensions
     const isAnchor = i === chain.length - 1 && i > 0
     const selfSigned = cert.subjectDer.equals(cert.issuerDer)
-    for (const id of ext.unknownCritical) add('critical-extension', cert, `has a critical extension ${id} that no client here understands`)
+    for (const id of ext.unknownCritical) add('critical-extension', cert, `has a critical extension ${criticalName(id)} that openssl, Node and Python do not process, so they refuse the certificate`)
     // A trust anchor's own signature is not what makes it trusted.
     if (!(isAnchor && selfSigned)) {
       const alg = cert.signatureAlgorithm
@@ -189,7 +222,7 @@ function certificateProblems(chain: ParsedCertificate[], purpose: Purpose): Path
     const key = describeKey(cert.publicKey)
     if ((key.algorithm === 'RSA' || key.algorithm === 'RSA-PSS') && (key.bits ?? 0) < 2048) add('key-strength', cert, `has a ${key.label} key: RSA under 2048 bits is refused`)
     if (key.algorithm === 'DSA') add('key-strength', cert, `has a ${key.label} key: DSA is refused`)
-    if (key.algorithm === 'EC' && !['P-256', 'P-384', 'P-521'].includes(key.curve ?? '')) add('key-strength', cert, `has a key on curve ${key.curve ?? '?'}: only P-256, P-384 and P-521 are accepted`)
+    if (key.algorithm === 'EC' && !['P-256', 'P-384', 'P-521'].includes(key.curve ?? '')) add('key-strength', cert, `has a key on curve ${key.curve ?? '?'}: only the named curves P-256, P-384 and P-521 are accepted`)
     const bc = ext.basicConstraints
     if (i > 0) {
       // pkijs checked cA and keyCertSign; the count of CAs below this one is what pathLen limits
@@ -203,13 +236,59 @@ function certificateProblems(chain: ParsedCertificate[], purpose: Purpose): Path
       if (ext.keyUsage?.usages.includes('keyCertSign') && !bc?.ca) add('key-usage', cert, 'has keyUsage keyCertSign but is not a CA')
     }
     if (strict && !selfSigned && !ext.present.some((e) => e.id === '2.5.29.35')) add('strict', cert, 'has no authorityKeyIdentifier (RFC 5280 4.2.1.1)')
+    if (strict) {
+      // RFC 5280 4.1.2.4, 4.1.2.6, 4.2.1.6 as openssl -x509_strict checks them
+      const emptySubject = cert.subject.length === 0
+      if (cert.issuer.length === 0) add('strict', cert, 'has an empty issuer name (RFC 5280 4.1.2.4)')
+      if (emptySubject && (bc?.ca || !ext.san)) add('strict', cert, 'has an empty subject name, and is a CA or has no subjectAltName (RFC 5280 4.1.2.6)')
+      if (emptySubject && ext.san && !ext.san.critical) add('strict', cert, 'has an empty subject and a subjectAltName that is not critical (RFC 5280 4.2.1.6)')
+      if (ext.san && ext.san.dns.length + ext.san.ip.length + ext.san.other.length === 0) add('strict', cert, 'has an empty subjectAltName (RFC 5280 4.2.1.6)')
+    }
     if (purpose === 'serverAuth' && ext.extKeyUsage && !ext.extKeyUsage.usages.includes('serverAuth')) {
       add('purpose', cert, `has extendedKeyUsage ${ext.extKeyUsage.usages.join(', ')}, without serverAuth: TLS clients refuse it`)
     }
+    // a CA restricted by EKU to other uses (TLS only, say) may not vouch for a bundle signer; anyExtendedKeyUsage lifts the restriction
+    if (purpose === 'codeSigning' && i > 0 && ext.extKeyUsage && !ext.extKeyUsage.usages.some((u) => u === 'codeSigning' || u === 'anyExtendedKeyUsage')) {
+      add('purpose', cert, `is a CA restricted by extendedKeyUsage to ${ext.extKeyUsage.usages.join(', ')}: it may not issue a certificate that signs bundles`)
+    }
   }
+  problems.push(...commonNameConstraintProblems(chain))
   const leaf = chain[0]
   if (leaf) problems.push(...purposeProblems(leaf, purpose))
   return problems
+}
+
+/**
+ * openssl checks a leaf's CN against the CAs' dNSName constraints when the leaf has no DNS SAN (the
+ * CN is the host name some clients still fall back to); pkijs checks only the SANs.
+ */
+function commonNameConstraintProblems(chain: ParsedCertificate[]): PathProblem[] {
+  const leaf = chain[0]
+  if (!leaf || chain.length < 2 || (leaf.extensions.san?.dns.length ?? 0) > 0) return []
+  const hosts = leaf.subject.filter((a) => a.type === 'CN').map((a) => a.value.toLowerCase().replace(/\.$/, '')).filter((cn) => HOST_NAME.test(cn))
+  const problems: PathProblem[] = []
+  for (const ca of chain.slice(1)) {
+    const nc = ca.extensions.nameConstraints
+    if (!nc) continue
+    for (const host of hosts) {
+      const excluded = nc.excludedDns.find((base) => dnsWithin(host, base))
+      const outside = nc.permittedDns.length > 0 && !nc.permittedDns.some((base) => dnsWithin(host, base))
+      if (excluded !== undefined || outside) {
+        problems.push({rule: 'name-constraints', certificate: subjectOf(leaf), message: `"${subjectOf(leaf)}" has no DNS SAN, and its CN ${host} is ${excluded === undefined ? `outside the names "${subjectOf(ca)}" permits (${nc.permittedDns.join(', ')})` : `excluded by "${subjectOf(ca)}" (${excluded})`}: openssl refuses it`})
+      }
+    }
+  }
+  return problems
+}
+
+/** A CN openssl takes for a host name: LDH labels with at least one dot. */
+const HOST_NAME = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/
+
+/** RFC 5280 4.2.1.10 as openssl applies it: `example.com` covers itself and names under it; `.example.com` only names under it. */
+function dnsWithin(host: string, base: string): boolean {
+  if (base === '') return true
+  if (host.length < base.length || !host.endsWith(base)) return false
+  return host.length === base.length || base.startsWith('.') || host[host.length - base.length - 1] === '.'
 }
 
 function purposeProblems(leaf: ParsedCertificate, purpose: Purpose): PathProblem[] {
@@ -226,6 +305,11 @@ function purposeProblems(leaf: ParsedCertificate, purpose: Purpose): PathProblem
     return [{rule: 'purpose', certificate: at, message: `"${at}" has keyUsage ${ku.usages.join(', ')}: a TLS server key needs digitalSignature (or keyEncipherment for RSA)`}]
   }
   return []
+}
+
+export function criticalName(id: string): string {
+  const name = EXTENSION_NAMES[id]
+  return name ? `${name} (${id}, never critical in RFC 5280)` : id
 }
 
 function subjectOf(cert: ParsedCertificate): string {

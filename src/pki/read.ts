@@ -3,6 +3,7 @@ import {stat} from 'node:fs/promises'
 
 import {AirlockError} from '../ui/errors.js'
 import {readSmallFile} from '../util/fs.js'
+import {sequenceElements} from './asn1.js'
 import {parseCertificate, parseCsr, type ParsedCertificate, type ParsedCsr} from './parse.js'
 
 /** One object found in a file: a file may hold a chain, or a key after a certificate. */
@@ -73,6 +74,9 @@ function fromPem(block: PemBlock, source: string, file: string, mode: number, pa
       } catch (error) {
         throw new AirlockError('KEY_INVALID', `${source} holds a public key that cannot be read`, {subject: source, cause: error})
       }
+    case 'PKCS7':
+    case 'CMS':
+      throw containerError('PKCS#7', file)
     default:
       // EC PARAMETERS (openssl ecparam -genkey) and the like carry nothing to review.
       return undefined
@@ -90,6 +94,8 @@ function openPrivateKey(base: {source: string; file: string; encrypted: boolean;
 }
 
 function fromDer(der: Buffer, path: string, mode: number, passphrase?: string): PkiObject {
+  const container = containerKind(der)
+  if (container) throw containerError(container, path)
   const attempts: (() => PkiObject)[] = [
     () => ({kind: 'certificate', source: path, cert: parseCertificate(der, path)}),
     () => ({kind: 'csr', source: path, csr: parseCsr(der, path)}),
@@ -111,7 +117,42 @@ function fromDer(der: Buffer, path: string, mode: number, passphrase?: string): 
   throw new AirlockError('INPUT_INVALID', `${path} is neither PEM nor a DER certificate, CSR or key`, {subject: path, hint: 'give PEM or DER certificates, chains, CSRs or keys'})
 }
 
-/** EncryptedPrivateKeyInfo: SEQUENCE { SEQUENCE { OID pkcs5PBES2 ... }, OCTET STRING }. */
+const PKCS7_OID = Buffer.from('06092a864886f70d0107', 'hex')
+const PBES2_OID = Buffer.from('06092a864886f70d01050d', 'hex')
+
+function topElements(der: Buffer): Buffer[] {
+  try {
+    return sequenceElements(der)
+  } catch {
+    return []
+  }
+}
+
+/**
+ * PKCS#12 (PFX: version 3, then a PKCS#7 ContentInfo) and PKCS#7 (a ContentInfo: the OID first) are
+ * containers people hand over by mistake for a certificate or key; they get a clear error, never a
+ * guess (a PFX holds PBES2 parameters and would otherwise pass for an encrypted key).
+ */
+function containerKind(der: Buffer): 'PKCS#12' | 'PKCS#7' | undefined {
+  // looked for in the first bytes, not parsed: Windows exports PFX files in indefinite-length BER
+  if (der[0] !== 0x30) return undefined
+  const head = der.subarray(0, 32)
+  const version = head.indexOf(Buffer.from([0x02, 0x01, 0x03, 0x30]))
+  if (version >= 2 && version <= 6 && head.indexOf(PKCS7_OID) > version) return 'PKCS#12'
+  const oid = head.indexOf(PKCS7_OID)
+  if (oid >= 2 && oid <= 6) return 'PKCS#7'
+  return undefined
+}
+
+function containerError(kind: 'PKCS#12' | 'PKCS#7', path: string): AirlockError {
+  const hint = kind === 'PKCS#12'
+    ? `take the certificates and the key out first: openssl pkcs12 -in ${path} -nokeys -out chain.pem; openssl pkcs12 -in ${path} -nocerts -out key.pem`
+    : `take the certificates out first: openssl pkcs7 -print_certs -in ${path}${path.endsWith('.der') ? ' -inform DER' : ''} -out chain.pem (then put the server certificate first)`
+  return new AirlockError('INPUT_INVALID', `${path} is a ${kind} ${kind === 'PKCS#12' ? '(.p12/.pfx) archive' : '(.p7b/.p7c) certificate bundle'}, not a certificate, CSR or key in PEM or DER`, {subject: path, hint})
+}
+
+/** EncryptedPrivateKeyInfo: SEQUENCE { AlgorithmIdentifier { OID pkcs5PBES2, ... }, OCTET STRING }. */
 function isEncryptedPkcs8(der: Buffer): boolean {
-  return der[0] === 0x30 && der.includes(Buffer.from('06092a864886f70d01050d', 'hex'))
+  const elements = topElements(der)
+  return elements.length === 2 && elements[0]?.[0] === 0x30 && elements[0].subarray(2, 15).includes(PBES2_OID) && elements[1]?.[0] === 0x04
 }

@@ -1,4 +1,5 @@
 import {isIP} from 'node:net'
+import {domainToASCII} from 'node:url'
 
 import {AirlockError} from '../ui/errors.js'
 
@@ -48,7 +49,7 @@ export function collectSans(domain: string, sans: string[], subject = '--san', d
       if (!out.ip.includes(normal)) out.ip.push(normal)
       continue
     }
-    const name = value.replace(/\.$/, '')
+    const name = toAsciiHost(value.replace(/\.$/, ''))
     const problem = dnsNameProblem(name, i > 0 || wildcardDomain)
     if (problem) throw new AirlockError('USAGE', `${at}: ${raw} is neither a host name a CA may certify nor an IP address: ${problem}`, {subject: at, hint: 'use a host name like wallaroo.example.com (a *.example.com wildcard is accepted as a --san) or an IPv4/IPv6 address'})
     if (!out.dns.includes(name)) out.dns.push(name)
@@ -56,9 +57,20 @@ export function collectSans(domain: string, sans: string[], subject = '--san', d
   return out
 }
 
-/** RFC 6125 6.4: a wildcard stands for exactly one whole left-most label, under at least two labels. */
+/** An internationalised host name (bücher.example) in the A-label form certificates carry (xn--bcher-kva.example); ASCII stays as it is. */
+export function toAsciiHost(name: string): string {
+  const lower = name.toLowerCase()
+  if (/^[\x00-\x7f]*$/.test(lower)) return lower
+  return domainToASCII(lower) || lower
+}
+
+/**
+ * RFC 6125 6.4: a wildcard stands for exactly one whole left-most label, under at least two labels.
+ * The host may end with a dot (an absolute name); a certificate name that does never matches, as in
+ * openssl's X509_check_host and so Python (Node and curl forgive it).
+ */
 export function hostMatches(pattern: string, host: string): boolean {
-  const p = pattern.toLowerCase().replace(/\.$/, '')
+  const p = pattern.toLowerCase()
   const h = host.toLowerCase().replace(/\.$/, '')
   if (p === h) return !p.includes('*')
   if (!p.startsWith('*.') || p.split('.').length < 3 || p.slice(2).includes('*')) return false
@@ -91,6 +103,8 @@ export function ipBytes(ip: string): Buffer {
 export function ipToString(bytes: Buffer): string {
   if (bytes.length === 4) return [...bytes].join('.')
   if (bytes.length !== 16) return `invalid(${bytes.toString('hex')})`
+  // RFC 5952 5: an IPv4-mapped address keeps its IPv4 part dotted
+  if (bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return `::ffff:${[...bytes.subarray(12)].join('.')}`
   const groups: number[] = []
   for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i))
   let best = {start: -1, length: 0}

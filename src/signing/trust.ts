@@ -126,7 +126,7 @@ export async function checkSignerTrusted(signer: SignerIdentity, trust: Trust, e
     : rules.has('validity')
       ? 'the signer must re-sign with a current certificate'
       : rules.has('no-path')
-        ? `check that ${trust.source} names the CA that issued the signer certificate, and that the bundle carries the intermediates`
+        ? `check that ${trust.source} holds the root CA the signer certificate chains to (an intermediate alone is not enough, as for openssl verify), and that the bundle carries the intermediates`
         : 'the chain breaks a rule of RFC 5280; have the CA issue the signer certificate again'
   throw new AirlockError('SIGNER_UNTRUSTED', `the signer certificate "${leaf.subject.replaceAll('\n', ', ')}" is not trusted through ${trust.source}: ${result.problems.map((p) => p.message).join('; ') || first?.message}`, {subject: entry, hint})
 }

@@ -1,6 +1,6 @@
 import {strict as assert} from 'node:assert'
 import {existsSync} from 'node:fs'
-import {readFile} from 'node:fs/promises'
+import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {writeFilesSpec} from '../support/bundles.js'
@@ -73,5 +73,25 @@ describe('certs issue: profiles and refusals', function () {
     assert.equal(r.json.cert, join(out, 'dots.example.com.crt'))
     assert.ok(!existsSync(join(dir, '..crt')) && !existsSync(join(dir, 'deep', '..crt')))
     assert.match(await readFile(r.json.cert, 'utf8'), /BEGIN CERTIFICATE/)
+  })
+
+  it('a CSR signed with RSA-PSS (openssl req -sigopt rsa_padding_mode:pss): its signature verifies, the review passes it and certs issue certifies it; a tampered one is refused', async () => {
+    const key = join(dir, 'pss.key')
+    const csr = join(dir, 'pss.csr')
+    await opensslOk(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', '/CN=pss.example.com', '-addext', 'subjectAltName=DNS:pss.example.com', '-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:32', '-sha256'])
+    await opensslOk(['req', '-in', csr, '-verify', '-noout'])
+    const review = await runCli(['certs', 'inspect', csr, '--json'])
+    assert.deepEqual(review.json.findings.filter((f: {check: string}) => f.check === 'csr-signature').map((f: {severity: string}) => f.severity), ['ok'], JSON.stringify(review.json.findings))
+    const issued = await runCli(['certs', 'issue', '--ca-cert', ca.cert, '--ca-key', ca.key, '--csr', csr, '--out', join(dir, 'pss-out'), '--json'])
+    assert.equal(issued.code, 0, issued.stdout)
+    const derFile = join(dir, 'pss.csr.der')
+    await opensslOk(['req', '-in', csr, '-outform', 'DER', '-out', derFile])
+    const bytes = await readFile(derFile)
+    bytes.writeUInt8((bytes.at(-3) ?? 0) ^ 1, bytes.length - 3)
+    const tampered = join(dir, 'pss-tampered.csr.der')
+    await writeFile(tampered, bytes)
+    const refused = await runCli(['certs', 'issue', '--ca-cert', ca.cert, '--ca-key', ca.key, '--csr', tampered, '--out', join(dir, 'pss-bad'), '--json'])
+    assert.equal(refused.code, 3, refused.stdout)
+    assert.equal(refused.json.error.code, 'CSR_INVALID')
   })
 })

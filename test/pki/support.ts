@@ -39,7 +39,7 @@ export async function opensslCa(dir: string, name = 'ca'): Promise<{cert: string
  * A server certificate signed by the openssl CA: `-sha1`, `-days -1`, a 1024-bit key, no SAN or the
  * wrong names are how the bad ones of the review tests are made.
  */
-export async function opensslLeaf(dir: string, ca: {cert: string; key: string}, options: {name: string; bits?: number; sans?: string[]; days?: number; digest?: string; eku?: string}): Promise<{cert: string; key: string; csr: string}> {
+export async function opensslLeaf(dir: string, ca: {cert: string; key: string}, options: {name: string; bits?: number; sans?: string[]; days?: number; digest?: string; eku?: string; serial?: string}): Promise<{cert: string; key: string; csr: string}> {
   const key = join(dir, `${options.name}.key`)
   const csr = join(dir, `${options.name}.csr`)
   const cert = join(dir, `${options.name}.crt`)
@@ -48,6 +48,6 @@ export async function opensslLeaf(dir: string, ca: {cert: string; key: string}, 
   const lines = ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment', `extendedKeyUsage=${options.eku ?? 'serverAuth'}`]
   if (options.sans && options.sans.length > 0) lines.push(`subjectAltName=${options.sans.join(',')}`)
   await writeFile(ext, `${lines.join('\n')}\n`)
-  await opensslOk(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', cert, '-days', String(options.days ?? 90), `-${options.digest ?? 'sha256'}`, '-extfile', ext])
+  await opensslOk(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, ...(options.serial ? ['-set_serial', options.serial] : ['-CAcreateserial']), '-out', cert, '-days', String(options.days ?? 90), `-${options.digest ?? 'sha256'}`, '-extfile', ext])
   return {cert, key, csr}
 }

@@ -35,13 +35,16 @@ describe('pki building blocks', () => {
     assert.equal(ipToString(ipBytes('0:0:0:0:0:0:0:0')), '::')
     assert.equal(ipToString(ipBytes('fe80:0:0:0:0:0:0:1')), 'fe80::1')
     assert.equal(ipToString(ipBytes('1:0:0:2:0:0:0:3')), '1:0:0:2::3')
+    assert.equal(ipToString(ipBytes('0:0:0:0:0:FFFF:C000:0201')), '::ffff:192.0.2.1', 'IPv4-mapped keeps the IPv4 part dotted (RFC 5952 5)')
+    assert.equal(ipToString(ipBytes('::ffff:10.0.0.5')), '::ffff:10.0.0.5')
   })
 
   it('hostMatches: a wildcard covers exactly one label', () => {
     assert.ok(hostMatches('*.example.com', 'a.example.com'))
     assert.ok(!hostMatches('*.example.com', 'a.b.example.com'))
     assert.ok(!hostMatches('*.example.com', 'example.com'))
-    assert.ok(hostMatches('Wallaroo.example.com.', 'wallaroo.example.com'))
+    assert.ok(hostMatches('Wallaroo.example.com', 'wallaroo.example.com.'), 'an absolute host name matches')
+    assert.ok(!hostMatches('wallaroo.example.com.', 'wallaroo.example.com'), 'a certificate name ending with a dot matches nothing in openssl and Python')
     assert.ok(!hostMatches('*.com', 'example.com'), 'a wildcard over a top-level domain matches nothing')
     assert.ok(!hostMatches('*', 'localhost'))
     assert.ok(!hostMatches('f*.example.com', 'foo.example.com'))
