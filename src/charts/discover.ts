@@ -103,6 +103,10 @@ function scalar(v: unknown): string | undefined {
  *    or digest, or take one from a sibling `tag`/`imageTag`.
  */
 function imagesInValues(values: Values, appVersion: string | undefined, registry: string | undefined): {text: string; where: string}[] {
+  // Bitnami's common.images.image (and the many charts written after it): a non-empty
+  // global.imageRegistry replaces every image map's registry
+  const g = getValue(values, 'global.imageRegistry')
+  const globalRegistry = typeof g === 'string' && g !== '' && !/\s/.test(g) ? g : undefined
   const out: {text: string; where: string}[] = []
   const walk = (node: unknown, path: string, depth: number) => {
     if (depth > 64 || node === null || typeof node !== 'object') return
@@ -115,7 +119,8 @@ function imagesInValues(values: Values, appVersion: string | undefined, registry
     if (repository && !/\s/.test(repository)) {
       const digest = scalar(map.digest)
       const tag = scalar(map.tag) ?? (digest ? undefined : appVersion)
-      const host = scalar(map.registry) ?? (HAS_HOST.test(repository) ? undefined : registry)
+      const hasHost = HAS_HOST.test(repository)
+      const host = (globalRegistry && (map.registry !== undefined || !hasHost) ? globalRegistry : undefined) ?? scalar(map.registry) ?? (hasHost ? undefined : registry)
       const tagged = /:[^/]*$/.test(repository)
       if (tag || digest || tagged) {
         const name = `${host ? `${host.replace(/\/+$/, '')}/` : ''}${repository}`

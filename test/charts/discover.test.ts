@@ -103,4 +103,42 @@ describe('chart image discovery', () => {
     await writeFile(big, gzipSync(craftTar([{path: 'a/Chart.yaml', body: chartYaml('a')}, {path: 'a/values.yaml', body: Buffer.alloc(9 << 20, 0x20)}])))
     await rejectsWithCode(readChartArchive(big, 'big.tgz'), 'INPUT_INVALID', 'big.tgz')
   })
+
+  it('reads a Helm 2 chart (apiVersion v1): requirements.yaml conditions and aliases decide what renders', async () => {
+    const old = join(dir, 'old.tgz')
+    const file = (path: string, text: string) => ({path, body: Buffer.from(text)})
+    await writeFile(old, gzipSync(craftTar([
+      file('old/Chart.yaml', 'apiVersion: v1\nname: old\nversion: 1.0.0\n'),
+      file('old/requirements.yaml', 'dependencies:\n  - name: redis\n    version: 1.0.0\n    condition: redis.enabled\n  - name: db\n    version: 1.0.0\n    alias: pg\n'),
+      file('old/values.yaml', `redis: {enabled: false}\npg: {image: {tag: "2.0"}}\n`),
+      file('old/charts/redis/Chart.yaml', 'apiVersion: v1\nname: redis\nversion: 1.0.0\n'),
+      file('old/charts/redis/values.yaml', `image: {repository: ${R}/team/redis, tag: "7"}\n`),
+      file('old/charts/db/Chart.yaml', 'apiVersion: v1\nname: db\nversion: 1.0.0\n'),
+      file('old/charts/db/values.yaml', `image: {repository: ${R}/team/postgres, tag: "1.0"}\n`),
+    ])))
+    const {found} = discoverImages({tree: await readChartArchive(old, 'old.tgz'), userValues: {}})
+    // redis is disabled; db renders as pg, with the tag its parent gives it under that alias
+    assert.deepEqual(found.list().map((i) => [i.ref, i.foundIn.map((s) => s.chart)]), [[`${R}/team/postgres:2.0`, ['old/charts/db (as pg)']]])
+  })
+
+  it('puts global.imageRegistry in front of every image map, as Bitnami charts render it', async () => {
+    const bitnami = await makeChartArchive(dir, {
+      name: 'bitnamiish',
+      version: '1.0.0',
+      values: {global: {imageRegistry: ''}, image: {registry: 'docker.io', repository: 'bitnami/nginx', tag: '1.25'}, metrics: {image: {repository: 'bitnami/exporter', tag: '0.1'}}},
+    })
+    const tree = await readChartArchive(bitnami, 'bitnamiish.tgz')
+    // an empty global changes nothing
+    assert.deepEqual(discoverImages({tree, userValues: {}}).found.list().map((i) => i.ref), ['docker.io/bitnami/nginx:1.25', 'docker.io/bitnami/exporter:0.1'])
+    const {found} = discoverImages({tree, userValues: {global: {imageRegistry: 'mirror.example:5000'}}})
+    assert.deepEqual(found.list().map((i) => [i.ref, i.foundIn[0]?.how]), [['mirror.example:5000/bitnami/nginx:1.25', 'user values'], ['mirror.example:5000/bitnami/exporter:0.1', 'user values']])
+  })
+
+  it('refuses a chart whose name or version would escape charts/ in the bundle', async () => {
+    for (const [name, version] of [['../../evil', '1.0.0'], ['ok', '1.0.0/../../x']]) {
+      const bad = join(dir, 'bad.tgz')
+      await writeFile(bad, gzipSync(craftTar([{path: 'ok/Chart.yaml', body: Buffer.from(`apiVersion: v2\nname: "${name}"\nversion: "${version}"\n`)}])))
+      await rejectsWithCode(readChartArchive(bad, 'bad.tgz'), 'INPUT_INVALID', 'bad.tgz: ok/Chart.yaml')
+    }
+  })
 })
