@@ -211,7 +211,7 @@ export async function planCharts(ctx: BuildContext, env: PlanEnv): Promise<Chart
       plan.artifacts.push({specRef: fetched.source, name, sourceDigest: manifest.digest, top: manifest, documents: [manifest], blobs, origin, platforms: []})
     }
     if (fetched.oci && lockKey) plan.locks.push({ref: lockKey, name, digest: manifest.digest})
-    if (chart.repo !== undefined && !fetched.indexDigest) plan.notes.push(`${subject}: ${chart.repo}/index.yaml gives no digest for ${tree.metadata.name} ${tree.metadata.version}; the archive is carried as downloaded`)
+    if (chart.repo !== undefined && !fetched.indexDigest) plan.notes.push(`${subject}: ${fetched.source.split(' ')[0]}/index.yaml gives no digest for ${tree.metadata.name} ${tree.metadata.version}; the archive is carried as downloaded`)
 
     // Images: the spec's own list, then what discovery finds.
     const found = new ImageFindings()
