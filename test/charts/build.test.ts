@@ -4,6 +4,9 @@ import {mkdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
+import {Spec, Validation} from '@cyclonedx/cyclonedx-library'
+import {PackageURL} from 'packageurl-js'
+
 import {makeKeys, type TestKeys} from '../support/bundles.js'
 import {runCli} from '../support/cli.js'
 import {BIN} from '../support/paths.js'
@@ -199,6 +202,33 @@ describe('bundle build with charts', function () {
     const inspect = await runCli(['bundle', 'inspect', out, '--json'])
     assert.deepEqual(inspect.json.charts.map((c: any) => [c.name, c.archive]), [['webapp', 'charts/webapp-1.2.3.tgz'], ['tools', 'charts/tools-0.3.0+build.1.tgz'], ['site', 'charts/site-0.1.0.tgz']])
     assert.ok(inspect.json.files.some((f: any) => f.path === 'charts/webapp-1.2.3.tgz' && f.role === 'chart'))
+  })
+
+  it('describes each chart in sbom.cdx.json: its archive\'s SHA-256, a pkg:oci purl, and the images it needs', async () => {
+    const out = await buildThree()
+    const r = await runCli(['bundle', 'inspect', out, '--sbom', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(await new Validation.JsonStrictValidator(Spec.Version.v1dot6).validate(JSON.stringify(r.json)), null)
+    const sums = (await run('tar', ['-xOf', out, 'three-1.0.0/SHA256SUMS'])).stdout
+    const manifest = JSON.parse((await run('tar', ['-xOf', out, 'three-1.0.0/manifest.json'])).stdout)
+    const components = r.json.components as any[]
+    for (const chart of manifest.extensions.charts) {
+      const c = components.find((x) => x['bom-ref'] === `chart:${chart.name}@${chart.version}`)
+      assert.ok(c, chart.name)
+      // the chart is its archive: the same SHA-256 as its charts/ file's line in SHA256SUMS
+      assert.equal(`sha256:${c.hashes[0].content}`, chart.contentDigest)
+      assert.match(sums, new RegExp(`^${chart.contentDigest.slice(7)}  ${chart.archive.replaceAll('+', '\\+')}$`, 'm'))
+      assert.ok(c.properties.some((p: any) => p.name === 'airlock:path' && p.value === chart.archive))
+      const purl = PackageURL.fromString(c.purl)
+      assert.equal(purl.type, 'oci')
+      assert.equal(purl.version, chart.digest)
+      assert.equal(`${purl.qualifiers?.repository_url}:${purl.qualifiers?.tag}`, chart.ref)
+      const deps = (r.json.dependencies as any[]).find((d) => d.ref === c['bom-ref'])?.dependsOn ?? []
+      const imageRefs = components.filter((x) => deps.includes(x['bom-ref'])).map((x) => x.name).sort()
+      assert.deepEqual(imageRefs, chart.images.map((i: any) => i.ref).sort())
+    }
+    // the OCI chart's purl names its registry, port included
+    assert.match(components.find((x) => x.name === 'webapp').purl, new RegExp(`repository_url=${encodeURIComponent(`${src.host}/charts/webapp`)}`))
   })
 
   it('bundle extract gives each chart archive under charts/', async () => {

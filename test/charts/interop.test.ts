@@ -58,7 +58,7 @@ describe('charts made and pushed by helm itself', function () {
     return out.trim().split(': ').pop() as string
   }
 
-  async function build(name: string, charts: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<{code: number; json: any; out: string; stderr: string; stdout: string}> {
+  async function build(name: string, charts: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<{code: number; json?: any; out: string; stderr: string; stdout: string}> {
     const spec = join(dir, `${name}.yaml`)
     await writeFile(spec, `apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {name: ${name}, version: 1.0.0}\nspec:\n  images: []\n  charts:\n${charts}`)
     const out = join(dir, `${name}.tar`)
