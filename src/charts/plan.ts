@@ -19,7 +19,7 @@ import {chartToArtifact} from './artifact.js'
 import {discoverImages, ImageFindings, imagesInRendered, type FoundImage} from './discover.js'
 import {fetchChart, ociChartReference, type FetchedChart} from './fetch.js'
 import {chartTag} from './media-types.js'
-import {mergeValues, valueAt, type Values} from './values.js'
+import {getValue, mergeValues, valueAt, type Values} from './values.js'
 
 const run = promisify(execFile)
 
@@ -40,6 +40,11 @@ export interface ChartExtension {
   archive: string
   /** the value path that points the chart's images at a registry, and the template push fills */
   registryValue?: string
+  /**
+   * the repository path below the registry host that the registry value held at build
+   * (`ghcr.io/wallaroolabs` -> `wallaroolabs`): images push keeps it below the site registry
+   */
+  registryPath?: string
   siteValues?: string
   /** every image the chart needs, with where each was found */
   images: FoundImage[]
@@ -170,12 +175,24 @@ function checkMetadata(chart: SpecChart, fetched: FetchedChart, metadata: ChartM
   }
 }
 
-function siteValuesTemplate(name: string, registryValue: string): string {
+/**
+ * The path part of a registry value: `ghcr.io/wallaroolabs` -> `wallaroolabs`, `quay.io` -> ``,
+ * `wallaroolabs` (a Docker Hub namespace) -> `wallaroolabs`. `images push` keeps an image's repository
+ * path below the site registry, so the site's value is HOST[/PREFIX] followed by this path.
+ */
+export function registryPathOf(value: unknown): string {
+  if (typeof value !== 'string') return ''
+  const parts = value.trim().replace(/^[a-z]+:\/\//, '').split('/').filter(Boolean)
+  if (parts.length > 0 && (/[.:]/.test(parts[0] as string) || parts[0] === 'localhost')) parts.shift()
+  return parts.join('/').toLowerCase()
+}
+
+function siteValuesTemplate(name: string, registryValue: string, registryPath: string): string {
   return [
     `# Values for helm install/upgrade of ${name} that point its images at the site registry.`,
     '# airlock images push --registry HOST[/PREFIX] prints this with SITE_REGISTRY filled in',
     '# (and writes it with --values-dir); by hand: replace ${SITE_REGISTRY} with HOST[/PREFIX].',
-    stringify(valueAt(registryValue, '${SITE_REGISTRY}')).trimEnd(),
+    stringify(valueAt(registryValue, `\${SITE_REGISTRY}${registryPath ? `/${registryPath}` : ''}`)).trimEnd(),
     '',
   ].join('\n')
 }
@@ -243,9 +260,13 @@ export async function planCharts(ctx: BuildContext, env: PlanEnv): Promise<Chart
     await copyFile(fetched.file, copy)
     if (!plan.entries.some((e) => e.path === archive)) plan.entries.push({...(await fileEntry(archive, copy, 'chart')), label: `chart ${name} archive`})
     let siteValues: string | undefined
+    let registryPath = ''
     if (chart.registryValue) {
+      // what the value is when the chart renders: the user's values over the chart's own
+      const {values: userValues} = await loadUserValues(chart, subject, ctx.loaded.baseDir)
+      registryPath = registryPathOf(getValue(mergeValues(tree.values, userValues), chart.registryValue))
       siteValues = `charts/${base}.site-values.yaml`
-      if (!plan.entries.some((e) => e.path === siteValues)) plan.entries.push(bufferEntry(siteValues, siteValuesTemplate(tree.metadata.name, chart.registryValue), 'chart'))
+      if (!plan.entries.some((e) => e.path === siteValues)) plan.entries.push(bufferEntry(siteValues, siteValuesTemplate(tree.metadata.name, chart.registryValue, registryPath), 'chart'))
     }
     plan.extension.push({
       name: tree.metadata.name,
@@ -256,7 +277,7 @@ export async function planCharts(ctx: BuildContext, env: PlanEnv): Promise<Chart
       digest: manifest.digest,
       contentDigest: `sha256:${fetched.sha256}`,
       archive,
-      ...(chart.registryValue ? {registryValue: chart.registryValue, siteValues} : {}),
+      ...(chart.registryValue ? {registryValue: chart.registryValue, ...(registryPath ? {registryPath} : {}), siteValues} : {}),
       images,
       discovery,
     })

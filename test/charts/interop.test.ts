@@ -12,7 +12,7 @@ import {readChartArchive} from '../../src/charts/archive.js'
 import {chartConfig} from '../../src/charts/artifact.js'
 import {makeKeys, type TestKeys} from '../support/bundles.js'
 import {runCli} from '../support/cli.js'
-import {makePki, skopeo, startRegistry, tempDir, type Pki, type Registry} from '../support/registry.js'
+import {makeImage, makeLayer, makePki, seed, skopeo, startRegistry, tempDir, writeLayout, type Pki, type Registry} from '../support/registry.js'
 import {HELM_CONFIG, HELM_CONTENT, repoIndex, sha256, startChartRepo} from './fixture.js'
 
 const run = promisify(execFile)
@@ -123,6 +123,30 @@ describe('charts made and pushed by helm itself', function () {
     await run('helm', ['pull', `oci://${site.host}/mirror/helm/signed`, '--version', '2.0.0', '--prov', '--plain-http', '-d', to], {env: helmEnv})
     assert.deepEqual(await readFile(join(to, 'signed-2.0.0.tgz')), await readFile(tgz))
     assert.equal(await readFile(join(to, 'signed-2.0.0.tgz.prov'), 'utf8'), prov)
+  })
+
+  it('a registry value with a path (ghcr.io/wallaroolabs) points the chart at the same path under the site registry, where images push put its images', async () => {
+    const layout = join(dir, 'layout')
+    await writeLayout(layout, [{tag: 'api', image: makeImage([makeLayer('wl-api', 5_000)], undefined, 'api')}])
+    await seed(layout, 'api', `${src.host}/wallaroolabs/api:1.0`)
+    const tgz = await helmPackage({
+      'wl/Chart.yaml': 'apiVersion: v2\nname: wl\nversion: 2025.1.0\n',
+      'wl/values.yaml': `imageRegistry: ${src.host}/wallaroolabs\napi:\n  image: {repository: api, tag: "1.0"}\n`,
+      'wl/templates/deploy.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  template:\n    spec:\n      containers:\n        - name: api\n          image: "{{ .Values.imageRegistry }}/{{ .Values.api.image.repository }}:{{ .Values.api.image.tag }}"\n',
+    })
+    const b = await build('wl', `    - {source: "${tgz}", registryValue: imageRegistry}`)
+    assert.equal(b.code, 0, b.stderr + b.stdout)
+    const template = (await run('tar', ['-xOf', b.out, 'wl-1.0.0/charts/wl-2025.1.0.site-values.yaml'])).stdout
+    assert.match(template, /^imageRegistry: \$\{SITE_REGISTRY\}\/wallaroolabs$/m)
+    const valuesDir = join(dir, 'site-values')
+    const p = await runCli(['images', 'push', b.out, '--registry', `${site.host}/platform`, '--insecure-registry', site.host, '--trust', keys.pub, '--values-dir', valuesDir, '--json'], {env: {...process.env, ...ENV}})
+    assert.equal(p.code, 0, p.stderr + p.stdout)
+    assert.equal(p.json.charts[0].siteValues.registry, `${site.host}/platform/wallaroolabs`)
+    // what a site admin runs: helm template from the site registry with the written values; the image it names is there
+    const rendered = (await run('helm', ['template', 'wl', `oci://${site.host}/platform/charts/wl`, '--version', '2025.1.0', '--plain-http', '-f', join(valuesDir, 'wl-2025.1.0.site-values.yaml')], {env: helmEnv})).stdout
+    const image = /image: "([^"]+)"/.exec(rendered)?.[1] as string
+    assert.equal(image, `${site.host}/platform/wallaroolabs/api:1.0`)
+    assert.equal(JSON.parse(await skopeo(['inspect', '--tls-verify=false', `docker://${image}`])).Labels.label, 'api')
   })
 
   describe('a classic repository behind basic auth', () => {
