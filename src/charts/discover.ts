@@ -100,7 +100,8 @@ function scalar(v: unknown): string | undefined {
  *    `.Values.image.tag | default .Chart.AppVersion` makes it; a repository without a registry host
  *    takes the chart's registry value (`registryValue`) when the spec names one;
  *  - strings under a key ending in "image" (`image: nginx:1.25`, `initImage: ...`) that carry a tag
- *    or digest, or take one from a sibling `tag`/`imageTag`.
+ *    or digest, or take one from a sibling `tag`/`imageTag`/`digest`, and a sibling `registry` when
+ *    they name no registry host (ingress-nginx writes `{registry, image, tag, digest}`).
  */
 function imagesInValues(values: Values, appVersion: string | undefined, registry: string | undefined): {text: string; where: string}[] {
   // Bitnami's common.images.image (and the many charts written after it): a non-empty
@@ -133,8 +134,12 @@ function imagesInValues(values: Values, appVersion: string | undefined, registry
         if (v === '' || /\s/.test(v)) continue
         const last = v.split('/').pop() ?? ''
         const sibling = scalar(map.tag) ?? scalar(map.imageTag)
-        if (/[:@]/.test(last)) out.push({text: v, where: here})
-        else if (sibling) out.push({text: `${v}:${sibling}`, where: here})
+        // ingress-nginx's shape: {registry, image: ingress-nginx/controller, tag, digest}
+        const siblingRegistry = repository === undefined && !HAS_HOST.test(v) ? (globalRegistry && map.registry !== undefined ? globalRegistry : scalar(map.registry)) : undefined
+        const name = siblingRegistry ? `${siblingRegistry.replace(/\/+$/, '')}/${v}` : v
+        const digest = v.includes('@') ? undefined : scalar(map.digest)
+        if (/[:@]/.test(last)) out.push({text: `${name}${digest ? `@${digest}` : ''}`, where: here})
+        else if (sibling || digest) out.push({text: `${name}${sibling ? `:${sibling}` : ''}${digest ? `@${digest}` : ''}`, where: here})
         continue
       }
       walk(v, here, depth + 1)

@@ -141,4 +141,18 @@ describe('chart image discovery', () => {
       await rejectsWithCode(readChartArchive(bad, 'bad.tgz'), 'INPUT_INVALID', 'bad.tgz: ok/Chart.yaml')
     }
   })
+
+  it('reads ingress-nginx\'s image shape: {registry, image, tag, digest}', async () => {
+    const digest = `sha256:${'c'.repeat(64)}`
+    const chart = await makeChartArchive(dir, {
+      name: 'ingressish',
+      version: '4.9.0',
+      values: {controller: {image: {registry: 'registry.k8s.io', image: 'ingress-nginx/controller', tag: 'v1.9.4', digest, pullPolicy: 'IfNotPresent'}}, defaultBackend: {image: {registry: 'registry.k8s.io', image: 'defaultbackend-amd64', tag: '1.5'}}},
+    })
+    const {found} = discoverImages({tree: await readChartArchive(chart, 'ingressish.tgz'), userValues: {}})
+    assert.deepEqual(found.list().map((i) => [i.ref, i.foundIn[0]?.where]), [
+      [`registry.k8s.io/ingress-nginx/controller:v1.9.4@${digest}`, 'controller.image.image'],
+      ['registry.k8s.io/defaultbackend-amd64:1.5', 'defaultBackend.image.image'],
+    ])
+  })
 })
