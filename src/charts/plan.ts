@@ -11,7 +11,7 @@ import type {BlobFetcher} from '../images/fetcher.js'
 import type {ResolvedImage} from '../images/resolve.js'
 import type {RegistryPool} from '../registry/client.js'
 import {formatReference, parseReference} from '../registry/reference.js'
-import type {SpecChart} from '../spec/schema.js'
+import type {SpecChart, SpecImage} from '../spec/schema.js'
 import {AirlockError} from '../ui/errors.js'
 import {readSmallFile} from '../util/fs.js'
 import {readChartArchive, type ChartMetadata} from './archive.js'
@@ -60,6 +60,8 @@ export interface ChartImageRequest {
   platforms: string[]
   /** where the image was found, for errors: "values image.repository" */
   foundIn: string
+  /** the chart entry's own `images:` item, when it is a map: its verify and excludeReferrers apply */
+  entry?: Exclude<SpecImage, string>
 }
 
 export interface ChartPlan {
@@ -208,6 +210,7 @@ export async function planCharts(ctx: BuildContext, env: PlanEnv): Promise<Chart
   const ca = ctx.options.caFile ? (await readSmallFile(ctx.options.caFile, {what: 'CA file'})).toString('utf8') : undefined
   const helm = charts.some((c) => c.discover) ? await findHelm() : undefined
   const byName = new Map<string, {digest: string; i: number}>()
+  const archives = new Map<string, {sha256: string; i: number}>()
   for (const [i, chart] of charts.entries()) {
     const subject = `${ctx.loaded.path}#spec.charts[${i}]`
     ctx.progress(`fetching chart ${chart.ref ?? chart.name ?? chart.source}`)
@@ -232,7 +235,22 @@ export async function planCharts(ctx: BuildContext, env: PlanEnv): Promise<Chart
 
     // Images: the spec's own list, then what discovery finds.
     const found = new ImageFindings()
-    chart.images.forEach((img, j) => found.add(typeof img === 'string' ? img : img.ref, {chart: tree.metadata.name, how: 'spec', where: `spec.charts[${i}].images[${j}]`}))
+    // the entry's own images: a reference that does not parse is the user's mistake, not a note;
+    // each keeps its own platforms, verify and excludeReferrers, as in spec.images
+    const listed = new Map<string, {subject: string; entry?: Exclude<SpecImage, string>}>()
+    chart.images.forEach((img, j) => {
+      const text = typeof img === 'string' ? img : img.ref
+      const where = `${subject}.images[${j}]`
+      let ref: string
+      try {
+        ref = formatReference(parseReference(text.trim(), where))
+      } catch (error) {
+        if (!(error instanceof AirlockError)) throw error
+        throw new AirlockError('SPEC_INVALID', `${where}: ${text} is not an image reference (${error.message})`, {subject: where, hint: 'write REGISTRY/REPOSITORY:TAG or @sha256:DIGEST'})
+      }
+      if (!listed.has(ref)) listed.set(ref, {subject: where, ...(typeof img === 'string' ? {} : {entry: img})})
+      found.add(text, {chart: tree.metadata.name, how: 'spec', where: `spec.charts[${i}].images[${j}]`})
+    })
     let discovery = 'off'
     if (chart.discover) {
       const {values: userValues} = await loadUserValues(chart, subject, ctx.loaded.baseDir)
@@ -247,10 +265,16 @@ export async function planCharts(ctx: BuildContext, env: PlanEnv): Promise<Chart
       for (const s of found.skipped) plan.notes.push(`${subject}: ${s.source.chart} ${s.source.how} ${s.source.where}: "${s.text}" is not an image reference; skipped`)
     }
     const images = found.list()
-    const perImage = chart.images.map((img) => (typeof img === 'string' ? undefined : img.platforms))
-    images.forEach((img, j) => {
-      plan.images.push({specRef: img.ref, subject, foundIn: img.foundIn.map((s) => `${s.chart}: ${s.how} ${s.where}`).join('; '), platforms: (j < perImage.length ? perImage[j] : undefined) ?? chart.platforms ?? env.platforms})
-    })
+    for (const img of images) {
+      const own = listed.get(img.ref)
+      plan.images.push({
+        specRef: img.ref,
+        subject: own?.subject ?? subject,
+        foundIn: img.foundIn.map((s) => `${s.chart}: ${s.how} ${s.where}`).join('; '),
+        platforms: own?.entry?.platforms ?? chart.platforms ?? env.platforms,
+        ...(own?.entry ? {entry: own.entry} : {}),
+      })
+    }
 
     const base = `${tree.metadata.name}-${tree.metadata.version}`
     const archive = `charts/${base}.tgz`
@@ -258,7 +282,14 @@ export async function planCharts(ctx: BuildContext, env: PlanEnv): Promise<Chart
     const copy = join(ctx.workDir, 'charts', `${i}-archive.tgz`)
     await mkdir(join(ctx.workDir, 'charts'), {recursive: true})
     await copyFile(fetched.file, copy)
-    if (!plan.entries.some((e) => e.path === archive)) plan.entries.push({...(await fileEntry(archive, copy, 'chart')), label: `chart ${name} archive`})
+    const sameArchive = archives.get(archive)
+    if (sameArchive && sameArchive.sha256 !== fetched.sha256) {
+      throw new AirlockError('SPEC_INVALID', `${subject}: ${tree.metadata.name} ${tree.metadata.version} is also spec.charts[${sameArchive.i}], with another archive`, {subject, hint: 'two different archives claim the same chart name and version; list one of them'})
+    }
+    if (!sameArchive) {
+      archives.set(archive, {sha256: fetched.sha256, i})
+      plan.entries.push({...(await fileEntry(archive, copy, 'chart')), label: `chart ${name} archive`})
+    }
     let siteValues: string | undefined
     let registryPath = ''
     if (chart.registryValue) {

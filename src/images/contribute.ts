@@ -91,7 +91,7 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
 
   // spec.charts: the chart artifacts, and the images they need, resolved below with spec.images
   const charts: ChartPlan | undefined = ctx.loaded.spec.spec.charts.length > 0 ? await planCharts(ctx, {pool, fetcher, locked, platforms: defaults}) : undefined
-  const requests: {specRef: string; subject: string; platforms: string[]; foundIn?: string}[] = images.map((image, i) => ({
+  const requests: {specRef: string; subject: string; platforms: string[]; foundIn?: string; entry?: SpecImage}[] = images.map((image, i) => ({
     specRef: specRefOf(image),
     subject: `${ctx.loaded.path}#spec.images[${i}]${typeof image === 'string' ? '' : '.ref'}`,
     platforms: typeof image === 'string' ? defaults : (image.platforms ?? defaults),
@@ -119,7 +119,8 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
     ),
   )
   const carried: ImageReferrers[] = await settleAll(
-    resolved.map((img, i) => limit(() => collectReferrers(img, referrerPolicy(ctx, images[i] as SpecImage, i < images.length ? `${ctx.loaded.path}#spec.images[${i}]` : (requests[i]?.subject ?? ctx.loaded.path)), {pool, fetcher, baseDir: ctx.loaded.baseDir}))),
+    // a chart's image takes spec.verify, or its own entry's under spec.charts[N].images
+    resolved.map((img, i) => limit(() => collectReferrers(img, referrerPolicy(ctx, i < images.length ? (images[i] as SpecImage) : (requests[i]?.entry ?? img.specRef), i < images.length ? `${ctx.loaded.path}#spec.images[${i}]` : (requests[i]?.subject ?? ctx.loaded.path)), {pool, fetcher, baseDir: ctx.loaded.baseDir}))),
   )
   resolved.slice(0, images.length).forEach((img, i) => {
     const first = names.get(img.name)

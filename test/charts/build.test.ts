@@ -404,4 +404,31 @@ describe('bundle build with charts', function () {
     assert.equal(b.code, 2, b.stderr + b.stdout)
     assert.equal(b.json.error.subject, `${wrong}#spec.charts[0].version`)
   })
+
+  it('a chart entry\'s images: are spec images: a bad reference is a spec error, and verify applies to each', async () => {
+    const bad = await writeSpec('badimage', `    - {source: ./charts/site-0.1.0.tgz, images: ["${src.host}/team/app:1.0", "Not An/Image::x"]}`)
+    const a = await runCli(['bundle', 'build', bad, '--out', join(dir, 'badimage.tar'), ...flags], {env: {...process.env, ...ENV}})
+    assert.equal(a.code, 2, a.stderr + a.stdout)
+    assert.equal(a.json.error.code, 'SPEC_INVALID')
+    assert.equal(a.json.error.subject, `${bad}#spec.charts[0].images[1]`)
+    // a cosign key the image is not signed by: the entry's verify fails the build naming that entry
+    await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', join(dir, 'cosign.key')])
+    await run('openssl', ['ec', '-in', join(dir, 'cosign.key'), '-pubout', '-out', join(dir, 'cosign.pub')])
+    const verify = await writeSpec('verifyimage', `    - {source: ./charts/site-0.1.0.tgz, discover: false, images: [{ref: "${src.host}/team/proxy:1.0", verify: {cosignKey: ./cosign.pub}}]}`)
+    const b = await runCli(['bundle', 'build', verify, '--out', join(dir, 'verifyimage.tar'), ...flags], {env: {...process.env, ...ENV}})
+    assert.equal(b.code, 3, b.stderr + b.stdout)
+    assert.equal(b.json.error.code, 'SIGNATURE_MISSING')
+    assert.equal(b.json.error.subject, `${verify}#spec.charts[0].images[0]`)
+  })
+
+  it('refuses two different archives that claim the same chart name and version', async () => {
+    const other = join(dir, 'other')
+    await mkdir(other, {recursive: true})
+    await makeChartArchive(other, {name: 'site', version: '0.1.0', values: {note: 'not the same chart'}})
+    const spec = await writeSpec('twosites', '    - {source: ./charts/site-0.1.0.tgz}\n    - {source: ./other/site-0.1.0.tgz}')
+    const r = await runCli(['bundle', 'build', spec, '--out', join(dir, 'twosites.tar'), ...flags], {env: {...process.env, ...ENV}})
+    assert.equal(r.code, 2, r.stderr + r.stdout)
+    assert.equal(r.json.error.code, 'SPEC_INVALID')
+    assert.equal(r.json.error.subject, `${spec}#spec.charts[1]`)
+  })
 })
