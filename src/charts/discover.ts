@@ -169,6 +169,9 @@ export function discoverImages(input: DiscoverInput, found = new ImageFindings()
   for (const c of charts) {
     if (!seen.has(c.node)) {
       seen.add(c.node)
+      // a dependency Chart.yaml names but the archive does not carry (not vendored with helm dependency build)
+      const missing = (c.node.metadata.dependencies ?? []).filter((d) => typeof d?.name === 'string' && !c.node.children.some((k) => k.metadata.name === d.name))
+      for (const d of missing) notes.push(`${c.node.path}: dependency ${d.name} is not in the archive's charts/ folder, so its images are not found; package the chart after helm dependency build, or list them under images:`)
       fromAnnotations(c.node, c.node.path, found, notes)
       fromImagesLock(c.node, c.node.path, found)
     }

@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
 
 import {readChartArchive} from '../../src/charts/archive.js'
-import {discoverImages} from '../../src/charts/discover.js'
+import {discoverImages, ImageFindings, imagesInRendered} from '../../src/charts/discover.js'
 import {rejectsWithCode} from '../support/assert.js'
 import {craftTar} from '../support/bundles.js'
 import {tempDir} from '../support/registry.js'
@@ -153,6 +153,28 @@ describe('chart image discovery', () => {
     assert.deepEqual(found.list().map((i) => [i.ref, i.foundIn[0]?.where]), [
       [`registry.k8s.io/ingress-nginx/controller:v1.9.4@${digest}`, 'controller.image.image'],
       ['registry.k8s.io/defaultbackend-amd64:1.5', 'defaultBackend.image.image'],
+    ])
+  })
+
+  it('says when a dependency is not in the archive, since its images cannot be found', async () => {
+    const chart = await makeChartArchive(dir, {name: 'unvendored', version: '1.0.0', dependencies: [{name: 'redis', version: '18.0.0'}], values: {image: {repository: `${R}/team/app`, tag: '1'}}})
+    const {notes} = discoverImages({tree: await readChartArchive(chart, 'unvendored.tgz'), userValues: {}})
+    assert.equal(notes.length, 1)
+    assert.match(notes[0] as string, /^unvendored: dependency redis is not in the archive's charts\/ folder/)
+  })
+
+  it('takes pod-spec images from what helm template renders: init and ephemeral containers, CronJobs, several documents', () => {
+    const found = new ImageFindings()
+    imagesInRendered([
+      '---\n# Source: x/templates/cron.yaml\napiVersion: batch/v1\nkind: CronJob\nmetadata: {name: backup}\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          initContainers: [{name: w, image: "busybox:1.36"}]\n          containers: [{name: b, image: "reg.example/backup:2@sha256:' + 'd'.repeat(64) + '"}]\n',
+      '---\napiVersion: v1\nkind: Pod\nmetadata: {name: dbg}\nspec:\n  ephemeralContainers: [{name: e, image: "reg.example/debug:1"}]\n  containers: [{name: m, image: "nginx:1.25"}]\n',
+      '---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {image: "not/an-image:1"}\n',
+    ].join(''), 'x', found)
+    assert.deepEqual(found.list().map((i) => [i.ref, i.foundIn[0]?.where]).sort(), [
+      ['docker.io/library/busybox:1.36', 'CronJob/backup initContainers'],
+      ['docker.io/library/nginx:1.25', 'Pod/dbg containers'],
+      [`reg.example/backup:2@sha256:${'d'.repeat(64)}`, 'CronJob/backup containers'],
+      ['reg.example/debug:1', 'Pod/dbg ephemeralContainers'],
     ])
   })
 })
