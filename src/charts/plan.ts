@@ -134,7 +134,7 @@ async function loadUserValues(chart: SpecChart, subject: string, baseDir: string
       files.push(file)
     }
     if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new AirlockError('SPEC_INVALID', `${where}: values must be a map`, {subject: where, hint: 'a values file is a YAML map, as for helm -f'})
-    values = mergeValues(values, doc as Values)
+    values = mergeValues(values, doc as Values, true)
   }
   return {values, files}
 }

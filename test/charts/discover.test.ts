@@ -5,6 +5,7 @@ import {gzipSync} from 'node:zlib'
 
 import {readChartArchive} from '../../src/charts/archive.js'
 import {discoverImages, ImageFindings, imagesInRendered} from '../../src/charts/discover.js'
+import {mergeValues} from '../../src/charts/values.js'
 import {rejectsWithCode} from '../support/assert.js'
 import {craftTar} from '../support/bundles.js'
 import {tempDir} from '../support/registry.js'
@@ -176,5 +177,15 @@ describe('chart image discovery', () => {
       [`reg.example/backup:2@sha256:${'d'.repeat(64)}`, 'CronJob/backup containers'],
       ['reg.example/debug:1', 'Pod/dbg ephemeralContainers'],
     ])
+  })
+
+  it('a null in the user\'s values deletes the chart\'s default, also for a subchart and across several values files', async () => {
+    const tree = await readChartArchive(archive, 'webapp.tgz')
+    // as helm -f a.yaml -f b.yaml: the second file nulls what the chart sets; a third sets a tag the null does not touch
+    const {found} = discoverImages({tree, userValues: mergeValues(mergeValues({}, {sidecar: {image: null}}, true), {cache: {image: null}}, true)})
+    const refs = found.list().map((i) => i.ref)
+    assert.ok(!refs.includes(`${R}/team/sidecar:1.0`))
+    assert.ok(!refs.some((r) => r.startsWith(`${R}/team/cache:`)), refs.join(' '))
+    assert.ok(refs.includes(`${R}/team/app:1.0`))
   })
 })
