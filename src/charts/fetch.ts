@@ -48,8 +48,11 @@ const CONTENT_TYPES: readonly string[] = [HELM.content, HELM.legacyContent]
 
 /** `oci://HOST/PATH/NAME` + version -> the registry reference Helm pulls: HOST/PATH/NAME:VERSION (+ as _). */
 export function ociChartReference(ref: string, version: string, subject: string): ImageReference {
-  const parsed = parseReference(`${ref.slice('oci://'.length)}:${chartTag(version)}`, subject)
-  if (parsed.registry === 'docker.io' && !ref.slice('oci://'.length).startsWith('docker.io/')) {
+  const path = ref.slice('oci://'.length)
+  const first = path.split('/')[0] ?? ''
+  const parsed = parseReference(`${path}:${chartTag(version)}`, subject)
+  // helm pull needs a host: oci://bitnamicharts/nginx is no registry, oci://registry-1.docker.io/bitnamicharts/nginx is Docker Hub
+  if (!/[.:]/.test(first) && first !== 'localhost') {
     throw new AirlockError('SPEC_INVALID', `${subject}: ${ref} does not start with a registry host`, {subject, hint: 'write oci://HOST[:PORT]/PATH/NAME, as for helm pull'})
   }
   return parsed
