@@ -113,7 +113,8 @@ async function collect(source: Readable, subject: string, budget: {left: number}
 
 function parseYamlFile(data: Buffer, subject: string): unknown {
   try {
-    return parseYaml(data.toString('utf8'), {maxAliasCount: 100})
+    // Helm reads charts with go-yaml v2, which is YAML 1.1: `enabled: no` is false, as Helm renders it
+    return parseYaml(data.toString('utf8'), {maxAliasCount: 100, version: '1.1'})
   } catch (error) {
     throw new AirlockError('INPUT_INVALID', `${subject} is not valid YAML: ${(error as Error).message.split('\n')[0]}`, {subject, hint: 'fix the chart, or tell the chart\'s maintainers', cause: error})
   }

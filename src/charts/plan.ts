@@ -127,7 +127,7 @@ async function loadUserValues(chart: SpecChart, subject: string, baseDir: string
         throw error
       }
       try {
-        doc = parseYaml(text, {maxAliasCount: 100}) ?? {}
+        doc = parseYaml(text, {maxAliasCount: 100, version: '1.1'}) ?? {} // as helm -f reads it (YAML 1.1)
       } catch (error) {
         throw new AirlockError('SPEC_INVALID', `${where}: ${file} is not YAML: ${(error as Error).message.split('\n')[0]}`, {subject: where, hint: 'a values file is a YAML map, as for helm -f'})
       }

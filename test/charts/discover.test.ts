@@ -188,4 +188,16 @@ describe('chart image discovery', () => {
     assert.ok(!refs.some((r) => r.startsWith(`${R}/team/cache:`)), refs.join(' '))
     assert.ok(refs.includes(`${R}/team/app:1.0`))
   })
+
+  it('reads values as Helm does (YAML 1.1): a condition set to "no" disables the subchart', async () => {
+    const yes = join(dir, 'yesno.tgz')
+    const file = (path: string, text: string) => ({path, body: Buffer.from(text)})
+    await writeFile(yes, gzipSync(craftTar([
+      file('yesno/Chart.yaml', 'apiVersion: v2\nname: yesno\nversion: 1.0.0\ndependencies:\n  - {name: sub, version: 1.0.0, condition: sub.enabled}\n'),
+      file('yesno/values.yaml', 'sub:\n  enabled: no\n'),
+      file('yesno/charts/sub/Chart.yaml', 'apiVersion: v2\nname: sub\nversion: 1.0.0\n'),
+      file('yesno/charts/sub/values.yaml', `image: {repository: ${R}/team/sub, tag: "1"}\n`),
+    ])))
+    assert.deepEqual(discoverImages({tree: await readChartArchive(yes, 'yesno.tgz'), userValues: {}}).found.list(), [])
+  })
 })
