@@ -11,6 +11,7 @@ import type {BlobFetcher} from '../images/fetcher.js'
 import type {ResolvedImage} from '../images/resolve.js'
 import type {RegistryPool} from '../registry/client.js'
 import {formatReference, parseReference} from '../registry/reference.js'
+import type {ReferrerRecord} from '../referrers/model.js'
 import type {SpecChart, SpecImage} from '../spec/schema.js'
 import {AirlockError} from '../ui/errors.js'
 import {readSmallFile} from '../util/fs.js'
@@ -50,6 +51,8 @@ export interface ChartExtension {
   images: FoundImage[]
   /** how discovery ran: "values and annotations", "... and helm template", "off" */
   discovery: string
+  /** an OCI chart's signatures and other referrers, carried beside it as an image's are */
+  referrers?: ReferrerRecord[]
 }
 
 /** A chart image to resolve with spec.images. */

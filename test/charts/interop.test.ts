@@ -13,7 +13,8 @@ import {chartConfig} from '../../src/charts/artifact.js'
 import {makeKeys, type TestKeys} from '../support/bundles.js'
 import {runCli} from '../support/cli.js'
 import {makeImage, makeLayer, makePki, seed, skopeo, startRegistry, tempDir, writeLayout, type Pki, type Registry} from '../support/registry.js'
-import {HELM_CONFIG, HELM_CONTENT, repoIndex, sha256, startChartRepo} from './fixture.js'
+import {cosignSignature, pushArtifact} from '../referrers/fixture.js'
+import {HELM_CONTENT, repoIndex, sha256, startChartRepo} from './fixture.js'
 
 const run = promisify(execFile)
 const PROV = 'application/vnd.cncf.helm.chart.provenance.v1.prov'
@@ -95,7 +96,7 @@ describe('charts made and pushed by helm itself', function () {
     }
   })
 
-  it('carries a chart helm push put in a registry with its provenance file, digests unchanged, and helm pull gets it from the site', async () => {
+  it('carries a chart helm push put in a registry with its provenance file and its cosign signature, digests unchanged, and helm pull gets it from the site', async () => {
     const tgz = await helmPackage({
       'signed/Chart.yaml': 'apiVersion: v2\nname: signed\nversion: 2.0.0\n',
       'signed/values.yaml': 'image: {repository: busybox}\n',
@@ -108,16 +109,24 @@ describe('charts made and pushed by helm itself', function () {
     const parsed = JSON.parse(upstream)
     assert.deepEqual(parsed.layers.map((l: any) => l.mediaType).sort(), [HELM_CONTENT, PROV].sort())
 
+    // the chart signed as cosign sign signs it: a .sig beside it, made here with openssl
+    await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', join(dir, 'chart-cosign.key')])
+    const sig = await cosignSignature(dir, join(dir, 'chart-cosign.key'), `${src.host}/helm/signed`, sha256(upstream))
+    const sigTag = `${sha256(upstream).replace(':', '-')}.sig`
+    await pushArtifact(src.host, 'helm/signed', sig, sigTag)
+
     const b = await build('prov', `    - {ref: "oci://${src.host}/helm/signed", version: 2.0.0, discover: false}`)
     assert.equal(b.code, 0, b.stderr + b.stdout)
     const chart = (await manifestOf(b.out, 'prov')).extensions.charts[0]
     assert.equal(chart.digest, sha256(upstream))
+    assert.deepEqual(chart.referrers.map((r: any) => [r.digest, r.kind, r.tag]), [[sig.digest, 'signature', sigTag]])
     const listing = (await run('tar', ['-tf', b.out])).stdout
     for (const blob of [parsed.config, ...parsed.layers]) assert.ok(listing.includes(`prov-1.0.0/images/blobs/sha256/${blob.digest.slice(7)}`), blob.mediaType)
 
     const p = await runCli(['images', 'push', b.out, '--registry', `${site.host}/mirror`, '--insecure-registry', site.host, '--trust', keys.pub, '--json'], {env: {...process.env, ...ENV}})
     assert.equal(p.code, 0, p.stderr + p.stdout)
     assert.equal(await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${site.host}/mirror/helm/signed:2.0.0`]), upstream)
+    assert.equal(sha256(await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${site.host}/mirror/helm/signed:${sigTag}`])), sig.digest)
     const to = join(dir, 'pulled-prov')
     await mkdir(to)
     await run('helm', ['pull', `oci://${site.host}/mirror/helm/signed`, '--version', '2.0.0', '--prov', '--plain-http', '-d', to], {env: helmEnv})
