@@ -58,8 +58,10 @@ function specRefOf(image: string | {ref: string}): string {
  */
 async function settleAll<T>(tasks: Promise<T>[]): Promise<T[]> {
   const settled = await Promise.allSettled(tasks)
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-  if (failed) throw failed.reason
+  const failures = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown)
+  // a mistake in the spec (exit 2) is what to fix first: it is reported before a registry that did not answer
+  const failed = failures.find((e) => e instanceof AirlockError && e.exitCode === 2) ?? failures[0]
+  if (failures.length > 0) throw failed
   return settled.map((r) => (r as PromiseFulfilledResult<T>).value)
 }
 
