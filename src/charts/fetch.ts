@@ -130,6 +130,9 @@ async function fromRepo(chart: SpecChart & {repo: string; name: string; version:
   if (!entry) throw new AirlockError('REGISTRY_NOT_FOUND', `${subject}: ${chart.name} has no version ${chart.version} in ${base}/index.yaml`, {subject, hint: `versions: ${versions.slice(0, 10).map((v) => String(v?.version)).join(', ')}`})
   const url = Array.isArray(entry.urls) && typeof entry.urls[0] === 'string' ? new URL(entry.urls[0], `${base}/`).href : undefined
   if (!url) throw new AirlockError('INPUT_INVALID', `${subject}: ${chart.name} ${chart.version} in ${base}/index.yaml has no urls`, {subject})
+  if (!url.startsWith('https://')) {
+    throw new AirlockError('INPUT_INVALID', `${subject}: ${base}/index.yaml gives ${url} for ${chart.name} ${chart.version}; only https is downloaded into a signed bundle`, {subject, hint: 'serve the archive over https, or download it and give it as source: ./NAME-VERSION.tgz'})
+  }
   const digest = typeof entry.digest === 'string' && /^(sha256:)?[0-9a-f]{64}$/.test(entry.digest) ? entry.digest.replace(/^sha256:/, '') : undefined
   const file = join(dir, `${index}.tgz`)
   // with the index's digest a mismatch fails the download: the chart is not the one indexed

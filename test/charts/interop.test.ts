@@ -198,4 +198,14 @@ describe('charts made and pushed by helm itself', function () {
       assert.match(c.json.error.hint, /credentials/)
     })
   })
+
+  it('refuses an index.yaml that sends the archive over plain http, naming the spec entry', async () => {
+    const repo = await startChartRepo(pki, {'/stable/index.yaml': repoIndex([{name: 'plain', version: '1.0.0', url: 'http://127.0.0.1:1/plain-1.0.0.tgz'}])})
+    const r = await build('plainhttp', `    - {repo: "${repo.url}", name: plain, version: 1.0.0}`)
+    assert.equal(r.code, 2, r.stderr + r.stdout)
+    assert.equal(r.json.error.code, 'INPUT_INVALID')
+    assert.equal(r.json.error.subject, `${join(dir, 'plainhttp.yaml')}#spec.charts[0].repo`)
+    assert.match(r.json.error.message, /only https/)
+    await repo.stop()
+  })
 })
