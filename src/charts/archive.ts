@@ -35,11 +35,15 @@ const MAX_NESTED = 64 << 20
 /** uncompressed bytes read from one archive, nested ones included: a gzip bomb stops here */
 const MAX_TOTAL = 1 << 30
 const MAX_DEPTH = 6
+const CHART_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,249}$/
+const CHART_VERSION = /^v?[0-9A-Za-z][0-9A-Za-z.+-]{0,127}$/
 
 interface Collected {
   chartYaml?: Buffer
   values?: Buffer
   imagesLock?: Buffer
+  /** apiVersion v1 charts list their dependencies here, not in Chart.yaml */
+  requirements?: Buffer
   nested: {name: string; data: Buffer}[]
 }
 
@@ -93,6 +97,7 @@ async function collect(source: Readable, subject: string, budget: {left: number}
     if (file === 'Chart.yaml') take(MAX_TEXT, (b) => (c.chartYaml = b))
     else if (file === 'values.yaml') take(MAX_TEXT, (b) => (c.values = b))
     else if (file === 'images.lock') take(MAX_TEXT, (b) => (c.imagesLock = b))
+    else if (file === 'requirements.yaml') take(MAX_TEXT, (b) => (c.requirements = b))
     else if (where.rest.length === 2 && where.rest[0] === 'charts' && /\.tgz$/.test(where.rest[1] as string)) take(MAX_NESTED, (b) => c.nested.push({name: where.rest[1] as string, data: b}))
     else entry.resume()
   })
@@ -108,7 +113,8 @@ async function collect(source: Readable, subject: string, budget: {left: number}
 
 function parseYamlFile(data: Buffer, subject: string): unknown {
   try {
-    return parseYaml(data.toString('utf8'), {maxAliasCount: 100})
+    // Helm reads charts with go-yaml v2, which is YAML 1.1: `enabled: no` is false, as Helm renders it
+    return parseYaml(data.toString('utf8'), {maxAliasCount: 100, version: '1.1'})
   } catch (error) {
     throw new AirlockError('INPUT_INVALID', `${subject} is not valid YAML: ${(error as Error).message.split('\n')[0]}`, {subject, hint: 'fix the chart, or tell the chart\'s maintainers', cause: error})
   }
@@ -119,7 +125,12 @@ function checkMetadata(doc: unknown, subject: string): ChartMetadata {
   if (!m || typeof m !== 'object' || typeof m.name !== 'string' || m.name === '' || (typeof m.version !== 'string' && typeof m.version !== 'number')) {
     throw new AirlockError('INPUT_INVALID', `${subject} has no name and version`, {subject, hint: 'every chart\'s Chart.yaml names it and gives its version'})
   }
-  return {...m, version: String(m.version), ...(m.appVersion === undefined ? {} : {appVersion: String(m.appVersion)})}
+  const version = String(m.version)
+  // the name and version become file and registry names (charts/NAME-VERSION.tgz): Helm's own rules
+  if (!CHART_NAME.test(m.name) || !CHART_VERSION.test(version)) {
+    throw new AirlockError('INPUT_INVALID', `${subject}: chart name ${JSON.stringify(m.name)} or version ${JSON.stringify(version)} is not one Helm accepts`, {subject, hint: 'a chart name is letters, digits, ".", "_" and "-"; a version is SemVer 2 (1.2.3)'})
+  }
+  return {...m, version, ...(m.appVersion === undefined ? {} : {appVersion: String(m.appVersion)})}
 }
 
 function asValues(doc: unknown): Record<string, unknown> {
@@ -131,9 +142,16 @@ async function readTree(source: Readable, subject: string, depth: number, budget
   const nodes = new Map<string, ChartNode>()
   for (const [dir, c] of charts) {
     if (!c.chartYaml) continue
+    const metadata = checkMetadata(parseYamlFile(c.chartYaml, `${subject}: ${dir}/Chart.yaml`), `${subject}: ${dir}/Chart.yaml`)
+    // Helm 2 (apiVersion v1) charts name their subcharts' conditions and aliases in requirements.yaml;
+    // Helm 3 reads it into the chart's metadata whatever the apiVersion, so it wins here too
+    if (c.requirements) {
+      const deps = (parseYamlFile(c.requirements, `${subject}: ${dir}/requirements.yaml`) as {dependencies?: unknown} | null)?.dependencies
+      if (Array.isArray(deps)) metadata.dependencies = deps as ChartMetadata['dependencies']
+    }
     nodes.set(dir, {
       path: dir,
-      metadata: checkMetadata(parseYamlFile(c.chartYaml, `${subject}: ${dir}/Chart.yaml`), `${subject}: ${dir}/Chart.yaml`),
+      metadata,
       values: c.values ? asValues(parseYamlFile(c.values, `${subject}: ${dir}/values.yaml`)) : {},
       ...(c.imagesLock ? {imagesLock: parseYamlFile(c.imagesLock, `${subject}: ${dir}/images.lock`)} : {}),
       children: [],

@@ -8,19 +8,44 @@ import {MT} from '../oci/media-types.js'
 import type {ChartMetadata} from './archive.js'
 import {HELM} from './media-types.js'
 
-// Chart.yaml fields in the order Helm's Go Metadata struct marshals them: a config airlock writes
-// reads like the one `helm push` writes for the same chart.
-const METADATA_ORDER = ['name', 'home', 'sources', 'version', 'description', 'keywords', 'maintainers', 'icon', 'apiVersion', 'condition', 'tags', 'appVersion', 'deprecated', 'annotations', 'kubeVersion', 'dependencies', 'type']
+// Chart.yaml as Helm's Go structs marshal it (pkg/chart/metadata.go, dependency.go): fields in
+// declaration order, empty ones left out (a dependency's repository is always written), unknown keys
+// dropped, map keys sorted. A config airlock writes is byte-identical to the one `helm push` writes.
+type Field = [key: string, kind: 'string' | 'strings' | 'bool' | 'map' | 'any' | 'maintainers' | 'dependencies', always?: true]
+const METADATA: Field[] = [['name', 'string'], ['home', 'string'], ['sources', 'strings'], ['version', 'string'], ['description', 'string'], ['keywords', 'strings'], ['maintainers', 'maintainers'], ['icon', 'string'], ['apiVersion', 'string'], ['condition', 'string'], ['tags', 'string'], ['appVersion', 'string'], ['deprecated', 'bool'], ['annotations', 'map'], ['kubeVersion', 'string'], ['dependencies', 'dependencies'], ['type', 'string']]
+const MAINTAINER: Field[] = [['name', 'string'], ['email', 'string'], ['url', 'string']]
+const DEPENDENCY: Field[] = [['name', 'string', true], ['version', 'string'], ['repository', 'string', true], ['condition', 'string'], ['tags', 'strings'], ['enabled', 'bool'], ['import-values', 'any'], ['alias', 'string']]
 
-/** The Helm config blob: Chart.yaml as JSON, as `helm push` makes it. */
-export function chartConfig(metadata: ChartMetadata): Buffer {
+/** Go's encoding/json: map keys sorted, key order of structs as declared. */
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys)
+  if (v === null || typeof v !== 'object') return v
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]))
+}
+
+function goStruct(src: unknown, fields: Field[]): Record<string, unknown> {
+  const from = src !== null && typeof src === 'object' ? (src as Record<string, unknown>) : {}
   const out: Record<string, unknown> = {}
-  for (const key of METADATA_ORDER) {
-    const v = metadata[key]
-    if (v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0)) continue
-    out[key] = key === 'annotations' && typeof v === 'object' ? Object.fromEntries(Object.entries(v as Record<string, string>).sort(([a], [b]) => (a < b ? -1 : 1))) : v
+  for (const [key, kind, always] of fields) {
+    const v = from[key]
+    let value: unknown
+    if (kind === 'string') value = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : ''
+    else if (kind === 'bool') value = v === true
+    else if (kind === 'strings') value = Array.isArray(v) ? v.map((x) => String(x)) : []
+    else if (kind === 'map') value = v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)])) : {}
+    else if (kind === 'maintainers') value = Array.isArray(v) ? v.map((m) => goStruct(m, MAINTAINER)) : []
+    else if (kind === 'dependencies') value = Array.isArray(v) ? v.map((d) => goStruct(d, DEPENDENCY)) : []
+    else value = Array.isArray(v) ? v : []
+    const empty = value === '' || value === false || (Array.isArray(value) && value.length === 0) || (kind === 'map' && Object.keys(value as object).length === 0)
+    if (!empty || always) out[key] = kind === 'any' || kind === 'map' ? sortKeys(value) : value
   }
-  return Buffer.from(JSON.stringify(out))
+  return out
+}
+
+/** The Helm config blob: Chart.yaml as JSON, as `helm push` makes it (Go escapes <, > and & in strings). */
+export function chartConfig(metadata: ChartMetadata): Buffer {
+  const json = JSON.stringify(goStruct(metadata, METADATA)).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  return Buffer.from(json)
 }
 
 /** The manifest annotations `helm push` sets (title, version, description, url, source, authors, created). */
@@ -35,6 +60,8 @@ function chartAnnotations(m: ChartMetadata, created: Date): Record<string, strin
   a['org.opencontainers.image.title'] = m.name
   if (typeof m.home === 'string' && m.home) a['org.opencontainers.image.url'] = m.home
   a['org.opencontainers.image.version'] = m.version
+  // helm push copies the chart's own annotations too, never over the ones above
+  for (const [k, v] of Object.entries(m.annotations ?? {})) if (!Object.hasOwn(a, k) && v !== undefined && v !== null) a[k] = String(v)
   return a
 }
 

@@ -100,9 +100,14 @@ function scalar(v: unknown): string | undefined {
  *    `.Values.image.tag | default .Chart.AppVersion` makes it; a repository without a registry host
  *    takes the chart's registry value (`registryValue`) when the spec names one;
  *  - strings under a key ending in "image" (`image: nginx:1.25`, `initImage: ...`) that carry a tag
- *    or digest, or take one from a sibling `tag`/`imageTag`.
+ *    or digest, or take one from a sibling `tag`/`imageTag`/`digest`, and a sibling `registry` when
+ *    they name no registry host (ingress-nginx writes `{registry, image, tag, digest}`).
  */
 function imagesInValues(values: Values, appVersion: string | undefined, registry: string | undefined): {text: string; where: string}[] {
+  // Bitnami's common.images.image (and the many charts written after it): a non-empty
+  // global.imageRegistry replaces every image map's registry
+  const g = getValue(values, 'global.imageRegistry')
+  const globalRegistry = typeof g === 'string' && g !== '' && !/\s/.test(g) ? g : undefined
   const out: {text: string; where: string}[] = []
   const walk = (node: unknown, path: string, depth: number) => {
     if (depth > 64 || node === null || typeof node !== 'object') return
@@ -115,7 +120,8 @@ function imagesInValues(values: Values, appVersion: string | undefined, registry
     if (repository && !/\s/.test(repository)) {
       const digest = scalar(map.digest)
       const tag = scalar(map.tag) ?? (digest ? undefined : appVersion)
-      const host = scalar(map.registry) ?? (HAS_HOST.test(repository) ? undefined : registry)
+      const hasHost = HAS_HOST.test(repository)
+      const host = (globalRegistry && (map.registry !== undefined || !hasHost) ? globalRegistry : undefined) ?? scalar(map.registry) ?? (hasHost ? undefined : registry)
       const tagged = /:[^/]*$/.test(repository)
       if (tag || digest || tagged) {
         const name = `${host ? `${host.replace(/\/+$/, '')}/` : ''}${repository}`
@@ -128,8 +134,12 @@ function imagesInValues(values: Values, appVersion: string | undefined, registry
         if (v === '' || /\s/.test(v)) continue
         const last = v.split('/').pop() ?? ''
         const sibling = scalar(map.tag) ?? scalar(map.imageTag)
-        if (/[:@]/.test(last)) out.push({text: v, where: here})
-        else if (sibling) out.push({text: `${v}:${sibling}`, where: here})
+        // ingress-nginx's shape: {registry, image: ingress-nginx/controller, tag, digest}
+        const siblingRegistry = repository === undefined && !HAS_HOST.test(v) ? (globalRegistry && map.registry !== undefined ? globalRegistry : scalar(map.registry)) : undefined
+        const name = siblingRegistry ? `${siblingRegistry.replace(/\/+$/, '')}/${v}` : v
+        const digest = v.includes('@') ? undefined : scalar(map.digest)
+        if (/[:@]/.test(last)) out.push({text: `${name}${digest ? `@${digest}` : ''}`, where: here})
+        else if (sibling || digest) out.push({text: `${name}${sibling ? `:${sibling}` : ''}${digest ? `@${digest}` : ''}`, where: here})
         continue
       }
       walk(v, here, depth + 1)
@@ -159,6 +169,9 @@ export function discoverImages(input: DiscoverInput, found = new ImageFindings()
   for (const c of charts) {
     if (!seen.has(c.node)) {
       seen.add(c.node)
+      // a dependency Chart.yaml names but the archive does not carry (not vendored with helm dependency build)
+      const missing = (c.node.metadata.dependencies ?? []).filter((d) => typeof d?.name === 'string' && !c.node.children.some((k) => k.metadata.name === d.name))
+      for (const d of missing) notes.push(`${c.node.path}: dependency ${d.name} is not in the archive's charts/ folder, so its images are not found; package the chart after helm dependency build, or list them under images:`)
       fromAnnotations(c.node, c.node.path, found, notes)
       fromImagesLock(c.node, c.node.path, found)
     }

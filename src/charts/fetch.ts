@@ -7,6 +7,7 @@ import type {BlobFetcher} from '../images/fetcher.js'
 import type {Blob, Document} from '../images/resolve.js'
 import {parseManifest} from '../oci/manifest.js'
 import type {RegistryPool} from '../registry/client.js'
+import {findCredentials} from '../registry/credentials.js'
 import {formatReference, parseReference, type ImageReference} from '../registry/reference.js'
 import {downloadToFile} from '../sources/http.js'
 import type {SpecChart} from '../spec/schema.js'
@@ -36,6 +37,8 @@ export interface FetchEnv {
   ca?: string
   /** the manifest digest an earlier --lock recorded for this OCI chart */
   lockedDigest?: string
+  /** where registry credential files are looked up (default: process.env) */
+  credentialsEnv?: NodeJS.ProcessEnv
 }
 
 /** the largest public indexes are tens of megabytes; this is read into memory to be parsed */
@@ -45,8 +48,11 @@ const CONTENT_TYPES: readonly string[] = [HELM.content, HELM.legacyContent]
 
 /** `oci://HOST/PATH/NAME` + version -> the registry reference Helm pulls: HOST/PATH/NAME:VERSION (+ as _). */
 export function ociChartReference(ref: string, version: string, subject: string): ImageReference {
-  const parsed = parseReference(`${ref.slice('oci://'.length)}:${chartTag(version)}`, subject)
-  if (parsed.registry === 'docker.io' && !ref.slice('oci://'.length).startsWith('docker.io/')) {
+  const path = ref.slice('oci://'.length)
+  const first = path.split('/')[0] ?? ''
+  const parsed = parseReference(`${path}:${chartTag(version)}`, subject)
+  // helm pull needs a host: oci://bitnamicharts/nginx is no registry, oci://registry-1.docker.io/bitnamicharts/nginx is Docker Hub
+  if (!/[.:]/.test(first) && first !== 'localhost') {
     throw new AirlockError('SPEC_INVALID', `${subject}: ${ref} does not start with a registry host`, {subject, hint: 'write oci://HOST[:PORT]/PATH/NAME, as for helm pull'})
   }
   return parsed
@@ -89,12 +95,28 @@ interface IndexEntry {
   digest?: unknown
 }
 
+/**
+ * A repository URL without its credentials, and the credentials: those written in the URL
+ * (https://USER:PASSWORD@HOST/PATH), else an auths entry for its host in the registry credentials
+ * files (as for images). The URL recorded in the bundle never holds a password.
+ */
+export async function repoAccess(repo: string, credentialsEnv?: NodeJS.ProcessEnv): Promise<{base: string; basicAuth?: {username: string; password: string}}> {
+  const url = new URL(repo)
+  const inline = url.username || url.password ? {username: decodeURIComponent(url.username), password: decodeURIComponent(url.password)} : undefined
+  url.username = ''
+  url.password = ''
+  const base = url.href.replace(/\/+$/, '')
+  if (inline) return {base, basicAuth: inline}
+  const found = await findCredentials(url.host, url.pathname.replace(/^\/+|\/+$/g, ''), credentialsEnv)
+  return {base, ...(found ? {basicAuth: {username: found.username, password: found.password}} : {})}
+}
+
 async function fromRepo(chart: SpecChart & {repo: string; name: string; version: string}, subject: string, env: FetchEnv, index: number): Promise<FetchedChart> {
-  const base = chart.repo.replace(/\/+$/, '')
+  const {base, basicAuth} = await repoAccess(chart.repo, env.credentialsEnv)
   const dir = join(env.workDir, 'charts')
   await mkdir(dir, {recursive: true})
   const indexFile = join(dir, `${index}-index.yaml`)
-  const got = await downloadToFile(`${base}/index.yaml`, indexFile, {ca: env.ca, subject})
+  const got = await downloadToFile(`${base}/index.yaml`, indexFile, {ca: env.ca, subject, ...(basicAuth ? {basicAuth} : {})})
   if (got.size > MAX_INDEX_BYTES) throw new AirlockError('INPUT_INVALID', `${subject}: ${base}/index.yaml is ${got.size} bytes, more than the ${MAX_INDEX_BYTES} a chart index is read up to`, {subject, hint: 'check repo: it must be the folder that holds a chart repository\'s index.yaml'})
   let doc: {entries?: Record<string, IndexEntry[]>}
   try {
@@ -108,10 +130,14 @@ async function fromRepo(chart: SpecChart & {repo: string; name: string; version:
   if (!entry) throw new AirlockError('REGISTRY_NOT_FOUND', `${subject}: ${chart.name} has no version ${chart.version} in ${base}/index.yaml`, {subject, hint: `versions: ${versions.slice(0, 10).map((v) => String(v?.version)).join(', ')}`})
   const url = Array.isArray(entry.urls) && typeof entry.urls[0] === 'string' ? new URL(entry.urls[0], `${base}/`).href : undefined
   if (!url) throw new AirlockError('INPUT_INVALID', `${subject}: ${chart.name} ${chart.version} in ${base}/index.yaml has no urls`, {subject})
+  if (!url.startsWith('https://')) {
+    throw new AirlockError('INPUT_INVALID', `${subject}: ${base}/index.yaml gives ${url} for ${chart.name} ${chart.version}; only https is downloaded into a signed bundle`, {subject, hint: 'serve the archive over https, or download it and give it as source: ./NAME-VERSION.tgz'})
+  }
   const digest = typeof entry.digest === 'string' && /^(sha256:)?[0-9a-f]{64}$/.test(entry.digest) ? entry.digest.replace(/^sha256:/, '') : undefined
   const file = join(dir, `${index}.tgz`)
   // with the index's digest a mismatch fails the download: the chart is not the one indexed
-  const archive = await downloadToFile(url, file, {ca: env.ca, subject, ...(digest ? {sha256: digest} : {})})
+  // credentials go to the repository's own host only, as helm does without --pass-credentials
+  const archive = await downloadToFile(url, file, {ca: env.ca, subject, ...(digest ? {sha256: digest} : {}), ...(basicAuth && new URL(url).origin === new URL(base).origin ? {basicAuth} : {})})
   return {file, sha256: archive.sha256, size: archive.size, source: `${base} ${chart.name} ${chart.version}`, ...(digest ? {indexDigest: digest} : {})}
 }
 

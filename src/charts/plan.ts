@@ -11,7 +11,8 @@ import type {BlobFetcher} from '../images/fetcher.js'
 import type {ResolvedImage} from '../images/resolve.js'
 import type {RegistryPool} from '../registry/client.js'
 import {formatReference, parseReference} from '../registry/reference.js'
-import type {SpecChart} from '../spec/schema.js'
+import type {ReferrerRecord} from '../referrers/model.js'
+import type {SpecChart, SpecImage} from '../spec/schema.js'
 import {AirlockError} from '../ui/errors.js'
 import {readSmallFile} from '../util/fs.js'
 import {readChartArchive, type ChartMetadata} from './archive.js'
@@ -19,7 +20,7 @@ import {chartToArtifact} from './artifact.js'
 import {discoverImages, ImageFindings, imagesInRendered, type FoundImage} from './discover.js'
 import {fetchChart, ociChartReference, type FetchedChart} from './fetch.js'
 import {chartTag} from './media-types.js'
-import {mergeValues, valueAt, type Values} from './values.js'
+import {getValue, mergeValues, valueAt, type Values} from './values.js'
 
 const run = promisify(execFile)
 
@@ -40,11 +41,18 @@ export interface ChartExtension {
   archive: string
   /** the value path that points the chart's images at a registry, and the template push fills */
   registryValue?: string
+  /**
+   * the repository path below the registry host that the registry value held at build
+   * (`ghcr.io/wallaroolabs` -> `wallaroolabs`): images push keeps it below the site registry
+   */
+  registryPath?: string
   siteValues?: string
   /** every image the chart needs, with where each was found */
   images: FoundImage[]
   /** how discovery ran: "values and annotations", "... and helm template", "off" */
   discovery: string
+  /** an OCI chart's signatures and other referrers, carried beside it as an image's are */
+  referrers?: ReferrerRecord[]
 }
 
 /** A chart image to resolve with spec.images. */
@@ -55,6 +63,8 @@ export interface ChartImageRequest {
   platforms: string[]
   /** where the image was found, for errors: "values image.repository" */
   foundIn: string
+  /** the chart entry's own `images:` item, when it is a map: its verify and excludeReferrers apply */
+  entry?: Exclude<SpecImage, string>
 }
 
 export interface ChartPlan {
@@ -120,14 +130,14 @@ async function loadUserValues(chart: SpecChart, subject: string, baseDir: string
         throw error
       }
       try {
-        doc = parseYaml(text, {maxAliasCount: 100}) ?? {}
+        doc = parseYaml(text, {maxAliasCount: 100, version: '1.1'}) ?? {} // as helm -f reads it (YAML 1.1)
       } catch (error) {
         throw new AirlockError('SPEC_INVALID', `${where}: ${file} is not YAML: ${(error as Error).message.split('\n')[0]}`, {subject: where, hint: 'a values file is a YAML map, as for helm -f'})
       }
       files.push(file)
     }
     if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new AirlockError('SPEC_INVALID', `${where}: values must be a map`, {subject: where, hint: 'a values file is a YAML map, as for helm -f'})
-    values = mergeValues(values, doc as Values)
+    values = mergeValues(values, doc as Values, true)
   }
   return {values, files}
 }
@@ -170,12 +180,24 @@ function checkMetadata(chart: SpecChart, fetched: FetchedChart, metadata: ChartM
   }
 }
 
-function siteValuesTemplate(name: string, registryValue: string): string {
+/**
+ * The path part of a registry value: `ghcr.io/wallaroolabs` -> `wallaroolabs`, `quay.io` -> ``,
+ * `wallaroolabs` (a Docker Hub namespace) -> `wallaroolabs`. `images push` keeps an image's repository
+ * path below the site registry, so the site's value is HOST[/PREFIX] followed by this path.
+ */
+export function registryPathOf(value: unknown): string {
+  if (typeof value !== 'string') return ''
+  const parts = value.trim().replace(/^[a-z]+:\/\//, '').split('/').filter(Boolean)
+  if (parts.length > 0 && (/[.:]/.test(parts[0] as string) || parts[0] === 'localhost')) parts.shift()
+  return parts.join('/').toLowerCase()
+}
+
+function siteValuesTemplate(name: string, registryValue: string, registryPath: string): string {
   return [
     `# Values for helm install/upgrade of ${name} that point its images at the site registry.`,
     '# airlock images push --registry HOST[/PREFIX] prints this with SITE_REGISTRY filled in',
     '# (and writes it with --values-dir); by hand: replace ${SITE_REGISTRY} with HOST[/PREFIX].',
-    stringify(valueAt(registryValue, '${SITE_REGISTRY}')).trimEnd(),
+    stringify(valueAt(registryValue, `\${SITE_REGISTRY}${registryPath ? `/${registryPath}` : ''}`)).trimEnd(),
     '',
   ].join('\n')
 }
@@ -191,6 +213,7 @@ export async function planCharts(ctx: BuildContext, env: PlanEnv): Promise<Chart
   const ca = ctx.options.caFile ? (await readSmallFile(ctx.options.caFile, {what: 'CA file'})).toString('utf8') : undefined
   const helm = charts.some((c) => c.discover) ? await findHelm() : undefined
   const byName = new Map<string, {digest: string; i: number}>()
+  const archives = new Map<string, {sha256: string; i: number}>()
   for (const [i, chart] of charts.entries()) {
     const subject = `${ctx.loaded.path}#spec.charts[${i}]`
     ctx.progress(`fetching chart ${chart.ref ?? chart.name ?? chart.source}`)
@@ -211,11 +234,26 @@ export async function planCharts(ctx: BuildContext, env: PlanEnv): Promise<Chart
       plan.artifacts.push({specRef: fetched.source, name, sourceDigest: manifest.digest, top: manifest, documents: [manifest], blobs, origin, platforms: []})
     }
     if (fetched.oci && lockKey) plan.locks.push({ref: lockKey, name, digest: manifest.digest})
-    if (chart.repo !== undefined && !fetched.indexDigest) plan.notes.push(`${subject}: ${chart.repo}/index.yaml gives no digest for ${tree.metadata.name} ${tree.metadata.version}; the archive is carried as downloaded`)
+    if (chart.repo !== undefined && !fetched.indexDigest) plan.notes.push(`${subject}: ${fetched.source.split(' ')[0]}/index.yaml gives no digest for ${tree.metadata.name} ${tree.metadata.version}; the archive is carried as downloaded`)
 
     // Images: the spec's own list, then what discovery finds.
     const found = new ImageFindings()
-    chart.images.forEach((img, j) => found.add(typeof img === 'string' ? img : img.ref, {chart: tree.metadata.name, how: 'spec', where: `spec.charts[${i}].images[${j}]`}))
+    // the entry's own images: a reference that does not parse is the user's mistake, not a note;
+    // each keeps its own platforms, verify and excludeReferrers, as in spec.images
+    const listed = new Map<string, {subject: string; entry?: Exclude<SpecImage, string>}>()
+    chart.images.forEach((img, j) => {
+      const text = typeof img === 'string' ? img : img.ref
+      const where = `${subject}.images[${j}]`
+      let ref: string
+      try {
+        ref = formatReference(parseReference(text.trim(), where))
+      } catch (error) {
+        if (!(error instanceof AirlockError)) throw error
+        throw new AirlockError('SPEC_INVALID', `${where}: ${text} is not an image reference (${error.message})`, {subject: where, hint: 'write REGISTRY/REPOSITORY:TAG or @sha256:DIGEST'})
+      }
+      if (!listed.has(ref)) listed.set(ref, {subject: where, ...(typeof img === 'string' ? {} : {entry: img})})
+      found.add(text, {chart: tree.metadata.name, how: 'spec', where: `spec.charts[${i}].images[${j}]`})
+    })
     let discovery = 'off'
     if (chart.discover) {
       const {values: userValues} = await loadUserValues(chart, subject, ctx.loaded.baseDir)
@@ -230,10 +268,16 @@ export async function planCharts(ctx: BuildContext, env: PlanEnv): Promise<Chart
       for (const s of found.skipped) plan.notes.push(`${subject}: ${s.source.chart} ${s.source.how} ${s.source.where}: "${s.text}" is not an image reference; skipped`)
     }
     const images = found.list()
-    const perImage = chart.images.map((img) => (typeof img === 'string' ? undefined : img.platforms))
-    images.forEach((img, j) => {
-      plan.images.push({specRef: img.ref, subject, foundIn: img.foundIn.map((s) => `${s.chart}: ${s.how} ${s.where}`).join('; '), platforms: (j < perImage.length ? perImage[j] : undefined) ?? chart.platforms ?? env.platforms})
-    })
+    for (const img of images) {
+      const own = listed.get(img.ref)
+      plan.images.push({
+        specRef: img.ref,
+        subject: own?.subject ?? subject,
+        foundIn: img.foundIn.map((s) => `${s.chart}: ${s.how} ${s.where}`).join('; '),
+        platforms: own?.entry?.platforms ?? chart.platforms ?? env.platforms,
+        ...(own?.entry ? {entry: own.entry} : {}),
+      })
+    }
 
     const base = `${tree.metadata.name}-${tree.metadata.version}`
     const archive = `charts/${base}.tgz`
@@ -241,11 +285,22 @@ export async function planCharts(ctx: BuildContext, env: PlanEnv): Promise<Chart
     const copy = join(ctx.workDir, 'charts', `${i}-archive.tgz`)
     await mkdir(join(ctx.workDir, 'charts'), {recursive: true})
     await copyFile(fetched.file, copy)
-    if (!plan.entries.some((e) => e.path === archive)) plan.entries.push({...(await fileEntry(archive, copy, 'chart')), label: `chart ${name} archive`})
+    const sameArchive = archives.get(archive)
+    if (sameArchive && sameArchive.sha256 !== fetched.sha256) {
+      throw new AirlockError('SPEC_INVALID', `${subject}: ${tree.metadata.name} ${tree.metadata.version} is also spec.charts[${sameArchive.i}], with another archive`, {subject, hint: 'two different archives claim the same chart name and version; list one of them'})
+    }
+    if (!sameArchive) {
+      archives.set(archive, {sha256: fetched.sha256, i})
+      plan.entries.push({...(await fileEntry(archive, copy, 'chart')), label: `chart ${name} archive`})
+    }
     let siteValues: string | undefined
+    let registryPath = ''
     if (chart.registryValue) {
+      // what the value is when the chart renders: the user's values over the chart's own
+      const {values: userValues} = await loadUserValues(chart, subject, ctx.loaded.baseDir)
+      registryPath = registryPathOf(getValue(mergeValues(tree.values, userValues), chart.registryValue))
       siteValues = `charts/${base}.site-values.yaml`
-      if (!plan.entries.some((e) => e.path === siteValues)) plan.entries.push(bufferEntry(siteValues, siteValuesTemplate(tree.metadata.name, chart.registryValue), 'chart'))
+      if (!plan.entries.some((e) => e.path === siteValues)) plan.entries.push(bufferEntry(siteValues, siteValuesTemplate(tree.metadata.name, chart.registryValue, registryPath), 'chart'))
     }
     plan.extension.push({
       name: tree.metadata.name,
@@ -256,7 +311,7 @@ export async function planCharts(ctx: BuildContext, env: PlanEnv): Promise<Chart
       digest: manifest.digest,
       contentDigest: `sha256:${fetched.sha256}`,
       archive,
-      ...(chart.registryValue ? {registryValue: chart.registryValue, siteValues} : {}),
+      ...(chart.registryValue ? {registryValue: chart.registryValue, ...(registryPath ? {registryPath} : {}), siteValues} : {}),
       images,
       discovery,
     })

@@ -41,7 +41,8 @@ export async function describePushedChart(chart: ChartExtension, dest: {host: st
     pull: `helm pull oci://${dest.host}/${repository} --version ${chart.version}`,
   }
   if (chart.registryValue) {
-    const registry = dest.prefix ? `${dest.host}/${dest.prefix}` : dest.host
+    // HOST[/PREFIX], then the path the value had upstream, as images push keeps repository paths
+    const registry = [dest.host, dest.prefix, typeof chart.registryPath === 'string' ? chart.registryPath : ''].filter(Boolean).join('/')
     const yaml = `# ${chart.name} ${chart.version}: its images at the site registry (written by airlock images push)\n${stringify(valueAt(chart.registryValue, registry))}`
     out.siteValues = {registryValue: chart.registryValue, registry, yaml}
     if (valuesDir) {

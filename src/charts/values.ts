@@ -8,15 +8,26 @@ function isMap(v: unknown): v is Values {
 
 /**
  * Helm's coalescing of two value trees: maps merge key by key, anything else in `over` replaces
- * what is in `base`, and a null in `over` deletes the key (as `--set key=null` does).
+ * what is in `base`, and a null in `over` deletes the key (as `--set key=null` does). Merging the
+ * user's own files one over the other (`keepNull`), a null stays, so that it still deletes the
+ * chart's default when the result is coalesced with the chart's values, as `helm -f a -f b` does.
  */
-export function mergeValues(base: Values, over: Values): Values {
+export function mergeValues(base: Values, over: Values, keepNull = false): Values {
   const out: Values = {...base}
   for (const [k, v] of Object.entries(over)) {
     if (k === '__proto__') continue
-    if (v === null) delete out[k]
-    else if (isMap(v) && isMap(out[k])) out[k] = mergeValues(out[k] as Values, v)
+    if (v === null && !keepNull) delete out[k]
+    else if (isMap(v) && isMap(out[k])) out[k] = mergeValues(out[k] as Values, v, keepNull)
     else out[k] = v
+  }
+  return out
+}
+
+function withoutNulls(values: Values): Values {
+  const out: Values = {}
+  for (const [k, v] of Object.entries(values)) {
+    if (v === null) continue
+    out[k] = isMap(v) ? withoutNulls(v) : v
   }
   return out
 }
@@ -69,7 +80,10 @@ function enabled(dep: {condition?: string; tags?: string[]} | undefined, parentV
  */
 export function effectiveCharts(root: ChartNode, userValues: Values): EffectiveChart[] {
   const out: EffectiveChart[] = []
-  const visit = (node: ChartNode, key: string, values: Values) => {
+  // `raw` keeps the nulls the user set, so that one set for a subchart (redis: {image: null}) still
+  // deletes that subchart's default; what renders (`values`) has them removed
+  const visit = (node: ChartNode, key: string, raw: Values) => {
+    const values = withoutNulls(raw)
     out.push({node, key, values})
     const deps = node.metadata.dependencies ?? []
     for (const child of node.children) {
@@ -77,14 +91,14 @@ export function effectiveCharts(root: ChartNode, userValues: Values): EffectiveC
       for (const dep of matching.length > 0 ? matching : [undefined]) {
         if (!enabled(dep, values)) continue
         const childKey = dep?.alias ?? child.metadata.name
-        const fromParent = isMap(values[childKey]) ? (values[childKey] as Values) : {}
-        let childValues = mergeValues(child.values, fromParent)
-        const globals = isMap(values.global) ? values.global : {}
-        childValues = {...childValues, global: mergeValues(isMap(childValues.global) ? childValues.global : {}, globals)}
+        const fromParent = isMap(raw[childKey]) ? (raw[childKey] as Values) : {}
+        let childValues = mergeValues(child.values, fromParent, true)
+        const globals = isMap(raw.global) ? raw.global : {}
+        childValues = {...childValues, global: mergeValues(isMap(childValues.global) ? childValues.global : {}, globals, true)}
         visit(child, childKey, childValues)
       }
     }
   }
-  visit(root, root.metadata.name, mergeValues(root.values, userValues))
+  visit(root, root.metadata.name, mergeValues(root.values, userValues, true))
   return out
 }

@@ -58,8 +58,10 @@ function specRefOf(image: string | {ref: string}): string {
  */
 async function settleAll<T>(tasks: Promise<T>[]): Promise<T[]> {
   const settled = await Promise.allSettled(tasks)
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-  if (failed) throw failed.reason
+  const failures = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown)
+  // a mistake in the spec (exit 2) is what to fix first: it is reported before a registry that did not answer
+  const failed = failures.find((e) => e instanceof AirlockError && e.exitCode === 2) ?? failures[0]
+  if (failures.length > 0) throw failed
   return settled.map((r) => (r as PromiseFulfilledResult<T>).value)
 }
 
@@ -91,7 +93,7 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
 
   // spec.charts: the chart artifacts, and the images they need, resolved below with spec.images
   const charts: ChartPlan | undefined = ctx.loaded.spec.spec.charts.length > 0 ? await planCharts(ctx, {pool, fetcher, locked, platforms: defaults}) : undefined
-  const requests: {specRef: string; subject: string; platforms: string[]; foundIn?: string}[] = images.map((image, i) => ({
+  const requests: {specRef: string; subject: string; platforms: string[]; foundIn?: string; entry?: SpecImage}[] = images.map((image, i) => ({
     specRef: specRefOf(image),
     subject: `${ctx.loaded.path}#spec.images[${i}]${typeof image === 'string' ? '' : '.ref'}`,
     platforms: typeof image === 'string' ? defaults : (image.platforms ?? defaults),
@@ -123,8 +125,20 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
     ),
   )
   const carried: ImageReferrers[] = await settleAll(
-    resolved.map((img, i) => limit(() => collectReferrers(img, referrerPolicy(ctx, images[i] as SpecImage, i < images.length ? `${ctx.loaded.path}#spec.images[${i}]` : (requests[i]?.subject ?? ctx.loaded.path)), {pool, fetcher, baseDir: ctx.loaded.baseDir}))),
+    // a chart's image takes spec.verify, or its own entry's under spec.charts[N].images
+    resolved.map((img, i) => limit(() => collectReferrers(img, referrerPolicy(ctx, i < images.length ? (images[i] as SpecImage) : (requests[i]?.entry ?? img.specRef), i < images.length ? `${ctx.loaded.path}#spec.images[${i}]` : (requests[i]?.subject ?? ctx.loaded.path)), {pool, fetcher, baseDir: ctx.loaded.baseDir}))),
   )
+  // an OCI chart's own referrers (a chart signed with cosign sign) travel with it like an image's
+  const chartArtifacts = charts?.artifacts ?? []
+  const chartCarried: ImageReferrers[] = await settleAll(
+    chartArtifacts.map((a) => limit(() => collectReferrers(a, {exclude: Boolean(ctx.options.excludeReferrers || ctx.loaded.spec.spec.excludeReferrers), subject: `${ctx.loaded.path}#spec.charts`}, {pool, fetcher, baseDir: ctx.loaded.baseDir}))),
+  )
+  for (const [n, a] of chartArtifacts.entries()) {
+    const records = chartCarried[n]?.records ?? []
+    if (records.length === 0) continue
+    for (const c of charts?.extension ?? []) if (c.ref === a.name) c.referrers = records
+  }
+  const allCarried = [...carried, ...chartCarried]
   resolved.slice(0, images.length).forEach((img, i) => {
     const first = names.get(img.name)
     if (first !== undefined) {
@@ -166,7 +180,7 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
         add(b.digest, () => fetcher.entry(b.digest, path))
       }
     }
-    const refs = carried[n]
+    const refs = allCarried[n]
     if (refs) {
       // referrers after their image, through the same paths: manifests from memory, blobs fetched and re-hashed
       for (const d of refs.documents) add(d.digest, () => ({...bufferEntry(`${LAYOUT_DIR}/${blobPath(d.digest)}`, d.bytes, 'image-blob'), label: `image ${img.name} referrer ${d.digest}`}))
@@ -197,7 +211,7 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
         annotations: {[REF_NAME]: img.name, ...(img.sourceDigest === img.top.digest ? {} : {[SOURCE_DIGEST]: img.sourceDigest})},
       })),
       // referrers are in the index too, so the layout holds every blob it references; they have no ref.name
-      ...layoutReferrerDescriptors(carried.flatMap((c) => c.records)),
+      ...layoutReferrerDescriptors(allCarried.flatMap((c) => c.records)),
     ],
   }
   entries.push(bufferEntry(`${LAYOUT_DIR}/index.json`, `${JSON.stringify(index, null, 2)}\n`, 'image-layout'))
@@ -213,8 +227,8 @@ export async function contributeImages(ctx: BuildContext): Promise<Contribution 
   const left = new Set(omitted.map((o) => `sha256:${o.sha256}`))
   const blobBytes = stored.flatMap((img) => img.blobs).filter((b, i, all) => !left.has(b.digest) && all.findIndex((x) => x.digest === b.digest) === i).reduce((n, b) => n + b.size, 0)
   if (charts) notes.push(...charts.notes, `charts: ${charts.extension.length}, needing ${charts.images.length} image${charts.images.length === 1 ? '' : 's'} (${resolved.length - images.length} not in spec.images)`)
-  notes.push(...carried.flatMap((c) => c.notes))
-  const referrerCount = carried.reduce((n, c) => n + c.records.length, 0)
+  notes.push(...allCarried.flatMap((c) => c.notes))
+  const referrerCount = allCarried.reduce((n, c) => n + c.records.length, 0)
   if (referrerCount > 0) notes.push(`referrers: ${referrerCount} (signatures, attestations, SBOMs) carried beside their images`)
   for (const [n, c] of carried.entries()) if (c.signature) notes.push(`${resolved[n]?.name}: cosign signature verified with ${c.signature.key}`)
   notes.push(`images: ${resolved.length}, ${fetcher.stats.blobs} blobs (${blobBytes} bytes) stored once each`)

@@ -15,11 +15,24 @@ export interface SbomContext {
   files: InventoryEntry[]
 }
 
-/** Charts named by the charts step in manifest.json `extensions.charts`, read leniently: name required. */
+/**
+ * Charts named by the charts step in manifest.json `extensions.charts` (src/charts/plan.ts
+ * ChartExtension), read leniently: name required. The chart is its archive (contentDigest, the
+ * charts/ file), stored in the layout as the OCI artifact `digest` under `ref`.
+ */
 function chartsFromExtensions(extensions: Record<string, unknown>): SbomChart[] {
   const charts = extensions.charts
-  const list = Array.isArray(charts) ? charts : Array.isArray((charts as {charts?: unknown} | undefined)?.charts) ? (charts as {charts: unknown[]}).charts : []
-  return list.filter((c): c is SbomChart => typeof c === 'object' && c !== null && typeof (c as SbomChart).name === 'string')
+  const list: unknown[] = Array.isArray(charts) ? charts : Array.isArray((charts as {charts?: unknown} | undefined)?.charts) ? (charts as {charts: unknown[]}).charts : []
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined)
+  return list.flatMap((raw): SbomChart[] => {
+    if (typeof raw !== 'object' || raw === null) return []
+    const c = raw as Record<string, unknown>
+    const name = str(c.name)
+    if (!name) return []
+    const images = Array.isArray(c.images) ? c.images.map((i) => str((i as {ref?: unknown})?.ref)).filter((r): r is string => r !== undefined) : []
+    const fields: [keyof SbomChart, string | undefined][] = [['version', str(c.version)], ['digest', str(c.digest)], ['sha256', str(c.contentDigest) ?? str(c.sha256)], ['path', str(c.archive) ?? str(c.path)], ['ref', str(c.ref)]]
+    return [{name, ...Object.fromEntries(fields.filter(([, v]) => v !== undefined)), ...(images.length > 0 ? {images} : {})}]
+  })
 }
 
 /**

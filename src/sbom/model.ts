@@ -46,7 +46,10 @@ export interface SbomChart {
   sha256?: string
   /** its .tgz in the bundle: charts/NAME-VERSION.tgz */
   path?: string
+  /** its name in the bundle's layout (HOST/PATH/NAME:TAG), which images push maps to the site */
   ref?: string
+  /** the images it needs, by their full reference */
+  images?: string[]
 }
 
 export interface SbomPart {

@@ -6,6 +6,7 @@ import {PackageURL} from 'packageurl-js'
 import type {InventoryEntry} from '../bundle/format.js'
 import {blobPath} from '../oci/digest.js'
 import type {ReferrerRecord} from '../referrers/model.js'
+import {parseReference} from '../registry/reference.js'
 import type {SbomChart, SbomImage, SbomManifest} from './model.js'
 
 export interface BundleSbomInput {
@@ -31,12 +32,26 @@ function sha256Hashes(hex: string): Models.HashDictionary {
 }
 
 /** pkg:oci/NAME@DIGEST?repository_url=REGISTRY/REPO&arch=..&tag=.. (the purl spec's oci type). */
-function ociPurl(image: SbomImage, digest: string, arch?: string): string {
+function ociPurl(image: Pick<SbomImage, 'registry' | 'repository' | 'tag'>, digest: string, arch?: string): string {
   const name = image.repository.split('/').at(-1) ?? image.repository
   const qualifiers: Record<string, string> = {repository_url: `${image.registry}/${image.repository}`}
   if (arch) qualifiers.arch = arch
   if (image.tag) qualifiers.tag = image.tag
   return new PackageURL('oci', undefined, name, digest, qualifiers, undefined).toString()
+}
+
+/**
+ * A chart stored in the layout as an OCI artifact: pkg:oci/NAME@MANIFEST-DIGEST with the repository
+ * it is named by there (its registry's for an OCI chart) and the version tag.
+ */
+function chartPurl(chart: SbomChart): string | undefined {
+  if (!chart.ref || !chart.digest || !/^sha256:[0-9a-f]{64}$/.test(chart.digest)) return undefined
+  try {
+    const ref = parseReference(chart.ref)
+    return ociPurl({registry: ref.registry, repository: ref.repository, ...(ref.tag ? {tag: ref.tag} : {})}, chart.digest)
+  } catch {
+    return undefined
+  }
 }
 
 /** A deterministic urn:uuid (RFC 4122 version 5 layout) from what identifies the bundle. */
@@ -102,6 +117,7 @@ export function renderBundleSbom(input: BundleSbomInput): string {
     }
   }
 
+  const imagesByName = new Map<string, Models.Component[]>()
   for (const image of input.images) {
     const single = image.manifests.length === 1 && image.manifests[0]?.digest === image.digest ? image.manifests[0] : undefined
     const arch = (m: SbomManifest | undefined) => m?.platform?.split('/')[1]
@@ -113,6 +129,7 @@ export function renderBundleSbom(input: BundleSbomInput): string {
       return c
     })
     bundle.dependencies.add(ic.bomRef)
+    imagesByName.set(image.name, [...(imagesByName.get(image.name) ?? []), ic])
     const subjects = new Map<string, Models.Component>([[image.digest, ic], [image.sourceDigest, ic]])
     for (const m of image.manifests) {
       const mc = single
@@ -129,12 +146,21 @@ export function renderBundleSbom(input: BundleSbomInput): string {
     for (const r of image.referrers) link(subjects.get(r.subject) ?? ic, r)
   }
 
+  const chartRefs = new Map<string, string>()
   for (const chart of input.charts) {
     const hex = (chart.sha256 ?? chart.digest ?? '').replace(/^sha256:/, '')
-    const c = once(`chart:${chart.name}@${chart.version ?? ''}`, () => new Models.Component(ComponentType.Application, chart.name, {bomRef: `chart:${chart.name}@${chart.version ?? ''}`, ...(chart.version ? {version: chart.version} : {}), ...(/^[0-9a-f]{64}$/.test(hex) ? {hashes: sha256Hashes(hex)} : {})}))
+    // name@version, unless another chart of that name and version (from elsewhere) took it
+    const plain = `chart:${chart.name}@${chart.version ?? ''}`
+    const key = chartRefs.has(plain) && chartRefs.get(plain) !== (chart.ref ?? '') ? `${plain} ${chart.ref ?? ''}` : plain
+    chartRefs.set(key, chart.ref ?? '')
+    const purl = chartPurl(chart)
+    const c = once(key, () => new Models.Component(ComponentType.Application, chart.name, {bomRef: key, ...(chart.version ? {version: chart.version} : {}), ...(/^[0-9a-f]{64}$/.test(hex) ? {hashes: sha256Hashes(hex)} : {}), ...(purl ? {purl} : {})}))
     c.properties.add(new Models.Property('airlock:kind', 'helm-chart'))
     if (chart.path) c.properties.add(new Models.Property('airlock:path', chart.path))
     if (chart.ref) c.properties.add(new Models.Property('airlock:ref', chart.ref))
+    if (chart.digest && chart.sha256) c.properties.add(new Models.Property('oci:manifestDigest', chart.digest))
+    // the images a chart needs are what it depends on
+    for (const ref of chart.images ?? []) for (const ic of imagesByName.get(ref) ?? []) c.dependencies.add(ic.bomRef)
     bundle.dependencies.add(c.bomRef)
   }
 

@@ -16,6 +16,8 @@ export interface DownloadOptions {
   maxRedirects?: number
   /** what to name in errors (the spec path) */
   subject?: string
+  /** HTTP basic credentials, sent only to the origin of the URL asked for (not across a redirect to another host) */
+  basicAuth?: {username: string; password: string}
 }
 
 function request(url: URL, options: RequestOptions): Promise<IncomingMessage> {
@@ -40,7 +42,8 @@ export async function downloadToFile(rawUrl: string, dest: string, options: Down
     }
     let res: IncomingMessage
     try {
-      res = await request(url, options.ca ? {ca: options.ca} : {})
+      const auth = options.basicAuth && url.origin === new URL(rawUrl).origin ? `${options.basicAuth.username}:${options.basicAuth.password}` : undefined
+      res = await request(url, {...(options.ca ? {ca: options.ca} : {}), ...(auth ? {auth} : {})})
     } catch (error) {
       const msg = (error as Error).message
       const tls = /certificate|self.signed|CERT_|unable to verify/i.test(msg)
@@ -59,7 +62,8 @@ export async function downloadToFile(rawUrl: string, dest: string, options: Down
     }
     if (status !== 200) {
       res.resume()
-      throw new AirlockError('REMOTE_ERROR', `${url.href} answered HTTP ${status}`, {subject, hint: status === 404 ? 'check the URL in the spec' : 'try again later'})
+      const hint = status === 404 ? 'check the URL in the spec' : status === 401 || status === 403 ? 'the server wants credentials: log in to it (an auths entry for its host in the registry credentials file), or give them as https://USER:PASSWORD@HOST/...' : 'try again later'
+      throw new AirlockError(status === 401 || status === 403 ? 'REGISTRY_AUTH' : 'REMOTE_ERROR', `${url.href} answered HTTP ${status}`, {subject, hint})
     }
     const hash = createHash('sha256')
     let size = 0

@@ -4,6 +4,9 @@ import {mkdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
+import {Spec, Validation} from '@cyclonedx/cyclonedx-library'
+import {PackageURL} from 'packageurl-js'
+
 import {makeKeys, type TestKeys} from '../support/bundles.js'
 import {runCli} from '../support/cli.js'
 import {BIN} from '../support/paths.js'
@@ -201,6 +204,33 @@ describe('bundle build with charts', function () {
     assert.ok(inspect.json.files.some((f: any) => f.path === 'charts/webapp-1.2.3.tgz' && f.role === 'chart'))
   })
 
+  it('describes each chart in sbom.cdx.json: its archive\'s SHA-256, a pkg:oci purl, and the images it needs', async () => {
+    const out = await buildThree()
+    const r = await runCli(['bundle', 'inspect', out, '--sbom', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(await new Validation.JsonStrictValidator(Spec.Version.v1dot6).validate(JSON.stringify(r.json)), null)
+    const sums = (await run('tar', ['-xOf', out, 'three-1.0.0/SHA256SUMS'])).stdout
+    const manifest = JSON.parse((await run('tar', ['-xOf', out, 'three-1.0.0/manifest.json'])).stdout)
+    const components = r.json.components as any[]
+    for (const chart of manifest.extensions.charts) {
+      const c = components.find((x) => x['bom-ref'] === `chart:${chart.name}@${chart.version}`)
+      assert.ok(c, chart.name)
+      // the chart is its archive: the same SHA-256 as its charts/ file's line in SHA256SUMS
+      assert.equal(`sha256:${c.hashes[0].content}`, chart.contentDigest)
+      assert.match(sums, new RegExp(`^${chart.contentDigest.slice(7)}  ${chart.archive.replaceAll('+', '\\+')}$`, 'm'))
+      assert.ok(c.properties.some((p: any) => p.name === 'airlock:path' && p.value === chart.archive))
+      const purl = PackageURL.fromString(c.purl)
+      assert.equal(purl.type, 'oci')
+      assert.equal(purl.version, chart.digest)
+      assert.equal(`${purl.qualifiers?.repository_url}:${purl.qualifiers?.tag}`, chart.ref)
+      const deps = (r.json.dependencies as any[]).find((d) => d.ref === c['bom-ref'])?.dependsOn ?? []
+      const imageRefs = components.filter((x) => deps.includes(x['bom-ref'])).map((x) => x.name).sort()
+      assert.deepEqual(imageRefs, chart.images.map((i: any) => i.ref).sort())
+    }
+    // the OCI chart's purl names its registry, port included
+    assert.match(components.find((x) => x.name === 'webapp').purl, new RegExp(`repository_url=${encodeURIComponent(`${src.host}/charts/webapp`)}`))
+  })
+
   it('bundle extract gives each chart archive under charts/', async () => {
     const out = await buildThree()
     const to = join(dir, 'extracted')
@@ -373,5 +403,32 @@ describe('bundle build with charts', function () {
     const b = await runCli(['bundle', 'build', wrong, '--out', join(dir, 'wrong.tar'), ...flags], {env: {...process.env, ...ENV}})
     assert.equal(b.code, 2, b.stderr + b.stdout)
     assert.equal(b.json.error.subject, `${wrong}#spec.charts[0].version`)
+  })
+
+  it('a chart entry\'s images: are spec images: a bad reference is a spec error, and verify applies to each', async () => {
+    const bad = await writeSpec('badimage', `    - {source: ./charts/site-0.1.0.tgz, images: ["${src.host}/team/app:1.0", "Not An/Image::x"]}`)
+    const a = await runCli(['bundle', 'build', bad, '--out', join(dir, 'badimage.tar'), ...flags], {env: {...process.env, ...ENV}})
+    assert.equal(a.code, 2, a.stderr + a.stdout)
+    assert.equal(a.json.error.code, 'SPEC_INVALID')
+    assert.equal(a.json.error.subject, `${bad}#spec.charts[0].images[1]`)
+    // a cosign key the image is not signed by: the entry's verify fails the build naming that entry
+    await run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', join(dir, 'cosign.key')])
+    await run('openssl', ['ec', '-in', join(dir, 'cosign.key'), '-pubout', '-out', join(dir, 'cosign.pub')])
+    const verify = await writeSpec('verifyimage', `    - {source: ./charts/site-0.1.0.tgz, discover: false, images: [{ref: "${src.host}/team/proxy:1.0", verify: {cosignKey: ./cosign.pub}}]}`)
+    const b = await runCli(['bundle', 'build', verify, '--out', join(dir, 'verifyimage.tar'), ...flags], {env: {...process.env, ...ENV}})
+    assert.equal(b.code, 3, b.stderr + b.stdout)
+    assert.equal(b.json.error.code, 'SIGNATURE_MISSING')
+    assert.equal(b.json.error.subject, `${verify}#spec.charts[0].images[0]`)
+  })
+
+  it('refuses two different archives that claim the same chart name and version', async () => {
+    const other = join(dir, 'other')
+    await mkdir(other, {recursive: true})
+    await makeChartArchive(other, {name: 'site', version: '0.1.0', values: {note: 'not the same chart'}})
+    const spec = await writeSpec('twosites', '    - {source: ./charts/site-0.1.0.tgz}\n    - {source: ./other/site-0.1.0.tgz}')
+    const r = await runCli(['bundle', 'build', spec, '--out', join(dir, 'twosites.tar'), ...flags], {env: {...process.env, ...ENV}})
+    assert.equal(r.code, 2, r.stderr + r.stdout)
+    assert.equal(r.json.error.code, 'SPEC_INVALID')
+    assert.equal(r.json.error.subject, `${spec}#spec.charts[1]`)
   })
 })

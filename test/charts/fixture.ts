@@ -105,14 +105,18 @@ export interface ChartRepo {
   stop(): Promise<void>
 }
 
-/** A classic chart repository over HTTPS: index.yaml and the archives, from memory. */
-export async function startChartRepo(pki: Pki, files: Record<string, Buffer | string>): Promise<ChartRepo> {
+/** A classic chart repository over HTTPS: index.yaml and the archives, from memory; behind basic auth when given. */
+export async function startChartRepo(pki: Pki, files: Record<string, Buffer | string>, basicAuth?: {user: string; password: string}): Promise<ChartRepo> {
   const map = new Map(Object.entries(files).map(([k, v]) => [k, Buffer.from(v)]))
   const requests: string[] = []
   const [cert, key] = await Promise.all([readFile(pki.serverCert), readFile(pki.serverKey)])
   const server = createServer({cert, key}, (req, res) => {
     const path = (req.url ?? '/').split('?')[0] as string
     requests.push(path)
+    if (basicAuth && req.headers.authorization !== `Basic ${Buffer.from(`${basicAuth.user}:${basicAuth.password}`).toString('base64')}`) {
+      res.writeHead(401, {'www-authenticate': 'Basic realm="charts"'}).end('unauthorized')
+      return
+    }
     const body = map.get(path)
     if (!body) {
       res.writeHead(404).end('not found')

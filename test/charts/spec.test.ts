@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 
+import {ociChartReference} from '../../src/charts/fetch.js'
+import {formatReference} from '../../src/registry/reference.js'
 import {parseSpec} from '../../src/spec/load.js'
 import {AirlockError} from '../../src/ui/errors.js'
 
@@ -41,5 +43,11 @@ describe('spec.charts', () => {
     const unknown = specError('    - {source: ./a.tgz}\n    - {source: ./b.tgz, valuesFiles: [x]}\n')
     assert.equal(unknown.subject, 'b.yaml#spec.charts[1]')
     assert.match(unknown.message, /spec\.charts\[1\]: unknown key "valuesFiles" \(line 7\)/)
+  })
+
+  it('takes an OCI chart on Docker Hub as helm names it (oci://registry-1.docker.io/...) and refuses a ref without a host', () => {
+    assert.equal(formatReference(ociChartReference('oci://registry-1.docker.io/bitnamicharts/nginx', '18.1.0', 's')), 'docker.io/bitnamicharts/nginx:18.1.0')
+    assert.equal(formatReference(ociChartReference('oci://localhost:5000/charts/x', '1.0.0+b1', 's')), 'localhost:5000/charts/x:1.0.0_b1')
+    assert.throws(() => ociChartReference('oci://bitnamicharts/nginx', '18.1.0', 'b.yaml#spec.charts[0].ref'), (e: unknown) => e instanceof AirlockError && e.code === 'SPEC_INVALID' && /registry host/.test(e.message))
   })
 })
