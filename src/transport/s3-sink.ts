@@ -1,7 +1,7 @@
 import {AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, type S3Client} from '@aws-sdk/client-s3'
-import {createHash, type Hash} from 'node:crypto'
 import {Writable} from 'node:stream'
 
+import {sharedHashPool, type HashJob} from '../bundle/hash-pool.js'
 import {AirlockError} from '../ui/errors.js'
 import {effectivePartSize, putChecksumObject, sendPart} from './publish.js'
 import {createS3Client, fromS3Error, parseS3Url, s3ErrorName, s3Status, s3Url, withRetry, type S3Location} from './s3.js'
@@ -42,7 +42,9 @@ const ABORT_TIMEOUT_MS = 10_000
  */
 export class S3MultipartSink extends Writable {
   readonly url: string
-  private readonly whole: Hash = createHash('sha256')
+  // both hashes run on the shared worker pool: this thread only cuts and sends parts
+  private readonly whole: HashJob
+  private partHash: HashJob
   private part: Buffer
   private filled = 0
   private parts = 0
@@ -64,6 +66,8 @@ export class S3MultipartSink extends Writable {
     super({highWaterMark: 1 << 20})
     this.url = s3Url(loc)
     this.part = Buffer.allocUnsafe(partSize)
+    this.whole = sharedHashPool().begin(Number.MAX_SAFE_INTEGER)
+    this.partHash = sharedHashPool().begin(partSize)
   }
 
   /** Checks the key (refused when an object is there, unless `force`) and starts the multipart upload. */
@@ -100,11 +104,12 @@ export class S3MultipartSink extends Writable {
   private async accept(chunk: Buffer): Promise<void> {
     if (this.failure) throw this.failure
     if (this.state !== 'open') throw new AirlockError('INTERRUPTED', `the upload of ${this.url} was stopped`, {subject: this.url})
-    this.whole.update(chunk)
+    await this.whole.update(chunk)
     this.size += chunk.length
     for (let at = 0; at < chunk.length; ) {
       const take = Math.min(this.partSize - this.filled, chunk.length - at)
       chunk.copy(this.part, this.filled, at, at + take)
+      await this.partHash.update(chunk.subarray(at, at + take))
       this.filled += take
       at += take
       if (this.filled === this.partSize) await this.flush()
@@ -117,7 +122,8 @@ export class S3MultipartSink extends Writable {
     if (this.failure) throw this.failure
     const body = this.part.subarray(0, this.filled)
     const n = ++this.parts
-    const sha256 = createHash('sha256').update(body).digest('hex')
+    const sha256 = await this.partHash.digest()
+    this.partHash = sharedHashPool().begin(this.partSize)
     const sending = sendPart(this.client, this.loc, this.uploadId, n, body.length, sha256, () => body, this.controller.signal).then(
       (etag) => {
         this.etags.push({n, etag, sha256})
@@ -157,7 +163,7 @@ export class S3MultipartSink extends Writable {
       throw this.failure
     }
     this.state = 'complete'
-    const sha256 = this.whole.digest('hex')
+    const sha256 = await this.whole.digest()
     try {
       const head = await withRetry(() => this.client.send(new HeadObjectCommand({Bucket: this.loc.bucket, Key: this.loc.key}))).catch((error) => {
         throw fromS3Error(error, this.url, 'checking')
