@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args} from '@oclif/core'
 
 import type {PublishResult} from '../../transport/publish.js'
 import {parseSize} from '../../transport/size.js'
