@@ -43,13 +43,13 @@ export class S3Object {
     }
   }
 
-  /** The bytes [start, start + length) as one buffer, under the retry policy. */
-  async range(start: number, length: number): Promise<Buffer> {
+  /** The bytes [start, start + length) as one buffer (`into`, when given, is reused), under the retry policy. */
+  async range(start: number, length: number, into?: Buffer): Promise<Buffer> {
     if (length === 0) return Buffer.alloc(0)
     try {
       return await withRetry(async () => {
         const out = await this.client.send(new GetObjectCommand({Bucket: this.loc.bucket, Key: this.loc.key, Range: `bytes=${start}-${start + length - 1}`, ...(this.etag ? {IfMatch: this.etag} : {})}))
-        const buf = Buffer.allocUnsafe(length)
+        const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length)
         let got = 0
         for await (const data of out.Body as Readable) {
           const chunk = data as Buffer
@@ -69,18 +69,24 @@ export class S3Object {
   /**
    * [offset, offset + length) in order, in chunks of at most 1 MiB, with up to `inFlight` ranged GETs
    * running ahead of the consumer: memory is bounded by inFlight x RANGE_BYTES whatever the size.
+   * With `reuse`, the range buffers form a ring (inFlight + 2 of them) instead of one allocation per
+   * range, so memory stays flat and the collector idle: a chunk handed out is overwritten a full
+   * ring later, long after a consumer that awaits each chunk before the next is done with it (the
+   * same contract as a plain file's reader). Readers that keep chunks (blob reads) pass false.
    */
-  async *read(offset: number, length: number, inFlight = this.inFlight): AsyncGenerator<Buffer> {
+  async *read(offset: number, length: number, inFlight = this.inFlight, reuse = false): AsyncGenerator<Buffer> {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
       throw new AirlockError('TRUNCATED', `${this.url}: the range ${offset}+${length} lies beyond the end of the bundle (${this.size} bytes)`, {subject: this.url, hint: 'the object is cut short; publish it again'})
     }
     const end = offset + length
     let next = offset
     const pending: Promise<Buffer>[] = []
+    const ring = reuse ? Array.from({length: inFlight + 2}, () => Buffer.allocUnsafe(Math.min(RANGE_BYTES, length))) : []
+    let slot = 0
     const fill = () => {
       while (pending.length < inFlight && next < end) {
         const take = Math.min(RANGE_BYTES, end - next)
-        const p = this.range(next, take)
+        const p = this.range(next, take, reuse ? ring[slot++ % ring.length] : undefined)
         p.catch(() => {}) // observed when its turn comes; a consumer that stops early must not see an unhandled rejection
         pending.push(p)
         next += take
@@ -102,9 +108,18 @@ export class S3Object {
 /** The whole object as one stream, for the tar walk of verify, inspect and extract. */
 export async function openS3Stream(url: string, settings: S3ReadSettings): Promise<AsyncGenerator<Buffer>> {
   const object = await S3Object.open(url, settings)
+  // gunzip may queue a chunk it was handed: a gzip object gets fresh buffers, a tar the reused ring
+  let gzip: boolean
+  try {
+    const magic = object.size >= 2 ? await object.range(0, 2) : Buffer.alloc(0)
+    gzip = magic[0] === 0x1f && magic[1] === 0x8b
+  } catch (error) {
+    object.close()
+    throw error
+  }
   return (async function* () {
     try {
-      yield* object.read(0, object.size)
+      yield* object.read(0, object.size, undefined, !gzip)
     } finally {
       object.close()
     }

@@ -47,6 +47,7 @@ export class S3MultipartSink extends Writable {
   private partHash: HashJob
   private part: Buffer
   private filled = 0
+  private readonly spare: Buffer[] = []
   private parts = 0
   private size = 0
   private readonly etags: {n: number; etag: string; sha256: string}[] = []
@@ -132,10 +133,15 @@ export class S3MultipartSink extends Writable {
         this.failure ??= error
       },
     )
-    const tracked = sending.finally(() => this.inFlight.delete(tracked))
+    const handed = this.part
+    const tracked = sending.finally(() => {
+      this.inFlight.delete(tracked)
+      this.spare.push(handed)
+    })
     this.inFlight.add(tracked)
-    // the buffer just handed out is the body of that part until it is acknowledged: fill a new one
-    this.part = Buffer.allocUnsafe(this.partSize)
+    // the buffer just handed out is the body of that part until it is acknowledged: fill another
+    // (at most concurrency + 1 buffers ever exist: acknowledged parts give theirs back)
+    this.part = this.spare.pop() ?? Buffer.allocUnsafe(this.partSize)
     this.filled = 0
   }
 
