@@ -49,3 +49,33 @@ bench_setup() {
   $AIRLOCK keys generate --out "$work/key" --force >/dev/null
   sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(1024 2048)
 }
+
+# s3_bench_env: sets $ref to `aws` (installing Debian's awscli if it is missing) or, failing that,
+# `curl` (--aws-sigv4, single PUT / GET); exports s3rver's credentials for both clients
+s3_bench_env() {
+  ref=aws
+  if ! command -v aws >/dev/null; then
+    echo "aws CLI missing: installing Debian's awscli"
+    (apt-get install -y -q awscli >/dev/null 2>&1) || ref=curl
+  fi
+  [ "$ref" = curl ] && echo "awscli could not be installed: comparing with curl --aws-sigv4 instead"
+  export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+  # s3rver predates flexible checksums: both clients are told to send them only when required
+  export AWS_REQUEST_CHECKSUM_CALCULATION=when_required AWS_RESPONSE_CHECKSUM_VALIDATION=when_required
+  export NODE_NO_WARNINGS=1
+}
+
+# start_s3rver DIR: s3rver on 127.0.0.1 (a free port) storing in DIR/store, bucket `bench`; sets
+# $endpoint and $s3pid (the caller's EXIT trap stops it)
+start_s3rver() {
+  local dir=$1
+  rm -rf "$dir/store" "$dir/port"; mkdir -p "$dir/store"
+  node -e "
+    const S3rver = require('$BENCH_ROOT/node_modules/s3rver');
+    new S3rver({address: '127.0.0.1', port: 0, silent: true, directory: '$dir/store', configureBuckets: [{name: 'bench'}]})
+      .run().then((a) => require('fs').writeFileSync('$dir/port', String(a.port)));
+  " &
+  s3pid=$!
+  for _ in $(seq 1 100); do [ -s "$dir/port" ] && break; sleep 0.1; done
+  endpoint="http://127.0.0.1:$(cat "$dir/port")"
+}

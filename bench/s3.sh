@@ -16,28 +16,9 @@ mkdir -p "$work"
 make_files "$work" "$mb" 8
 [ -f "$work/bundle.tar" ] || $AIRLOCK bundle build "$work/spec.yaml" --key "$work/key.key" --out "$work/bundle.tar" >/dev/null
 
-ref=aws
-if ! command -v aws >/dev/null; then
-  echo "aws CLI missing: installing Debian's awscli"
-  (apt-get install -y -q awscli >/dev/null 2>&1) || ref=curl
-fi
-[ "$ref" = curl ] && echo "awscli could not be installed: comparing with curl --aws-sigv4 instead"
-
-export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-# s3rver predates flexible checksums: both clients are told to send them only when required
-export AWS_REQUEST_CHECKSUM_CALCULATION=when_required AWS_RESPONSE_CHECKSUM_VALIDATION=when_required
-export NODE_NO_WARNINGS=1
-
-rm -rf "$work/store" "$work/port"; mkdir -p "$work/store"
-node -e "
-  const S3rver = require('$BENCH_ROOT/node_modules/s3rver');
-  new S3rver({address: '127.0.0.1', port: 0, silent: true, directory: '$work/store', configureBuckets: [{name: 'bench'}]})
-    .run().then((a) => require('fs').writeFileSync('$work/port', String(a.port)));
-" &
-s3pid=$!
+s3_bench_env
+start_s3rver "$work"
 trap 'kill $s3pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.1; done
-endpoint="http://127.0.0.1:$(cat "$work/port")"
 
 size=$(stat -c %s "$work/bundle.tar")
 cat "$work/bundle.tar" > /dev/null  # warm the page cache for both alike

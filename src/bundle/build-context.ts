@@ -1,3 +1,4 @@
+import type {S3OutOptions} from './writer.js'
 import type {LoadedSpec} from '../spec/load.js'
 import type {EntrySource} from './entry.js'
 import type {ImageRecord, InventoryEntry} from './format.js'
@@ -8,7 +9,12 @@ import type {SbomPart} from '../sbom/model.js'
 /** Every option `bundle build` takes; each build step reads the ones it owns. */
 export interface BuildOptions {
   specPath: string
+  /** a file, or s3://BUCKET/KEY to stream the bundle into a multipart upload */
   out: string
+  /** for an s3:// out: endpoint, region, part size, parts in flight */
+  s3?: S3OutOptions
+  /** replace what is already at --out */
+  force?: boolean
   keyPath: string
   certPath?: string
   passphrase?: string

@@ -1,5 +1,6 @@
 import {mkdir, mkdtemp, rm} from 'node:fs/promises'
-import {basename, dirname, resolve} from 'node:path'
+import {tmpdir} from 'node:os'
+import {basename, dirname, join, resolve} from 'node:path'
 
 import {loadSpec} from '../spec/load.js'
 import {loadSigner} from '../signing/signer.js'
@@ -14,6 +15,8 @@ import {bufferEntry, type EntrySource} from './entry.js'
 import {FORMAT_VERSION, MANIFEST, VERIFY_TXT, renderVerifyScript, rootName, type BundleBase, type BundleManifest, type ImageRecord, type InventoryEntry} from './format.js'
 import {describeBase, loadSinceBase} from './since.js'
 import {writeBundle} from './writer.js'
+import {isS3Url} from '../transport/s3-input.js'
+import type {S3SinkResult} from '../transport/s3-sink.js'
 import {contributeSbom} from '../sbom/contribute.js'
 
 export interface BuildResult {
@@ -25,6 +28,8 @@ export interface BuildResult {
   signer: {fingerprint: string; subject?: string}
   entries: number
   contentBytes: number
+  /** a build into S3: the object's size, SHA-256 (also in KEY.sha256) and parts */
+  s3?: S3SinkResult
   images: ImageRecord[]
   files: InventoryEntry[]
   /** a differential bundle: the base it follows and what it left out */
@@ -43,9 +48,12 @@ export function buildClock(env: NodeJS.ProcessEnv = process.env): Date {
 }
 
 export async function buildBundle(options: BuildOptions, progress: (text: string) => void = () => {}, onBytes?: (done: number, total: number) => void): Promise<BuildResult> {
-  const out = resolve(options.out)
-  if (await pathExists(out)) {
-    throw new AirlockError('FILE_EXISTS', `${out} already exists`, {subject: out, hint: 'remove it or choose another --out'})
+  // s3://BUCKET/KEY: nothing of the bundle touches local disk; the upload checks the key itself
+  const toS3 = isS3Url(options.out)
+  if (toS3) options = {...options, secretsDir: options.secretsDir ?? process.cwd()}
+  const out = toS3 ? options.out : resolve(options.out)
+  if (!toS3 && !options.force && (await pathExists(out))) {
+    throw new AirlockError('FILE_EXISTS', `${out} already exists`, {subject: out, hint: 'remove it, choose another --out, or pass --force'})
   }
   const loaded = await loadSpec(options.specPath, options.set)
   const signer = await loadSigner(options.keyPath, {certPath: options.certPath, passphrase: options.passphrase})
@@ -55,8 +63,9 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
   const {name, version} = loaded.spec.metadata
   const root = rootName(name, version)
   // `--out out/x.tar` in a fresh folder: make out/ rather than fail on the work folder inside it
-  await mkdir(dirname(out), {recursive: true})
-  const workDir = await mkdtemp(resolve(dirname(out), `.${basename(out)}.work-`))
+  // (blob downloads pass through it and are deleted as they are written; for S3 it is the temp folder)
+  if (!toS3) await mkdir(dirname(out), {recursive: true})
+  const workDir = await mkdtemp(toS3 ? join(tmpdir(), 'airlock-build-') : resolve(dirname(out), `.${basename(out)}.work-`))
   const unregister = removeOnInterrupt(workDir)
   try {
     const ctx: BuildContext = {loaded, options, workDir, now, progress, ...(since ? {since} : {})}
@@ -91,7 +100,7 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
     // the SBOM right after the head, so `bundle inspect --sbom` reads a few kilobytes into the tar
     const head = [bufferEntry(MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`, 'manifest'), verifyTxt, sbom]
     progress(`writing ${basename(out)}`)
-    const written = await writeBundle({out, root, entries: [...head, ...entries], signer, mtime: now, gzip: options.gzip, onBytes})
+    const written = await writeBundle({out, root, entries: [...head, ...entries], signer, mtime: now, gzip: options.gzip, onBytes, s3: {partSize: 16 * 1024 * 1024, concurrency: 4, ...options.s3, force: options.force}})
     return {
       out,
       name,
@@ -101,6 +110,7 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
       signer: {fingerprint: signer.fingerprint, ...(signer.subject ? {subject: signer.subject} : {})},
       entries: written.entries,
       contentBytes: written.contentBytes,
+      ...(written.s3 ? {s3: written.s3} : {}),
       images,
       files,
       ...(base ? {base} : {}),

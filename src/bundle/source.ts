@@ -3,20 +3,29 @@ import {open, stat} from 'node:fs/promises'
 import {createGunzip} from 'node:zlib'
 
 import {openPartsIndex, partsIndexFor, streamParts} from '../transport/parts.js'
+import {isS3Url, s3ReadSettings} from '../transport/s3-input.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
 import {isGzipMagic, readFileHead} from '../util/fs.js'
 import {READ_CHUNK} from './entry.js'
 
-/** Named so a later reader (parts, S3 ranges) can supply bytes the same way. */
+/** A file, `-`, a split bundle's first part or index, or `s3://BUCKET/KEY`. */
 export type BundleInput = string
 
 /**
  * The bundle's bytes as one stream: a file, `-` for stdin, or a bundle split into parts (the first
  * part or the `.split.json` index; each part is checked against the index as it is read). Gzip is
- * recognised by its magic bytes, not by the name, so a renamed file still reads.
+ * recognised by its magic bytes, not by the name, so a renamed file still reads. An `s3://` object
+ * is read in place by ranged GETs (several in flight, memory bounded), never downloaded whole: only
+ * the byte source differs, every check of the walk is the same.
  */
 export async function openBundleStream(input: BundleInput): Promise<AsyncIterable<Buffer>> {
   if (input === '-') return closing(sniffGzip(process.stdin, input), () => {})
+  if (isS3Url(input)) {
+    // the AWS SDK is loaded only when a bundle is in S3
+    const {openS3Stream} = await import('../transport/s3-object.js')
+    const object = await openS3Stream(input, s3ReadSettings())
+    return closing(sniffGzip(object, input), () => void object.return(undefined))
+  }
   const index = await partsIndexFor(input)
   if (index) {
     const parts = streamParts(await openPartsIndex(index))

@@ -1,11 +1,14 @@
 import type {KeyObject} from 'node:crypto'
 import {createWriteStream} from 'node:fs'
+import type {Writable} from 'node:stream'
 import {finished} from 'node:stream/promises'
 import {createGzip} from 'node:zlib'
 
 import {signDetached} from '../signing/keys.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
-import {withPartialFile} from '../util/partial.js'
+import {cleanupOnInterrupt, withPartialFile} from '../util/partial.js'
+import {isS3Url} from '../transport/s3-input.js'
+import type {S3SinkResult} from '../transport/s3-sink.js'
 import type {EntrySource} from './entry.js'
 import {sharedHashPool} from './hash-pool.js'
 import {SIG, SIGNER, SUMS, renderSums} from './format.js'
@@ -26,18 +29,35 @@ export interface WriteBundleOptions {
   mtime: Date
   gzip?: boolean
   onBytes?: (written: number, total: number) => void
+  /** how to upload when `out` is s3://BUCKET/KEY */
+  s3?: S3OutOptions
 }
+
+/** `bundle build --out s3://`: where and how the multipart upload goes */
+export interface S3OutOptions {
+  endpoint?: string
+  region?: string
+  partSize: number
+  concurrency: number
+  force?: boolean
+}
+
+const DEFAULT_S3_OUT: S3OutOptions = {partSize: 16 * 1024 * 1024, concurrency: 4}
 
 export interface WrittenBundle {
   out: string
   /** bytes of entry content (not counting tar headers) */
   contentBytes: number
   entries: number
+  /** the uploaded object, for a build into S3 */
+  s3?: S3SinkResult
 }
 
 /**
  * Streams the bundle into OUT.partial: SHA256SUMS, its signature and the signer first, then every
- * entry, each hashed as it is copied. Renamed to OUT only after the last byte is flushed.
+ * entry, each hashed as it is copied. Renamed to OUT only after the last byte is flushed. For
+ * `s3://BUCKET/KEY` the same bytes go into a multipart upload instead (no local copy), which is
+ * completed only after the last byte and aborted on any failure or interrupt.
  */
 export async function writeBundle(options: WriteBundleOptions): Promise<WrittenBundle> {
   const {root, entries} = options
@@ -50,13 +70,12 @@ export async function writeBundle(options: WriteBundleOptions): Promise<WrittenB
   const signature = signDetached(sums, options.signer.key)
   const total = entries.reduce((n, e) => n + e.size, 0)
 
-  return withPartialFile(options.out, async (partial) => {
-    const file = createWriteStream(partial, {flags: 'wx', mode: 0o644, highWaterMark: 1 << 20, flush: true})
-    const sink = options.gzip ? createGzip({level: 6}) : file
-    if (options.gzip) sink.pipe(file)
+  const streamInto = async (target: Writable): Promise<number> => {
+    const sink = options.gzip ? createGzip({level: 6}) : target
+    if (options.gzip) sink.pipe(target)
     const tar = new TarWriter(sink)
     const failed = new Promise<never>((_, reject) => {
-      file.once('error', reject)
+      target.once('error', reject)
       sink.once('error', reject)
     })
     failed.catch(() => {})
@@ -92,16 +111,43 @@ export async function writeBundle(options: WriteBundleOptions): Promise<WrittenB
       }
       await tar.end()
       sink.end()
-      await finished(file)
+      await finished(target)
     })()
     try {
       await Promise.race([work, failed])
     } catch (error) {
       sink.destroy()
-      file.destroy()
+      target.destroy()
+      throw error
+    }
+    return written
+  }
+
+  if (isS3Url(options.out)) {
+    // the AWS SDK is loaded only for a build into S3; the tar overhead is a small fraction of the content
+    const {S3MultipartSink} = await import('../transport/s3-sink.js')
+    const upload = await S3MultipartSink.start(options.out, {...(options.s3 ?? DEFAULT_S3_OUT), expectedSize: total + total / 64 + (entries.length + 8) * 2048})
+    const unregister = cleanupOnInterrupt(() => upload.abort())
+    try {
+      const written = await streamInto(upload)
+      return {out: options.out, contentBytes: written, entries: entries.length + 3, s3: upload.uploaded()}
+    } catch (error) {
+      await upload.abort()
+      throw error
+    } finally {
+      unregister()
+      upload.close()
+    }
+  }
+
+  return withPartialFile(options.out, async (partial) => {
+    const file = createWriteStream(partial, {flags: 'wx', mode: 0o644, highWaterMark: 1 << 20, flush: true})
+    try {
+      const written = await streamInto(file)
+      return {out: options.out, contentBytes: written, entries: entries.length + 3}
+    } catch (error) {
       // a full disk or a read-only folder is the user's to fix: say which file and what to do
       throw fromFsError(error, options.out, 'bundle')
     }
-    return {out: options.out, contentBytes: written, entries: entries.length + 3}
   })
 }

@@ -11,6 +11,7 @@ import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 import {rm, stat} from 'node:fs/promises'
 import {basename} from 'node:path'
+import type {Readable} from 'node:stream'
 import pLimit from 'p-limit'
 
 import {READ_CHUNK} from '../bundle/entry.js'
@@ -282,6 +283,17 @@ function matchListedParts(listed: ListedParts, partSha256: string[], size: numbe
 async function uploadPart(client: S3Client, loc: S3Location, uploadId: string, file: string, n: number, size: number, partSize: number, sha256: string): Promise<string> {
   const start = (n - 1) * partSize
   const length = partLength(n, size, partSize)
+  // a fresh stream per attempt: a body is consumed by the attempt that sends it
+  return sendPart(client, loc, uploadId, n, length, sha256, () => (length === 0 ? Buffer.alloc(0) : createReadStream(file, {start, end: start + length - 1, highWaterMark: READ_CHUNK})))
+}
+
+/**
+ * Sends one part of a multipart upload under the retry policy, with its SHA-256 as
+ * `x-amz-checksum-sha256` (the store rejects a part damaged on the way) and as the signed payload
+ * hash. `body` is called once per attempt. Used by publish (parts read from the file) and by
+ * `bundle build --out s3://` (parts cut from the tar stream in memory).
+ */
+export async function sendPart(client: S3Client, loc: S3Location, uploadId: string, n: number, length: number, sha256: string, body: () => Buffer | Readable, abortSignal?: AbortSignal): Promise<string> {
   try {
     return await withRetry(async () => {
       const command = new UploadPartCommand({
@@ -291,11 +303,10 @@ async function uploadPart(client: S3Client, loc: S3Location, uploadId: string, f
         PartNumber: n,
         ContentLength: length,
         ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
-        // a fresh stream per attempt: a body is consumed by the attempt that sends it
-        Body: length === 0 ? Buffer.alloc(0) : createReadStream(file, {start, end: start + length - 1, highWaterMark: READ_CHUNK}),
+        Body: body(),
       })
       // The part's SHA-256 is already known: giving it to the signer as the payload hash spares the
-      // SDK a third read of the part and makes the signature cover the bytes.
+      // SDK another read of the part and makes the signature cover the bytes.
       command.middlewareStack.add(
         (next) => async (args) => {
           const request = args.request as {headers?: Record<string, string>}
@@ -304,7 +315,7 @@ async function uploadPart(client: S3Client, loc: S3Location, uploadId: string, f
         },
         {step: 'build', name: 'airlockPayloadSha256'},
       )
-      const out = await client.send(command)
+      const out = await client.send(command, abortSignal ? {abortSignal} : {})
       if (!out.ETag) throw new AirlockError('S3_ERROR', `the store returned no ETag for part ${n} of ${s3Url(loc)}`, {subject: s3Url(loc)})
       return out.ETag
     })
@@ -330,7 +341,7 @@ async function completeUpload(client: S3Client, loc: S3Location, record: UploadR
   }
 }
 
-async function putChecksumObject(client: S3Client, loc: S3Location, sha256: string): Promise<void> {
+export async function putChecksumObject(client: S3Client, loc: S3Location, sha256: string): Promise<void> {
   const key = `${loc.key}${CHECKSUM_SUFFIX}`
   await withRetry(() => client.send(new PutObjectCommand({Bucket: loc.bucket, Key: key, Body: `${sha256}  ${basename(loc.key)}\n`, ContentType: 'text/plain'}))).catch((error) => {
     throw fromS3Error(error, s3Url({bucket: loc.bucket, key}), 'writing')

@@ -3,6 +3,7 @@ import {open, stat, type FileHandle} from 'node:fs/promises'
 import {READ_CHUNK} from '../bundle/entry.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
 import {openPartsIndex, partsIndexFor} from './parts.js'
+import {isS3Url, s3ReadSettings} from './s3-input.js'
 
 /**
  * A bundle read by offset: `images push` and `images serve` take blobs straight out of the tar at the
@@ -28,8 +29,18 @@ interface Segment {
   handle?: Promise<FileHandle>
 }
 
-/** `input`: a bundle file, its first part, or its `.split.json` index. A gzip bundle has no offsets to seek to and is refused. */
+/** `input`: a bundle file, its first part, its `.split.json` index, or `s3://BUCKET/KEY` (ranged GETs). A gzip bundle has no offsets to seek to and is refused. */
 export async function openRandomAccess(input: string): Promise<RandomAccessBundle> {
+  const bundle = isS3Url(input) ? await (await import('./s3-object.js')).openS3RandomAccess(input, s3ReadSettings()) : await openFileRandomAccess(input)
+  const magic = bundle.size >= 2 ? await bundle.readBuffer(0, 2) : Buffer.alloc(0)
+  if (magic[0] === 0x1f && magic[1] === 0x8b) {
+    await bundle.close()
+    throw new AirlockError('INPUT_INVALID', `${input} is gzip-compressed: blobs cannot be read from it by offset`, {subject: input, hint: 'gunzip it first (gzip -dc BUNDLE > BUNDLE.tar), or build without --gzip'})
+  }
+  return bundle
+}
+
+async function openFileRandomAccess(input: string): Promise<RandomAccessBundle> {
   const index = await partsIndexFor(input)
   let segments: Segment[]
   if (index) {
@@ -84,11 +95,6 @@ export async function openRandomAccess(input: string): Promise<RandomAccessBundl
       await Promise.all(segments.map(async (s) => (s.handle ? (await s.handle.catch(() => undefined))?.close() : undefined)))
       for (const s of segments) s.handle = undefined
     },
-  }
-  const magic = size >= 2 ? await bundle.readBuffer(0, 2) : Buffer.alloc(0)
-  if (magic[0] === 0x1f && magic[1] === 0x8b) {
-    await bundle.close()
-    throw new AirlockError('INPUT_INVALID', `${input} is gzip-compressed: blobs cannot be read from it by offset`, {subject: input, hint: 'gunzip it first (gzip -dc BUNDLE > BUNDLE.tar), or build without --gzip'})
   }
   return bundle
 }

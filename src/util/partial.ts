@@ -4,12 +4,14 @@ import {rm} from 'node:fs/promises'
 import {renameDurably} from './fs.js'
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
-const cleanups = new Set<() => void>()
+const cleanups = new Set<() => void | Promise<void>>()
 
 function onSignal(signal: NodeJS.Signals): void {
+  const pending: Promise<void>[] = []
   for (const fn of [...cleanups].reverse()) {
     try {
-      fn()
+      const r = fn()
+      if (r) pending.push(r.catch(() => {}))
     } catch {
       // cleanup is best effort; the signal must still end the process
     }
@@ -17,14 +19,20 @@ function onSignal(signal: NodeJS.Signals): void {
   cleanups.clear()
   for (const s of SIGNALS) process.removeListener(s, onSignal)
   // re-raise with the default action, so the exit status still says "interrupted"
-  process.kill(process.pid, signal)
+  const reraise = () => {
+    process.kill(process.pid, signal)
+  }
+  if (pending.length === 0) return reraise()
+  // an asynchronous cleanup (aborting an S3 upload) bounds its own time; a second signal now ends the process at once
+  void Promise.all(pending).then(reraise)
 }
 
 /**
- * Registers a synchronous cleanup to run if the process is interrupted; returns the unregister
- * function. One handler serves every registration, so nested temp files all go.
+ * Registers a cleanup to run if the process is interrupted; returns the unregister function. One
+ * handler serves every registration, so nested temp files all go. A cleanup that returns a promise
+ * (a remote upload to abort) is awaited before the signal is re-raised; it must bound its own time.
  */
-export function cleanupOnInterrupt(fn: () => void): () => void {
+export function cleanupOnInterrupt(fn: () => void | Promise<void>): () => void {
   if (cleanups.size === 0) for (const s of SIGNALS) process.on(s, onSignal)
   cleanups.add(fn)
   return () => {

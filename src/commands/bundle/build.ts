@@ -3,7 +3,8 @@ import {Args, Flags} from '@oclif/core'
 import {buildBundle, type BuildResult} from '../../bundle/build.js'
 import {formatBytes, formatTransfer} from '../../ui/progress.js'
 import {BaseCommand} from '../base.js'
-import {parseSetFlags, passphraseFromEnv} from '../flags.js'
+import {parseSetFlags, passphraseFromEnv, s3Flags} from '../flags.js'
+import {parseSize} from '../../transport/size.js'
 import {isPackaged} from '../../sea/runtime.js'
 import {parseTrust} from '../../signing/trust.js'
 import {readSmallFile} from '../../util/fs.js'
@@ -12,10 +13,11 @@ export type BundleBuildResult = BuildResult
 
 export default class BundleBuild extends BaseCommand {
   static override summary = 'Build one signed bundle from a bundle spec.'
-  static override description = 'Resolves everything the spec names, writes SHA256SUMS and its signature first, then streams every entry into OUT.partial, hashing each byte as it is copied, and renames to OUT only when the last byte is written. Set SOURCE_DATE_EPOCH for byte-identical rebuilds.'
+  static override description = 'Resolves everything the spec names, writes SHA256SUMS and its signature first, then streams every entry into OUT.partial, hashing each byte as it is copied, and renames to OUT only when the last byte is written. With --out s3://BUCKET/KEY the same bytes stream into a multipart upload instead (no local copy; memory bounded by parts in flight x part size), completed only after the last byte, then KEY.sha256 is written as bundle publish writes it; a failed or interrupted build aborts the upload, leaving nothing under the key. Set SOURCE_DATE_EPOCH for byte-identical rebuilds.'
   static override examples = [
     '<%= config.bin %> <%= command.id %> bundles/demo.yaml --key keys/release.key --out demo.tar',
     '<%= config.bin %> <%= command.id %> bundles/wallaroo-2025.1.yaml --key keys/release.key --out wallaroo.tar --set files.app=./wallaroo.airgap --set kots.cores=16',
+    '<%= config.bin %> <%= command.id %> bundles/demo.yaml --key keys/release.key --out s3://releases/demo.tar --endpoint https://minio.internal:9000',
   ]
 
   static override args = {
@@ -23,7 +25,11 @@ export default class BundleBuild extends BaseCommand {
   }
 
   static override flags = {
-    out: Flags.string({char: 'o', required: true, description: 'bundle file to write (.tar, or .tar.gz with --gzip)'}),
+    out: Flags.string({char: 'o', required: true, description: 'bundle file to write (.tar, or .tar.gz with --gzip), or s3://BUCKET/KEY to stream it into S3 with no local copy'}),
+    force: Flags.boolean({description: 'replace a file or S3 object already at --out'}),
+    ...s3Flags,
+    'part-size': Flags.string({default: '16M', description: 'with --out s3://: bytes per multipart part (5M or more; memory is about (--s3-concurrency + 1) x this)'}),
+    's3-concurrency': Flags.integer({default: 4, min: 1, max: 64, description: 'with --out s3://: parts uploading at once'}),
     key: Flags.string({char: 'k', required: true, description: 'signing private key (PEM)'}),
     cert: Flags.string({description: 'signer certificate chain (PEM, leaf first) to put in the bundle instead of the bare public key'}),
     'passphrase-env': Flags.string({description: 'environment variable holding the signing key passphrase'}),
@@ -55,6 +61,8 @@ export default class BundleBuild extends BaseCommand {
         {
           specPath: args.spec,
           out: flags.out,
+          force: flags.force,
+          s3: {endpoint: flags.endpoint, region: flags.region, partSize: parseSize(flags['part-size'], '--part-size'), concurrency: flags['s3-concurrency']},
           keyPath: flags.key,
           certPath: flags.cert,
           passphrase: passphraseFromEnv(flags['passphrase-env']),
@@ -79,11 +87,12 @@ export default class BundleBuild extends BaseCommand {
         (text) => spinner.update(text),
         (done, total) => {
           started ||= Date.now()
-          spinner.update(`writing ${formatTransfer(done, total, started)}`)
+          spinner.update(`${flags.out.startsWith('s3://') ? 'uploading' : 'writing'} ${formatTransfer(done, total, started)}`)
         },
       )
       spinner.succeed(`built ${result.out}`)
       this.out(`bundle       ${result.out}`)
+      if (result.s3) this.out(`sha256       ${result.s3.sha256} (also in ${result.s3.checksumUrl}), ${result.s3.parts} part(s) of ${formatBytes(result.s3.partSize)}`)
       this.out(`name         ${result.name} ${result.version}`)
       this.out(`signer       ${result.signer.subject ?? result.signer.fingerprint}`)
       this.out(`entries      ${result.entries} (${formatBytes(result.contentBytes)})`)

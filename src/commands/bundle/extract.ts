@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {extractBundle, type ExtractResult} from '../../bundle/extract.js'
+import {s3ReadFlags, useS3ReadFlags} from '../flags.js'
 import {BaseCommand, byteProgress} from '../base.js'
 import {trustFlags, trustFromFlags} from '../trust-flags.js'
 
@@ -12,16 +13,18 @@ export default class BundleExtract extends BaseCommand {
   static override examples = ['<%= config.bin %> <%= command.id %> demo.tar --to ./demo --trust keys/release.pub']
 
   static override args = {
-    bundle: Args.string({required: true, description: 'bundle file, or - for stdin'}),
+    bundle: Args.string({required: true, description: 'bundle file, or - for stdin, or s3://BUCKET/KEY'}),
   }
 
   static override flags = {
+    ...s3ReadFlags,
     to: Flags.string({required: true, description: 'folder to create (must not exist, or be empty)'}),
     ...trustFlags,
   }
 
   async run(): Promise<BundleExtractResult> {
     const {args, flags} = await this.parse(BundleExtract)
+    useS3ReadFlags(flags)
     const trust = await trustFromFlags(flags)
     const spinner = this.progress(`verifying and extracting ${args.bundle}`)
     try {

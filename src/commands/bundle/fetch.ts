@@ -4,8 +4,8 @@ import type {FetchResult} from '../../transport/fetch.js'
 import {parseSize} from '../../transport/size.js'
 import {formatBytes, formatTransfer} from '../../ui/progress.js'
 import {BaseCommand} from '../base.js'
+import {s3TransferFlags} from '../flags.js'
 import {trustFlags, trustFromFlags} from '../trust-flags.js'
-import {s3Flags} from './publish.js'
 
 export type BundleFetchResult = FetchResult
 
@@ -22,7 +22,7 @@ export default class BundleFetch extends BaseCommand {
   }
 
   static override flags = {
-    ...s3Flags,
+    ...s3TransferFlags,
     'part-size': Flags.string({default: '16M', description: 'bytes per ranged GET (K/M/G = 1024-based)'}),
     out: Flags.string({char: 'o', required: true, description: 'file to write'}),
     force: Flags.boolean({description: 'replace OUT if it exists'}),

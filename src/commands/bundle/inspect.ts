@@ -5,6 +5,7 @@ import {readBundleSbom} from '../../sbom/read.js'
 import type {ImageExtension} from '../../images/contribute.js'
 import {formatBytes} from '../../ui/progress.js'
 import {renderTable} from '../../ui/table.js'
+import {s3ReadFlags, useS3ReadFlags} from '../flags.js'
 import {BaseCommand} from '../base.js'
 
 /** with --sbom, the CycloneDX document itself is the result */
@@ -16,15 +17,17 @@ export default class BundleInspect extends BaseCommand {
   static override examples = ['<%= config.bin %> <%= command.id %> demo.tar', '<%= config.bin %> <%= command.id %> demo.tar --json', '<%= config.bin %> <%= command.id %> demo.tar --sbom > sbom.cdx.json']
 
   static override args = {
-    bundle: Args.string({required: true, description: 'bundle file, or - for stdin'}),
+    bundle: Args.string({required: true, description: 'bundle file, or - for stdin, or s3://BUCKET/KEY'}),
   }
 
   static override flags = {
+    ...s3ReadFlags,
     sbom: Flags.boolean({description: 'print the bundle\'s CycloneDX 1.6 SBOM (sbom.cdx.json, checked against its SHA256SUMS line) instead of the summary'}),
   }
 
   async run(): Promise<BundleInspectResult> {
     const {args, flags} = await this.parse(BundleInspect)
+    useS3ReadFlags(flags)
     if (flags.sbom) {
       const sbom = await readBundleSbom(args.bundle)
       this.out(sbom.text.trimEnd())

@@ -1,18 +1,12 @@
-import {Args, Flags} from '@oclif/core'
+import {Args} from '@oclif/core'
 
 import type {PublishResult} from '../../transport/publish.js'
 import {parseSize} from '../../transport/size.js'
 import {formatBytes, formatTransfer} from '../../ui/progress.js'
 import {BaseCommand} from '../base.js'
+import {s3TransferFlags} from '../flags.js'
 
 export type BundlePublishResult = PublishResult
-
-export const s3Flags = {
-  endpoint: Flags.string({description: 'S3-compatible endpoint URL (MinIO, Ceph, ...); uses path-style addressing'}),
-  region: Flags.string({description: 'AWS region (default: AWS_REGION, the profile, or us-east-1 with --endpoint)'}),
-  'part-size': Flags.string({default: '64M', description: 'bytes per part / per ranged request (5M or more; K/M/G = 1024-based)'}),
-  concurrency: Flags.integer({default: 8, min: 1, max: 64, description: 'requests in flight at once'}),
-}
 
 export default class BundlePublish extends BaseCommand {
   static override summary = 'Upload a bundle to S3 (or an S3-compatible store), resumably.'
@@ -27,7 +21,7 @@ export default class BundlePublish extends BaseCommand {
     destination: Args.string({required: true, description: 's3://BUCKET/PREFIX/ (the file name is appended) or s3://BUCKET/KEY'}),
   }
 
-  static override flags = {...s3Flags}
+  static override flags = {...s3TransferFlags}
 
   async run(): Promise<BundlePublishResult> {
     const {args, flags} = await this.parse(BundlePublish)

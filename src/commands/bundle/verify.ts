@@ -2,6 +2,7 @@ import {Args} from '@oclif/core'
 
 import {verifyBundle, type VerifyResult} from '../../bundle/verify.js'
 import {formatBytes} from '../../ui/progress.js'
+import {s3ReadFlags, useS3ReadFlags} from '../flags.js'
 import {BaseCommand, byteProgress} from '../base.js'
 import {trustFlags, trustFromFlags} from '../trust-flags.js'
 
@@ -17,13 +18,14 @@ export default class BundleVerify extends BaseCommand {
   ]
 
   static override args = {
-    bundle: Args.string({required: true, description: 'bundle file, or - for stdin'}),
+    bundle: Args.string({required: true, description: 'bundle file, or - for stdin, or s3://BUCKET/KEY'}),
   }
 
-  static override flags = {...trustFlags}
+  static override flags = {...trustFlags, ...s3ReadFlags}
 
   async run(): Promise<BundleVerifyResult> {
     const {args, flags} = await this.parse(BundleVerify)
+    useS3ReadFlags(flags)
     const trust = await trustFromFlags(flags)
     const spinner = this.progress(`verifying ${args.bundle}`)
     try {

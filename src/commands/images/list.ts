@@ -3,6 +3,7 @@ import {Args} from '@oclif/core'
 import {listBundleImages, type ListResult} from '../../images/list.js'
 import {formatBytes} from '../../ui/progress.js'
 import {renderTable} from '../../ui/table.js'
+import {s3ReadFlags, useS3ReadFlags} from '../flags.js'
 import {BaseCommand} from '../base.js'
 
 export type ImagesListResult = ListResult
@@ -13,11 +14,14 @@ export default class ImagesList extends BaseCommand {
   static override examples = ['<%= config.bin %> <%= command.id %> demo.tar', '<%= config.bin %> <%= command.id %> demo.tar --json']
 
   static override args = {
-    bundle: Args.string({required: true, description: 'bundle file (.tar or .tar.gz), or - for stdin'}),
+    bundle: Args.string({required: true, description: 'bundle file (.tar or .tar.gz), or - for stdin, or s3://BUCKET/KEY'}),
   }
 
+  static override flags = {...s3ReadFlags}
+
   async run(): Promise<ImagesListResult> {
-    const {args} = await this.parse(ImagesList)
+    const {args, flags} = await this.parse(ImagesList)
+    useS3ReadFlags(flags)
     const result = await listBundleImages(args.bundle)
     this.out(
       renderTable(

@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {pushBundleImages, type PushResult} from '../../images/push.js'
 import {formatBytes} from '../../ui/progress.js'
 import {renderTable} from '../../ui/table.js'
+import {s3ReadFlags, useS3ReadFlags} from '../flags.js'
 import {BaseCommand} from '../base.js'
 import {trustFlags, trustFromFlags} from '../trust-flags.js'
 
@@ -19,10 +20,11 @@ export default class ImagesPush extends BaseCommand {
   ]
 
   static override args = {
-    bundle: Args.string({required: true, description: 'bundle file (.tar; a .tar.gz must be decompressed first)'}),
+    bundle: Args.string({required: true, description: 'bundle file (.tar; a .tar.gz must be decompressed first), or s3://BUCKET/KEY'}),
   }
 
   static override flags = {
+    ...s3ReadFlags,
     ...trustFlags,
     registry: Flags.string({required: true, description: 'destination HOST[:PORT][/PREFIX]; quay.io/org/app:1 goes to HOST/PREFIX/org/app:1'}),
     'no-verify': Flags.boolean({description: 'skip the signature and digest check (only for a bundle already checked with bundle verify)'}),
@@ -34,6 +36,7 @@ export default class ImagesPush extends BaseCommand {
 
   async run(): Promise<ImagesPushResult> {
     const {args, flags} = await this.parse(ImagesPush)
+    useS3ReadFlags(flags)
     const trust = flags['no-verify'] ? undefined : await trustFromFlags(flags)
     const spinner = this.progress(`reading ${args.bundle}`)
     try {

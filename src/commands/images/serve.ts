@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {serveBundleImages, type ServeResult} from '../../images/serve.js'
 import {renderTable} from '../../ui/table.js'
+import {s3ReadFlags, useS3ReadFlags} from '../flags.js'
 import {BaseCommand} from '../base.js'
 import {trustFlags, trustFromFlags} from '../trust-flags.js'
 
@@ -19,10 +20,11 @@ export default class ImagesServe extends BaseCommand {
   ]
 
   static override args = {
-    bundle: Args.string({required: true, description: 'bundle file (.tar), its first part, or its .split.json index'}),
+    bundle: Args.string({required: true, description: 'bundle file (.tar), its first part, or its .split.json index, or s3://BUCKET/KEY'}),
   }
 
   static override flags = {
+    ...s3ReadFlags,
     ...trustFlags,
     listen: Flags.string({default: '127.0.0.1:5000', description: 'HOST:PORT to listen on (port 0 picks a free one)'}),
     'tls-cert': Flags.string({dependsOn: ['tls-key'], description: 'serve HTTPS with this certificate chain (PEM)'}),
@@ -32,6 +34,7 @@ export default class ImagesServe extends BaseCommand {
 
   async run(): Promise<ImagesServeResult | undefined> {
     const {args, flags} = await this.parse(ImagesServe)
+    useS3ReadFlags(flags)
     const trust = flags['no-verify'] ? undefined : await trustFromFlags(flags)
     const spinner = this.progress(`reading ${args.bundle}`)
     let server

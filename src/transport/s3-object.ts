@@ -1,0 +1,149 @@
+import {GetObjectCommand, HeadObjectCommand, type S3Client} from '@aws-sdk/client-s3'
+import type {Readable} from 'node:stream'
+
+import {READ_CHUNK} from '../bundle/entry.js'
+import {AirlockError} from '../ui/errors.js'
+import type {RandomAccessBundle} from './random-access.js'
+import {createS3Client, fromS3Error, parseS3Url, s3Url, withRetry, type S3Location} from './s3.js'
+import type {S3ReadSettings} from './s3-input.js'
+
+/** bytes per ranged GET: large enough that request overhead is small, small enough that a retry repeats little */
+export const RANGE_BYTES = 8 * 1024 * 1024
+
+/**
+ * A bundle object read in place with ranged GETs. Every GET carries If-Match with the ETag the HEAD
+ * saw, so an object replaced while it is read fails (PreconditionFailed, exit 4) instead of yielding
+ * bytes of two versions. Each range is fetched whole under the one retry policy: a connection cut
+ * mid-range costs that range again, never a gap or a duplicate.
+ */
+export class S3Object {
+  private constructor(
+    readonly url: string,
+    private readonly loc: S3Location,
+    private readonly client: S3Client,
+    readonly size: number,
+    readonly etag: string,
+    private readonly inFlight: number,
+  ) {}
+
+  static async open(url: string, settings: S3ReadSettings): Promise<S3Object> {
+    const loc = parseS3Url(url, 'bundle')
+    if (loc.key === '' || loc.key.endsWith('/')) {
+      throw new AirlockError('USAGE', `${url} names a prefix, not an object`, {subject: url, hint: "give the bundle's full key, e.g. s3://bucket/releases/demo.tar"})
+    }
+    const name = s3Url(loc)
+    const inFlight = Math.max(1, settings.concurrency)
+    const client = createS3Client({endpoint: settings.endpoint, region: settings.region, concurrency: inFlight})
+    try {
+      const head = await withRetry(() => client.send(new HeadObjectCommand({Bucket: loc.bucket, Key: loc.key})))
+      return new S3Object(name, loc, client, head.ContentLength ?? 0, head.ETag ?? '', inFlight)
+    } catch (error) {
+      client.destroy()
+      throw fromS3Error(error, name, 'reading')
+    }
+  }
+
+  /** The bytes [start, start + length) as one buffer (`into`, when given, is reused), under the retry policy. */
+  async range(start: number, length: number, into?: Buffer): Promise<Buffer> {
+    if (length === 0) return Buffer.alloc(0)
+    try {
+      return await withRetry(async () => {
+        const out = await this.client.send(new GetObjectCommand({Bucket: this.loc.bucket, Key: this.loc.key, Range: `bytes=${start}-${start + length - 1}`, ...(this.etag ? {IfMatch: this.etag} : {})}))
+        const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length)
+        let got = 0
+        for await (const data of out.Body as Readable) {
+          const chunk = data as Buffer
+          if (got + chunk.length > length) throw new AirlockError('SIZE_MISMATCH', `the store sent more than the ${length} bytes asked for at ${start}`, {subject: this.url})
+          chunk.copy(buf, got)
+          got += chunk.length
+        }
+        // a range cut short is a network accident: worth another attempt
+        if (got !== length) throw Object.assign(new Error(`range at ${start} ended after ${got} of ${length} bytes`), {code: 'ECONNRESET'})
+        return buf
+      })
+    } catch (error) {
+      throw fromS3Error(error, this.url, 'reading')
+    }
+  }
+
+  /**
+   * [offset, offset + length) in order, in chunks of at most 1 MiB, with up to `inFlight` ranged GETs
+   * running ahead of the consumer: memory is bounded by inFlight x RANGE_BYTES whatever the size.
+   * With `reuse`, the range buffers form a ring (inFlight + 2 of them) instead of one allocation per
+   * range, so memory stays flat and the collector idle: a chunk handed out is overwritten a full
+   * ring later, long after a consumer that awaits each chunk before the next is done with it (the
+   * same contract as a plain file's reader). Readers that keep chunks (blob reads) pass false.
+   */
+  async *read(offset: number, length: number, inFlight = this.inFlight, reuse = false): AsyncGenerator<Buffer> {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
+      throw new AirlockError('TRUNCATED', `${this.url}: the range ${offset}+${length} lies beyond the end of the bundle (${this.size} bytes)`, {subject: this.url, hint: 'the object is cut short; publish it again'})
+    }
+    const end = offset + length
+    let next = offset
+    const pending: Promise<Buffer>[] = []
+    const ring = reuse ? Array.from({length: inFlight + 2}, () => Buffer.allocUnsafe(Math.min(RANGE_BYTES, length))) : []
+    let slot = 0
+    const fill = () => {
+      while (pending.length < inFlight && next < end) {
+        const take = Math.min(RANGE_BYTES, end - next)
+        const p = this.range(next, take, reuse ? ring[slot++ % ring.length] : undefined)
+        p.catch(() => {}) // observed when its turn comes; a consumer that stops early must not see an unhandled rejection
+        pending.push(p)
+        next += take
+      }
+    }
+    fill()
+    while (pending.length > 0) {
+      const buf = await (pending.shift() as Promise<Buffer>)
+      fill()
+      for (let at = 0; at < buf.length; at += READ_CHUNK) yield buf.subarray(at, Math.min(at + READ_CHUNK, buf.length))
+    }
+  }
+
+  close(): void {
+    this.client.destroy()
+  }
+}
+
+/** The whole object as one stream, for the tar walk of verify, inspect and extract. */
+export async function openS3Stream(url: string, settings: S3ReadSettings): Promise<AsyncGenerator<Buffer>> {
+  const object = await S3Object.open(url, settings)
+  // gunzip may queue a chunk it was handed: a gzip object gets fresh buffers, a tar the reused ring
+  let gzip: boolean
+  try {
+    const magic = object.size >= 2 ? await object.range(0, 2) : Buffer.alloc(0)
+    gzip = magic[0] === 0x1f && magic[1] === 0x8b
+  } catch (error) {
+    object.close()
+    throw error
+  }
+  return (async function* () {
+    try {
+      yield* object.read(0, object.size, undefined, !gzip)
+    } finally {
+      object.close()
+    }
+  })()
+}
+
+/**
+ * The object read by offset, for images push, serve and list. One read (a blob) keeps two ranges in
+ * flight; blobs read side by side each have their own, so the store sees several GETs at once.
+ */
+export async function openS3RandomAccess(url: string, settings: S3ReadSettings): Promise<RandomAccessBundle> {
+  const object = await S3Object.open(url, settings)
+  const bundle: RandomAccessBundle = {
+    size: object.size,
+    read: (offset, length) => object.read(offset, length, 2),
+    async readBuffer(offset, length) {
+      if (offset < 0 || length < 0 || offset + length > object.size) {
+        throw new AirlockError('TRUNCATED', `${url}: the range ${offset}+${length} lies beyond the end of the bundle (${object.size} bytes)`, {subject: url, hint: 'the object is cut short; publish it again'})
+      }
+      return object.range(offset, length)
+    },
+    async close() {
+      object.close()
+    },
+  }
+  return bundle
+}

@@ -1,0 +1,243 @@
+import {AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, type S3Client} from '@aws-sdk/client-s3'
+import {Writable} from 'node:stream'
+
+import {sharedHashPool, type HashJob} from '../bundle/hash-pool.js'
+import {AirlockError} from '../ui/errors.js'
+import {effectivePartSize, putChecksumObject, sendPart} from './publish.js'
+import {createS3Client, fromS3Error, parseS3Url, s3ErrorName, s3Status, s3Url, withRetry, type S3Location} from './s3.js'
+
+export interface S3SinkOptions {
+  endpoint?: string
+  region?: string
+  /** requested bytes per part (raised for very large bundles to stay within 10,000 parts) */
+  partSize: number
+  /** parts uploading at once: memory is about (concurrency + 1) x part size */
+  concurrency: number
+  /** replace an object already under the key */
+  force?: boolean
+  /** about how many bytes will be written, to choose a part size within S3's 10,000 parts */
+  expectedSize: number
+}
+
+export interface S3SinkResult {
+  url: string
+  size: number
+  sha256: string
+  checksumUrl: string
+  parts: number
+  partSize: number
+}
+
+/** how long an interrupted build may spend aborting its upload before the signal ends the process */
+const ABORT_TIMEOUT_MS = 10_000
+
+/**
+ * The bundle's bytes written straight into a multipart upload: the stream is cut into parts of a
+ * fixed size, each hashed and sent while the next fills (at most `concurrency` in flight; a write
+ * waits when they are all busy, so memory stays bounded whatever the bundle's size), the whole
+ * object's SHA-256 computed as the bytes pass. Ending the stream completes the upload, checks the
+ * assembled size with HEAD and writes KEY.sha256 (the format `bundle publish` writes). Until then
+ * nothing exists under the key; `abort()` removes the parts, so a failed or interrupted build
+ * leaves neither an object nor an upload the bucket is billed for.
+ */
+export class S3MultipartSink extends Writable {
+  readonly url: string
+  // both hashes run on the shared worker pool: this thread only cuts and sends parts
+  private readonly whole: HashJob
+  private partHash: HashJob
+  private part: Buffer
+  private filled = 0
+  private readonly spare: Buffer[] = []
+  private parts = 0
+  private size = 0
+  private readonly etags: {n: number; etag: string; sha256: string}[] = []
+  private readonly inFlight = new Set<Promise<void>>()
+  private failure: unknown
+  private readonly controller = new AbortController()
+  private state: 'open' | 'completing' | 'complete' | 'aborted' = 'open'
+  private result?: S3SinkResult
+
+  private constructor(
+    private readonly client: S3Client,
+    private readonly loc: S3Location,
+    private readonly uploadId: string,
+    readonly partSize: number,
+    private readonly concurrency: number,
+  ) {
+    super({highWaterMark: 1 << 20})
+    this.url = s3Url(loc)
+    this.part = Buffer.allocUnsafe(partSize)
+    this.whole = sharedHashPool().begin(Number.MAX_SAFE_INTEGER)
+    this.partHash = sharedHashPool().begin(partSize)
+  }
+
+  /** Checks the key (refused when an object is there, unless `force`) and starts the multipart upload. */
+  static async start(url: string, options: S3SinkOptions): Promise<S3MultipartSink> {
+    const loc = parseS3Url(url, '--out')
+    if (loc.key === '' || loc.key.endsWith('/')) {
+      throw new AirlockError('USAGE', `--out ${url} names a prefix, not an object`, {subject: '--out', hint: 'give the full key, e.g. s3://bucket/releases/demo.tar'})
+    }
+    const partSize = effectivePartSize(options.expectedSize, options.partSize)
+    const client = createS3Client({endpoint: options.endpoint, region: options.region, concurrency: options.concurrency})
+    const name = s3Url(loc)
+    try {
+      if (!options.force && (await objectExists(client, loc))) {
+        throw new AirlockError('FILE_EXISTS', `${name} already exists`, {subject: name, hint: 'choose another key, or pass --force to replace it'})
+      }
+      const created = await withRetry(() => client.send(new CreateMultipartUploadCommand({Bucket: loc.bucket, Key: loc.key, ContentType: 'application/x-tar', ChecksumAlgorithm: 'SHA256'}))).catch((error) => {
+        throw fromS3Error(error, name, 'starting the upload of')
+      })
+      return new S3MultipartSink(client, loc, created.UploadId as string, partSize, Math.max(1, options.concurrency))
+    } catch (error) {
+      client.destroy()
+      throw error
+    }
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.accept(chunk).then(() => callback(), callback)
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.complete().then(() => callback(), callback)
+  }
+
+  private async accept(chunk: Buffer): Promise<void> {
+    if (this.failure) throw this.failure
+    if (this.state !== 'open') throw new AirlockError('INTERRUPTED', `the upload of ${this.url} was stopped`, {subject: this.url})
+    await this.whole.update(chunk)
+    this.size += chunk.length
+    for (let at = 0; at < chunk.length; ) {
+      const take = Math.min(this.partSize - this.filled, chunk.length - at)
+      chunk.copy(this.part, this.filled, at, at + take)
+      await this.partHash.update(chunk.subarray(at, at + take))
+      this.filled += take
+      at += take
+      if (this.filled === this.partSize) await this.flush()
+    }
+  }
+
+  /** Sends the part filled so far; waits first while `concurrency` parts are in flight. */
+  private async flush(): Promise<void> {
+    while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight)
+    if (this.failure) throw this.failure
+    const body = this.part.subarray(0, this.filled)
+    const n = ++this.parts
+    const sha256 = await this.partHash.digest()
+    this.partHash = sharedHashPool().begin(this.partSize)
+    const sending = sendPart(this.client, this.loc, this.uploadId, n, body.length, sha256, () => body, this.controller.signal).then(
+      (etag) => {
+        this.etags.push({n, etag, sha256})
+      },
+      (error: unknown) => {
+        this.failure ??= error
+      },
+    )
+    const handed = this.part
+    const tracked = sending.finally(() => {
+      this.inFlight.delete(tracked)
+      this.spare.push(handed)
+    })
+    this.inFlight.add(tracked)
+    // the buffer just handed out is the body of that part until it is acknowledged: fill another
+    // (at most concurrency + 1 buffers ever exist: acknowledged parts give theirs back)
+    this.part = this.spare.pop() ?? Buffer.allocUnsafe(this.partSize)
+    this.filled = 0
+  }
+
+  private async complete(): Promise<void> {
+    if (this.filled > 0 || this.parts === 0) await this.flush()
+    this.state = 'completing'
+    await Promise.all(this.inFlight)
+    if (this.failure) throw this.failure
+    const parts = [...this.etags].sort((a, b) => a.n - b.n)
+    await withRetry(() =>
+      this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.loc.bucket,
+          Key: this.loc.key,
+          UploadId: this.uploadId,
+          MultipartUpload: {Parts: parts.map((p) => ({PartNumber: p.n, ETag: p.etag, ChecksumSHA256: Buffer.from(p.sha256, 'hex').toString('base64')}))},
+        }),
+      ),
+    ).catch((error) => {
+      throw fromS3Error(error, this.url, 'completing the upload of')
+    })
+    if ((this.state as string) === 'aborted') {
+      // interrupted while the store assembled the object: it must not stay under the key
+      await this.removeObject()
+      throw this.failure
+    }
+    this.state = 'complete'
+    const sha256 = await this.whole.digest()
+    try {
+      const head = await withRetry(() => this.client.send(new HeadObjectCommand({Bucket: this.loc.bucket, Key: this.loc.key}))).catch((error) => {
+        throw fromS3Error(error, this.url, 'checking')
+      })
+      if (head.ContentLength !== this.size) {
+        throw new AirlockError('SIZE_MISMATCH', `${this.url} is ${head.ContentLength} bytes after the upload, the bundle is ${this.size}`, {subject: this.url, hint: 'build again; the store assembled the parts wrongly'})
+      }
+      await putChecksumObject(this.client, this.loc, sha256)
+    } catch (error) {
+      // an object that is not what was built must not stay under the key
+      await this.removeObject()
+      throw error
+    }
+    this.result = {url: this.url, size: this.size, sha256, checksumUrl: `${this.url}.sha256`, parts: parts.length, partSize: this.partSize}
+  }
+
+  /** What was uploaded, once the stream has finished. */
+  uploaded(): S3SinkResult {
+    if (!this.result) throw new Error('internal: the upload is not complete')
+    return this.result
+  }
+
+  /**
+   * Stops the parts in flight and aborts the multipart upload, so the store drops every part and
+   * nothing appears under the key. Bounded in time: an unreachable store cannot hold up an interrupt.
+   */
+  abort(): Promise<void> {
+    // one abort however many callers (the signal handler, the failing write): each waits for the same one
+    this.aborting ??= this.state === 'complete' ? Promise.resolve() : this.abortUpload()
+    return this.aborting
+  }
+
+  private aborting?: Promise<void>
+
+  private async abortUpload(): Promise<void> {
+    this.state = 'aborted'
+    this.failure ??= new AirlockError('INTERRUPTED', `the upload of ${this.url} was stopped`, {subject: this.url})
+    this.controller.abort()
+    // Never throws: the error that made the build stop is the one the user must see. A store that
+    // cannot abort (s3rver has no AbortMultipartUpload) keeps the parts until its own lifecycle rule
+    // drops them; they are never visible under the key either way.
+    const aborting = withRetry(() => this.client.send(new AbortMultipartUploadCommand({Bucket: this.loc.bucket, Key: this.loc.key, UploadId: this.uploadId}))).then(
+      () => {},
+      () => {},
+    )
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await Promise.race([aborting, new Promise<void>((resolve) => (timer = setTimeout(resolve, ABORT_TIMEOUT_MS)))])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  close(): void {
+    this.client.destroy()
+  }
+
+  private async removeObject(): Promise<void> {
+    await withRetry(() => this.client.send(new DeleteObjectCommand({Bucket: this.loc.bucket, Key: this.loc.key}))).catch(() => {})
+  }
+}
+
+async function objectExists(client: S3Client, loc: S3Location): Promise<boolean> {
+  try {
+    await withRetry(() => client.send(new HeadObjectCommand({Bucket: loc.bucket, Key: loc.key})))
+    return true
+  } catch (error) {
+    if (s3ErrorName(error) === 'NotFound' || s3ErrorName(error) === 'NoSuchKey' || s3Status(error) === 404) return false
+    throw fromS3Error(error, s3Url(loc), 'looking up')
+  }
+}
