@@ -1,6 +1,6 @@
 import {checkSignerTrusted, parseSigner, type Trust} from '../signing/trust.js'
 import {verifyDetached} from '../signing/keys.js'
-import {AirlockError} from '../ui/errors.js'
+import {AirlockError, fromFsError} from '../ui/errors.js'
 import {
   HEAD_ENTRIES,
   MANIFEST,
@@ -16,6 +16,7 @@ import {
   type BundleManifest,
 } from './format.js'
 import {checkEntryType, checkRelativePath} from './path-safety.js'
+import {FileBytes} from './file-bytes.js'
 import {HashPool} from './hash-pool.js'
 import {openBundleStream, type BundleInput} from './source.js'
 import {SeekSource, TarReader, type PositionalBytes, type TarEntry} from './tar-reader.js'
@@ -59,6 +60,13 @@ export interface EntryWriter {
 }
 
 const LAG = 8
+/**
+ * Over a plain file, entries at least this large are hashed by a worker reading them by position;
+ * smaller ones cost less to hash here than a message costs. Nothing is held in memory per entry, so
+ * the walk may run further ahead of the digests.
+ */
+const RANGE_MIN_BYTES = 64 << 10
+const RANGE_LAG = 64
 
 interface Pending {
   path: string
@@ -101,12 +109,19 @@ async function readHead(reader: TarReader, expected: string, max: number, root: 
  * is believed because the bundle says so: trust comes only from `trust`.
  */
 export async function verifyBundle(input: BundleInput, trust: Trust, sink?: EntrySink, now = new Date(), onProgress?: (bytesRead: number) => void): Promise<VerifyResult> {
-  const reader = new TarReader(await openBundleStream(input))
+  // A plain file is walked by position (the same reader, the same checks) so that large bodies can
+  // be hashed by workers reading the file themselves; stdin, pipes, gzip and parts stream.
+  const file = await FileBytes.openPlain(input)
   try {
-    const {manifest: _, signer, ...r} = await walkBundle(reader, input, {trust, sink, now, onProgress})
-    return {bundle: r.bundle, verified: true, root: r.root, name: r.name, version: r.version, created: r.created, signer: signer as VerifiedSigner, entries: r.entries, contentBytes: r.contentBytes, images: r.images}
+    const reader = new TarReader(file ? new SeekSource(file) : await openBundleStream(input))
+    try {
+      const {manifest: _, signer, ...r} = await walkBundle(reader, input, {trust, sink, now, onProgress, file})
+      return {bundle: r.bundle, verified: true, root: r.root, name: r.name, version: r.version, created: r.created, signer: signer as VerifiedSigner, entries: r.entries, contentBytes: r.contentBytes, images: r.images}
+    } finally {
+      await reader.close()
+    }
   } finally {
-    await reader.close()
+    await file?.close()
   }
 }
 
@@ -141,6 +156,8 @@ interface WalkOptions {
   sink?: EntrySink
   now?: Date
   onProgress?: (bytesRead: number) => void
+  /** the bundle as one open plain file: large bodies are hashed by workers reading it by position */
+  file?: FileBytes
 }
 
 async function walkBundle(reader: TarReader, input: BundleInput, options: WalkOptions): Promise<Omit<VerifyResult, 'verified' | 'signer'> & {signer?: VerifiedSigner; manifest: BundleManifest}> {
@@ -182,7 +199,13 @@ async function walkBundle(reader: TarReader, input: BundleInput, options: WalkOp
   const pool = new HashPool()
   const queue: Pending[] = []
   const settle = async (item: Pending) => {
-    const actual = await item.digest
+    const actual = await item.digest.catch((error: unknown) => {
+      if (error instanceof AirlockError) throw error
+      if ((error as {code?: string}).code === 'TRUNCATED') {
+        throw new AirlockError('TRUNCATED', `the bundle ends early, inside ${item.path}`, {subject: item.path, hint: 'the file was cut short in transfer; copy it again'})
+      }
+      throw fromFsError(error, input, 'bundle')
+    })
     if (actual !== item.expected) {
       throw new AirlockError('DIGEST_MISMATCH', `entry ${item.path} has sha256:${actual}, ${SUMS} says sha256:${item.expected}`, {subject: item.path, hint: 'the bundle was changed or damaged after signing; do not use it, copy it again'})
     }
@@ -218,6 +241,13 @@ async function walkBundle(reader: TarReader, input: BundleInput, options: WalkOp
       }
       const item: Pending = {path: entry.path, size: entry.size, expected: digest, digest: Promise.resolve(''), keep: isManifest ? [] : undefined, writer}
       queue.push(item)
+      if (options.file && !writer && !isManifest && entry.size >= RANGE_MIN_BYTES) {
+        // the body is jumped over here by the next header read, and read by a worker instead
+        item.digest = pool.hashRange(options.file.fd, entry.dataOffset, entry.dataOffset + entry.size)
+        onProgress?.(reader.position)
+        while (queue.length > RANGE_LAG) await settle(queue.shift() as Pending)
+        continue
+      }
       const job = pool.begin(entry.size)
       for await (const chunk of reader.body()) {
         onProgress?.(reader.position)
@@ -227,7 +257,7 @@ async function walkBundle(reader: TarReader, input: BundleInput, options: WalkOp
       }
       item.digest = job.digest()
       // the manifest decides how later entries are written (roles), so it is settled at once
-      while (queue.length > (item.keep ? 0 : LAG)) await settle(queue.shift() as Pending)
+      while (queue.length > (item.keep ? 0 : options.file ? RANGE_LAG : LAG)) await settle(queue.shift() as Pending)
     }
     while (queue.length > 0) await settle(queue.shift() as Pending)
   } catch (error) {
