@@ -3,7 +3,7 @@ import {createWriteStream} from 'node:fs'
 import {finished} from 'node:stream/promises'
 import {createGzip} from 'node:zlib'
 
-import {signDetached} from '../signing/keys.js'
+import {signDetached} from '../signing/sign.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
 import {withPartialFile} from '../util/partial.js'
 import type {EntrySource} from './entry.js'

@@ -3,8 +3,8 @@
  * script by esbuild. A SEA has no package.json, no node_modules and no dist/ beside it, so the three
  * things oclif and airlock usually read from disk come from inside the executable instead:
  *   - package.json (name, version, oclif section): an SEA asset written at package time;
- *   - the commands: oclif's manifest of them as an asset, and the explicit map in src/commands/index.ts,
- *     bundled and evaluated only when a command runs;
+ *   - the commands: oclif's manifest of them as an asset, and the loaders of src/commands/lazy.ts,
+ *     bundled, each command's modules evaluated only when that command runs;
  *   - templates/: SEA assets (and an index of them), served through setTemplateReader/Lister().
  */
 import {execute, type Interfaces} from '@oclif/core'
@@ -13,6 +13,7 @@ import {dirname} from 'node:path'
 import {AirlockError} from '../ui/errors.js'
 import {setTemplateLister, setTemplateReader} from '../util/templates.js'
 import {setToolVersion} from '../util/version.js'
+import {COMMAND_LOADERS} from '../commands/lazy.js'
 import {loadEmbeddedPlugin} from './plugin.js'
 import {MANIFEST_ASSET, PJSON_ASSET, readAsset, TEMPLATE_INDEX_ASSET, templateAssetKey} from './runtime.js'
 
@@ -48,9 +49,8 @@ async function main(): Promise<void> {
   setTemplateReader(readEmbeddedTemplate)
   setTemplateLister(listEmbeddedTemplates)
   const root = dirname(process.execPath)
-  // import() here is esbuild's: it evaluates the bundled command modules on first use, not a file.
-  const commands = async () => (await import('../commands/index.js')).COMMANDS
-  const plugin = await loadEmbeddedPlugin(pjson, root, commands, embeddedJson<Interfaces.Manifest>(MANIFEST_ASSET))
+  // The loaders' import() calls are esbuild's: each evaluates one bundled command's modules on first use.
+  const plugin = await loadEmbeddedPlugin(pjson, root, COMMAND_LOADERS, embeddedJson<Interfaces.Manifest>(MANIFEST_ASSET))
   await execute({args: process.argv.slice(2), loadOptions: {root, pjson, plugins: new Map([[plugin.name, plugin]])}})
 }
 
