@@ -220,6 +220,12 @@ export class HashPool {
     return digest
   }
 
+  /** Starts every worker now, so that their start-up overlaps with work on this thread. */
+  warm(): void {
+    if (this.size < 2) return
+    while (this.slots.length < this.size) this.pick()
+  }
+
   private pick(): Slot {
     if (this.slots.length < this.size) {
       if (!this.ring) {

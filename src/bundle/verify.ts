@@ -50,6 +50,11 @@ export interface EntrySink {
   open(rel: string, entry: TarEntry, manifest: BundleManifest | undefined): Promise<EntryWriter | undefined>
   /** manifest.json, once its digest matched its line in SHA256SUMS */
   manifest?(manifest: BundleManifest): void
+  /**
+   * true when open() returns a writer for (nearly) every entry (extract): every byte passes through
+   * this thread anyway, so the bundle is read as one stream through reused buffers, not by position.
+   */
+  writesEveryBody?: boolean
 }
 
 export interface EntryWriter {
@@ -67,6 +72,8 @@ const LAG = 8
  */
 const RANGE_MIN_BYTES = 64 << 10
 const RANGE_LAG = 64
+/** From this size on, the workers are started before the first entry is reached. */
+const WARM_MIN_BYTES = 64 << 20
 
 interface Pending {
   path: string
@@ -111,7 +118,7 @@ async function readHead(reader: TarReader, expected: string, max: number, root: 
 export async function verifyBundle(input: BundleInput, trust: Trust, sink?: EntrySink, now = new Date(), onProgress?: (bytesRead: number) => void): Promise<VerifyResult> {
   // A plain file is walked by position (the same reader, the same checks) so that large bodies can
   // be hashed by workers reading the file themselves; stdin, pipes, gzip and parts stream.
-  const file = await FileBytes.openPlain(input)
+  const file = sink?.writesEveryBody ? undefined : await FileBytes.openPlain(input)
   try {
     const reader = new TarReader(file ? new SeekSource(file) : await openBundleStream(input))
     try {
@@ -160,7 +167,20 @@ interface WalkOptions {
   file?: FileBytes
 }
 
-async function walkBundle(reader: TarReader, input: BundleInput, options: WalkOptions): Promise<Omit<VerifyResult, 'verified' | 'signer'> & {signer?: VerifiedSigner; manifest: BundleManifest}> {
+type Walked = Omit<VerifyResult, 'verified' | 'signer'> & {signer?: VerifiedSigner; manifest: BundleManifest}
+
+async function walkBundle(reader: TarReader, input: BundleInput, options: WalkOptions): Promise<Walked> {
+  const pool = new HashPool()
+  // a large plain file is hashed by workers: they start now, while this thread checks the signature
+  if (options.trust && options.file && options.file.size >= WARM_MIN_BYTES) pool.warm()
+  try {
+    return await walkEntries(reader, input, options, pool)
+  } finally {
+    await pool.close()
+  }
+}
+
+async function walkEntries(reader: TarReader, input: BundleInput, options: WalkOptions, pool: HashPool): Promise<Walked> {
   const {trust, sink, onProgress} = options
   const hashing = trust !== undefined
   const {root, data: sums} = await readHead(reader, SUMS, MAX_SUMS_BYTES, undefined)
@@ -196,7 +216,6 @@ async function walkBundle(reader: TarReader, input: BundleInput, options: WalkOp
   let manifest: BundleManifest | undefined
   // Digests of large entries come back from worker threads; they are checked in tar order, at most
   // LAG entries behind the reader, so the first bad entry is the one reported.
-  const pool = new HashPool()
   const queue: Pending[] = []
   const settle = async (item: Pending) => {
     const actual = await item.digest.catch((error: unknown) => {
@@ -263,8 +282,6 @@ async function walkBundle(reader: TarReader, input: BundleInput, options: WalkOp
   } catch (error) {
     for (const item of queue) await item.writer?.abort()
     throw error
-  } finally {
-    await pool.close()
   }
   const missing = [...expected.keys()].filter((p) => !seen.has(p))
   if (missing.length > 0) {
