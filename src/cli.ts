@@ -1,10 +1,10 @@
 import {readFile} from 'node:fs/promises'
 import {fileURLToPath} from 'node:url'
 
-import {execute, type Interfaces} from '@oclif/core'
+import type {Interfaces} from '@oclif/core'
 
 import {COMMAND_LOADERS} from './commands/lazy.js'
-import {loadEmbeddedPlugin} from './sea/plugin.js'
+import {versionLine} from './commands/version-line.js'
 
 async function readJson<T>(path: string): Promise<T | undefined> {
   try {
@@ -17,12 +17,18 @@ async function readJson<T>(path: string): Promise<T | undefined> {
 /**
  * `node bin/run.js`: oclif with the command manifest `npm run build` wrote, loading the one command
  * that runs (src/commands/lazy.ts) instead of importing every command module, their dependencies
- * and zod's schemas first. `--version` and `--help` load no command at all. Without a manifest (a
+ * and zod's schemas first. `--help` loads no command, `--version` not even oclif. Without a manifest (a
  * checkout that was compiled with tsc alone) oclif starts as usual, from the explicit map.
  */
 export async function run(binUrl: string): Promise<void> {
   const root = fileURLToPath(new URL('..', binUrl)).replace(/\/$/, '')
-  const [pjson, manifest] = await Promise.all([readJson<Interfaces.PJSON>(`${root}/package.json`), readJson<Interfaces.Manifest>(`${root}/oclif.manifest.json`)])
+  const pjson = await readJson<Interfaces.PJSON>(`${root}/package.json`)
+  const version = pjson && versionLine(process.argv.slice(2), pjson)
+  if (version) {
+    process.stdout.write(`${version}\n`)
+    return
+  }
+  const [{execute}, {loadEmbeddedPlugin}, manifest] = await Promise.all([import('@oclif/core'), import('./sea/plugin.js'), readJson<Interfaces.Manifest>(`${root}/oclif.manifest.json`)])
   if (!pjson || !manifest) {
     await execute({dir: binUrl})
     return

@@ -1,3 +1,4 @@
+import {createHash} from 'node:crypto'
 import {open, type FileHandle} from 'node:fs/promises'
 
 import {partsIndexFor} from '../transport/parts.js'
@@ -8,6 +9,7 @@ import type {PositionalBytes} from './tar-reader.js'
 
 /** Headers and small bodies come out of one window read: one pread for a header and the small entries after it. */
 const WINDOW = 64 << 10
+const HASH_CHUNK = 2 << 20
 
 /**
  * A bundle that is one plain, uncompressed, regular file, open once and read by position. `bundle
@@ -19,6 +21,7 @@ export class FileBytes implements PositionalBytes {
   private readonly window = Buffer.allocUnsafe(WINDOW)
   private windowAt = 0
   private windowLength = 0
+  private hashBuffer: Buffer | undefined
 
   private constructor(
     private readonly handle: FileHandle,
@@ -95,6 +98,19 @@ export class FileBytes implements PositionalBytes {
       this.windowLength = Math.max(n, length)
     }
     return Buffer.from(this.window.subarray(offset - this.windowAt, offset - this.windowAt + length))
+  }
+
+  /** SHA-256 (hex) of the bytes [offset, offset + length), read through one reused buffer. */
+  async sha256(offset: number, length: number): Promise<string> {
+    const hash = createHash('sha256')
+    this.hashBuffer ??= Buffer.allocUnsafe(HASH_CHUNK)
+    for (let at = offset; at < offset + length; ) {
+      const n = Math.min(HASH_CHUNK, offset + length - at)
+      await this.fill(this.hashBuffer, n, at)
+      hash.update(this.hashBuffer.subarray(0, n))
+      at += n
+    }
+    return hash.digest('hex')
   }
 
   async *read(offset: number, length: number): AsyncGenerator<Buffer> {

@@ -126,7 +126,7 @@ export class HashPool {
     })
   }
 
-  constructor(private readonly size = Math.max(1, Math.min(availableParallelism(), 4))) {}
+  constructor(readonly size = Math.max(1, Math.min(availableParallelism(), 4))) {}
 
   /** A job for one entry: on a worker when the entry is large, on this thread otherwise. */
   begin(expectedBytes: number): HashJob {
@@ -222,8 +222,12 @@ export class HashPool {
 
   /** Starts every worker now, so that their start-up overlaps with work on this thread. */
   warm(): void {
-    if (this.size < 2) return
     while (this.slots.length < this.size) this.pick()
+  }
+
+  /** Bytes handed to workers and not hashed yet. */
+  get backlog(): number {
+    return this.slots.reduce((sum, s) => sum + s.queued, 0)
   }
 
   private pick(): Slot {

@@ -1,3 +1,5 @@
+import {availableParallelism} from 'node:os'
+
 import {checkSignerTrusted, parseSigner, type Trust} from '../signing/trust.js'
 import {verifyDetached} from '../signing/keys.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
@@ -72,6 +74,8 @@ const LAG = 8
  */
 const RANGE_MIN_BYTES = 64 << 10
 const RANGE_LAG = 64
+/** Workers' queued bytes above which this thread hashes the next entry itself. */
+const HERE_ABOVE_BACKLOG = 32 << 20
 /** From this size on, the workers are started before the first entry is reached. */
 const WARM_MIN_BYTES = 64 << 20
 
@@ -170,7 +174,8 @@ interface WalkOptions {
 type Walked = Omit<VerifyResult, 'verified' | 'signer'> & {signer?: VerifiedSigner; manifest: BundleManifest}
 
 async function walkBundle(reader: TarReader, input: BundleInput, options: WalkOptions): Promise<Walked> {
-  const pool = new HashPool()
+  // Over a plain file this thread hashes too: one worker fewer than cores (each costs a start-up)
+  const pool = options.file ? new HashPool(Math.min(availableParallelism() - 1, 3)) : new HashPool()
   // a large plain file is hashed by workers: they start now, while this thread checks the signature
   if (options.trust && options.file && options.file.size >= WARM_MIN_BYTES) pool.warm()
   try {
@@ -261,8 +266,11 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
       const item: Pending = {path: entry.path, size: entry.size, expected: digest, digest: Promise.resolve(''), keep: isManifest ? [] : undefined, writer}
       queue.push(item)
       if (options.file && !writer && !isManifest && entry.size >= RANGE_MIN_BYTES) {
-        // the body is jumped over here by the next header read, and read by a worker instead
-        item.digest = pool.hashRange(options.file.fd, entry.dataOffset, entry.dataOffset + entry.size)
+        // The body is jumped over by the next header read and hashed by position: by a worker while
+        // the workers have little queued, else here, so that this thread's core hashes too.
+        const {file} = options
+        if (pool.size > 0 && pool.backlog < HERE_ABOVE_BACKLOG) item.digest = pool.hashRange(file.fd, entry.dataOffset, entry.dataOffset + entry.size)
+        else item.digest = Promise.resolve(await file.sha256(entry.dataOffset, entry.size))
         onProgress?.(reader.position)
         while (queue.length > RANGE_LAG) await settle(queue.shift() as Pending)
         continue

@@ -7,14 +7,14 @@
  *     bundled, each command's modules evaluated only when that command runs;
  *   - templates/: SEA assets (and an index of them), served through setTemplateReader/Lister().
  */
-import {execute, type Interfaces} from '@oclif/core'
+import type {Interfaces} from '@oclif/core'
 import {dirname} from 'node:path'
 
 import {AirlockError} from '../ui/errors.js'
 import {setTemplateLister, setTemplateReader} from '../util/templates.js'
 import {setToolVersion} from '../util/version.js'
 import {COMMAND_LOADERS} from '../commands/lazy.js'
-import {loadEmbeddedPlugin} from './plugin.js'
+import {versionLine} from '../commands/version-line.js'
 import {MANIFEST_ASSET, PJSON_ASSET, readAsset, TEMPLATE_INDEX_ASSET, templateAssetKey} from './runtime.js'
 
 function embeddedJson<T>(key: string): T {
@@ -48,8 +48,14 @@ async function main(): Promise<void> {
   setToolVersion(pjson.version)
   setTemplateReader(readEmbeddedTemplate)
   setTemplateLister(listEmbeddedTemplates)
+  const version = versionLine(process.argv.slice(2), pjson)
+  if (version) {
+    process.stdout.write(`${version}\n`)
+    return
+  }
   const root = dirname(process.execPath)
-  // The loaders' import() calls are esbuild's: each evaluates one bundled command's modules on first use.
+  // Every import() here is esbuild's: oclif, and each command's modules, are evaluated on first use.
+  const [{execute}, {loadEmbeddedPlugin}] = await Promise.all([import('@oclif/core'), import('./plugin.js')])
   const plugin = await loadEmbeddedPlugin(pjson, root, COMMAND_LOADERS, embeddedJson<Interfaces.Manifest>(MANIFEST_ASSET))
   await execute({args: process.argv.slice(2), loadOptions: {root, pjson, plugins: new Map([[plugin.name, plugin]])}})
 }
