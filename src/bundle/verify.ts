@@ -223,6 +223,16 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
   // LAG entries behind the reader, so the first bad entry is the one reported.
   const queue: Pending[] = []
   const settle = async (item: Pending) => {
+    try {
+      await settleOne(item)
+    } catch (error) {
+      // the entry is out of the queue now: its writer (an extracted file) is closed and removed here
+      await item.writer?.abort()
+      item.writer = undefined
+      throw error
+    }
+  }
+  const settleOne = async (item: Pending) => {
     const actual = await item.digest.catch((error: unknown) => {
       if (error instanceof AirlockError) throw error
       if ((error as {code?: string}).code === 'TRUNCATED') {
