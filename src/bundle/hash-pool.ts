@@ -267,6 +267,9 @@ export class HashPool {
   }
 
   async close(): Promise<void> {
+    // an unref'd worker's exit does not keep the process alive: without this, awaiting terminate()
+    // could leave the event loop empty and node would quit with exit code 13 (unsettled await)
+    for (const s of this.slots) s.worker.ref()
     await Promise.all(this.slots.map((s) => s.worker.terminate()))
     this.slots.length = 0
   }
