@@ -31,6 +31,7 @@ async function checkTarget(dir: string): Promise<boolean> {
 function diskSink(base: string): EntrySink & {count: number} {
   const sink = {
     count: 0,
+    writesEveryBody: true,
     async head(name: string, data: Buffer) {
       const handle = await createFile(base, name, 0o644)
       try {

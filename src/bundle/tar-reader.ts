@@ -1,4 +1,4 @@
-import {Header, type HeaderData} from 'tar'
+import {Header, type HeaderData} from 'tar/header'
 
 import {AirlockError} from '../ui/errors.js'
 

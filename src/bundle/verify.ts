@@ -1,6 +1,8 @@
+import {availableParallelism} from 'node:os'
+
 import {checkSignerTrusted, parseSigner, type Trust} from '../signing/trust.js'
 import {verifyDetached} from '../signing/keys.js'
-import {AirlockError} from '../ui/errors.js'
+import {AirlockError, fromFsError} from '../ui/errors.js'
 import {
   HEAD_ENTRIES,
   MANIFEST,
@@ -16,6 +18,7 @@ import {
   type BundleManifest,
 } from './format.js'
 import {checkEntryType, checkRelativePath} from './path-safety.js'
+import {FileBytes} from './file-bytes.js'
 import {HashPool} from './hash-pool.js'
 import {openBundleStream, type BundleInput} from './source.js'
 import {SeekSource, TarReader, type PositionalBytes, type TarEntry} from './tar-reader.js'
@@ -49,6 +52,11 @@ export interface EntrySink {
   open(rel: string, entry: TarEntry, manifest: BundleManifest | undefined): Promise<EntryWriter | undefined>
   /** manifest.json, once its digest matched its line in SHA256SUMS */
   manifest?(manifest: BundleManifest): void
+  /**
+   * true when open() returns a writer for (nearly) every entry (extract): every byte passes through
+   * this thread anyway, so the bundle is read as one stream through reused buffers, not by position.
+   */
+  writesEveryBody?: boolean
 }
 
 export interface EntryWriter {
@@ -59,6 +67,17 @@ export interface EntryWriter {
 }
 
 const LAG = 8
+/**
+ * Over a plain file, entries at least this large are hashed by a worker reading them by position;
+ * smaller ones cost less to hash here than a message costs. Nothing is held in memory per entry, so
+ * the walk may run further ahead of the digests.
+ */
+const RANGE_MIN_BYTES = 64 << 10
+const RANGE_LAG = 64
+/** Workers' queued bytes above which this thread hashes the next entry itself. */
+const HERE_ABOVE_BACKLOG = 32 << 20
+/** From this size on, the workers are started before the first entry is reached. */
+const WARM_MIN_BYTES = 64 << 20
 
 interface Pending {
   path: string
@@ -101,12 +120,19 @@ async function readHead(reader: TarReader, expected: string, max: number, root: 
  * is believed because the bundle says so: trust comes only from `trust`.
  */
 export async function verifyBundle(input: BundleInput, trust: Trust, sink?: EntrySink, now = new Date(), onProgress?: (bytesRead: number) => void): Promise<VerifyResult> {
-  const reader = new TarReader(await openBundleStream(input))
+  // A plain file is walked by position (the same reader, the same checks) so that large bodies can
+  // be hashed by workers reading the file themselves; stdin, pipes, gzip and parts stream.
+  const file = sink?.writesEveryBody ? undefined : await FileBytes.openPlain(input)
   try {
-    const {manifest: _, signer, ...r} = await walkBundle(reader, input, {trust, sink, now, onProgress})
-    return {bundle: r.bundle, verified: true, root: r.root, name: r.name, version: r.version, created: r.created, signer: signer as VerifiedSigner, entries: r.entries, contentBytes: r.contentBytes, images: r.images}
+    const reader = new TarReader(file ? new SeekSource(file) : await openBundleStream(input))
+    try {
+      const {manifest: _, signer, ...r} = await walkBundle(reader, input, {trust, sink, now, onProgress, file})
+      return {bundle: r.bundle, verified: true, root: r.root, name: r.name, version: r.version, created: r.created, signer: signer as VerifiedSigner, entries: r.entries, contentBytes: r.contentBytes, images: r.images}
+    } finally {
+      await reader.close()
+    }
   } finally {
-    await reader.close()
+    await file?.close()
   }
 }
 
@@ -141,9 +167,25 @@ interface WalkOptions {
   sink?: EntrySink
   now?: Date
   onProgress?: (bytesRead: number) => void
+  /** the bundle as one open plain file: large bodies are hashed by workers reading it by position */
+  file?: FileBytes
 }
 
-async function walkBundle(reader: TarReader, input: BundleInput, options: WalkOptions): Promise<Omit<VerifyResult, 'verified' | 'signer'> & {signer?: VerifiedSigner; manifest: BundleManifest}> {
+type Walked = Omit<VerifyResult, 'verified' | 'signer'> & {signer?: VerifiedSigner; manifest: BundleManifest}
+
+async function walkBundle(reader: TarReader, input: BundleInput, options: WalkOptions): Promise<Walked> {
+  // Over a plain file this thread hashes too: one worker fewer than cores (each costs a start-up)
+  const pool = options.file ? new HashPool(Math.min(availableParallelism() - 1, 3)) : new HashPool()
+  // a large plain file is hashed by workers: they start now, while this thread checks the signature
+  if (options.trust && options.file && options.file.size >= WARM_MIN_BYTES) pool.warm()
+  try {
+    return await walkEntries(reader, input, options, pool)
+  } finally {
+    await pool.close()
+  }
+}
+
+async function walkEntries(reader: TarReader, input: BundleInput, options: WalkOptions, pool: HashPool): Promise<Walked> {
   const {trust, sink, onProgress} = options
   const hashing = trust !== undefined
   const {root, data: sums} = await readHead(reader, SUMS, MAX_SUMS_BYTES, undefined)
@@ -179,10 +221,25 @@ async function walkBundle(reader: TarReader, input: BundleInput, options: WalkOp
   let manifest: BundleManifest | undefined
   // Digests of large entries come back from worker threads; they are checked in tar order, at most
   // LAG entries behind the reader, so the first bad entry is the one reported.
-  const pool = new HashPool()
   const queue: Pending[] = []
   const settle = async (item: Pending) => {
-    const actual = await item.digest
+    try {
+      await settleOne(item)
+    } catch (error) {
+      // the entry is out of the queue now: its writer (an extracted file) is closed and removed here
+      await item.writer?.abort()
+      item.writer = undefined
+      throw error
+    }
+  }
+  const settleOne = async (item: Pending) => {
+    const actual = await item.digest.catch((error: unknown) => {
+      if (error instanceof AirlockError) throw error
+      if ((error as {code?: string}).code === 'TRUNCATED') {
+        throw new AirlockError('TRUNCATED', `the bundle ends early, inside ${item.path}`, {subject: item.path, hint: 'the file was cut short in transfer; copy it again'})
+      }
+      throw fromFsError(error, input, 'bundle')
+    })
     if (actual !== item.expected) {
       throw new AirlockError('DIGEST_MISMATCH', `entry ${item.path} has sha256:${actual}, ${SUMS} says sha256:${item.expected}`, {subject: item.path, hint: 'the bundle was changed or damaged after signing; do not use it, copy it again'})
     }
@@ -218,6 +275,16 @@ async function walkBundle(reader: TarReader, input: BundleInput, options: WalkOp
       }
       const item: Pending = {path: entry.path, size: entry.size, expected: digest, digest: Promise.resolve(''), keep: isManifest ? [] : undefined, writer}
       queue.push(item)
+      if (options.file && !writer && !isManifest && entry.size >= RANGE_MIN_BYTES) {
+        // The body is jumped over by the next header read and hashed by position: by a worker while
+        // the workers have little queued, else here, so that this thread's core hashes too.
+        const {file} = options
+        if (pool.size > 0 && pool.backlog < HERE_ABOVE_BACKLOG) item.digest = pool.hashRange(file.fd, entry.dataOffset, entry.dataOffset + entry.size)
+        else item.digest = Promise.resolve(await file.sha256(entry.dataOffset, entry.size))
+        onProgress?.(reader.position)
+        while (queue.length > RANGE_LAG) await settle(queue.shift() as Pending)
+        continue
+      }
       const job = pool.begin(entry.size)
       for await (const chunk of reader.body()) {
         onProgress?.(reader.position)
@@ -227,14 +294,12 @@ async function walkBundle(reader: TarReader, input: BundleInput, options: WalkOp
       }
       item.digest = job.digest()
       // the manifest decides how later entries are written (roles), so it is settled at once
-      while (queue.length > (item.keep ? 0 : LAG)) await settle(queue.shift() as Pending)
+      while (queue.length > (item.keep ? 0 : options.file ? RANGE_LAG : LAG)) await settle(queue.shift() as Pending)
     }
     while (queue.length > 0) await settle(queue.shift() as Pending)
   } catch (error) {
     for (const item of queue) await item.writer?.abort()
     throw error
-  } finally {
-    await pool.close()
   }
   const missing = [...expected.keys()].filter((p) => !seen.has(p))
   if (missing.length > 0) {

@@ -4,7 +4,7 @@ import type {Writable} from 'node:stream'
 import {finished} from 'node:stream/promises'
 import {createGzip} from 'node:zlib'
 
-import {signDetached} from '../signing/keys.js'
+import {signDetached} from '../signing/sign.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
 import {cleanupOnInterrupt, withPartialFile} from '../util/partial.js'
 import {isS3Url} from '../transport/s3-input.js'

@@ -84,28 +84,63 @@ export async function answer(req: IncomingMessage, res: ServerResponse, reposito
   if (doc) return sendBytes(req, res, reference, doc.bytes.length, (start, length) => Readable.from([doc.bytes.subarray(start, start + length)]))
   const at = repo.blobs.get(reference)
   if (!at) return sendError(res, 404, 'BLOB_UNKNOWN', `blob ${name}@${reference} is not in this bundle`)
-  return sendBytes(req, res, reference, at.size, (start, length) => Readable.from(start === 0 && length === at.size ? checked(bundle, at, reference) : bundle.read(at.offset + start, length)))
+  return sendBytes(req, res, reference, at.size, (start, length) => Readable.from(bundle.read(at.offset + start, length)), () => sendChecked(res, bundle, at, reference))
 }
 
 /**
- * A whole blob streamed from the tar, hashed on the way. The last chunk is held back until the
- * digest is known: a blob changed on disk since the bundle was verified ends in a dropped
- * connection, never in bytes a client would accept.
+ * A whole blob straight from the tar to the socket, hashed on the way: each chunk is written as the
+ * next one is being read, with no stream in between (most pulls are whole blobs, and many are small:
+ * a small blob leaves in one write with its headers). The last chunk is held back until the digest is
+ * known: a blob changed on disk since the bundle was verified ends in a dropped connection, never in
+ * bytes a client would accept.
  */
-async function* checked(bundle: RandomAccessBundle, at: Located, digest: string): AsyncGenerator<Buffer> {
+async function sendChecked(res: ServerResponse, bundle: RandomAccessBundle, at: Located, digest: string): Promise<void> {
   const hash = createHash('sha256')
+  const chunks = bundle.read(at.offset, at.size)
   let held: Buffer | undefined
-  for await (const chunk of bundle.read(at.offset, at.size)) {
-    hash.update(chunk)
-    if (held) yield held
-    held = chunk
+  try {
+    const next = () => {
+      const read = chunks.next()
+      read.catch(() => {}) // a read that fails after the client hung up is nobody's to report
+      return read
+    }
+    let ahead = next()
+    for (;;) {
+      const r = await ahead
+      if (r.done) break
+      ahead = next()
+      hash.update(r.value)
+      if (held && !res.write(held)) await drained(res)
+      held = r.value
+    }
+  } finally {
+    await chunks.return(undefined)
   }
   if (hash.digest('hex') !== hexOf(digest)) throw new AirlockError('DIGEST_MISMATCH', `blob ${digest} in the bundle no longer matches its digest`, {subject: digest, hint: 'the bundle file changed while it was served; stop and run bundle verify'})
-  if (held) yield held
+  res.end(held)
+}
+
+/** Resolves when the socket takes more, rejects when the client has gone (so nothing waits forever). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      res.off('drain', done)
+      res.off('close', gone)
+      resolve()
+    }
+    const gone = () => {
+      res.off('drain', done)
+      res.off('close', gone)
+      reject(Object.assign(new Error('the client hung up'), {code: 'ERR_STREAM_PREMATURE_CLOSE'}))
+    }
+    if (res.destroyed || res.writableEnded) return gone()
+    res.once('drain', done)
+    res.once('close', gone)
+  })
 }
 
 /** 200 with the whole blob, or 206 for one `Range: bytes=` range; other range forms get the whole. */
-async function sendBytes(req: IncomingMessage, res: ServerResponse, digest: string, size: number, open: (start: number, length: number) => Readable): Promise<void> {
+async function sendBytes(req: IncomingMessage, res: ServerResponse, digest: string, size: number, open: (start: number, length: number) => Readable, whole?: () => Promise<void>): Promise<void> {
   const base = {...API_VERSION, 'content-type': 'application/octet-stream', 'docker-content-digest': digest, etag: `"${digest}"`, 'accept-ranges': 'bytes'}
   let start = 0
   let end = size - 1
@@ -133,7 +168,8 @@ async function sendBytes(req: IncomingMessage, res: ServerResponse, digest: stri
     return
   }
   try {
-    await pipeline(open(start, length), res)
+    if (whole && start === 0 && length === size) await whole()
+    else await pipeline(open(start, length), res)
   } catch (error) {
     // a client that hangs up mid-blob is normal; anything else has already cut the response short
     if ((error as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') res.destroy()

@@ -3,17 +3,18 @@
  * script by esbuild. A SEA has no package.json, no node_modules and no dist/ beside it, so the three
  * things oclif and airlock usually read from disk come from inside the executable instead:
  *   - package.json (name, version, oclif section): an SEA asset written at package time;
- *   - the commands: oclif's manifest of them as an asset, and the explicit map in src/commands/index.ts,
- *     bundled and evaluated only when a command runs;
+ *   - the commands: oclif's manifest of them as an asset, and the loaders of src/commands/lazy.ts,
+ *     bundled, each command's modules evaluated only when that command runs;
  *   - templates/: SEA assets (and an index of them), served through setTemplateReader/Lister().
  */
-import {execute, type Interfaces} from '@oclif/core'
+import type {Interfaces} from '@oclif/core'
 import {dirname} from 'node:path'
 
 import {AirlockError} from '../ui/errors.js'
 import {setTemplateLister, setTemplateReader} from '../util/templates.js'
 import {setToolVersion} from '../util/version.js'
-import {loadEmbeddedPlugin} from './plugin.js'
+import {COMMAND_LOADERS} from '../commands/lazy.js'
+import {versionLine} from '../commands/version-line.js'
 import {MANIFEST_ASSET, PJSON_ASSET, readAsset, TEMPLATE_INDEX_ASSET, templateAssetKey} from './runtime.js'
 
 function embeddedJson<T>(key: string): T {
@@ -47,10 +48,15 @@ async function main(): Promise<void> {
   setToolVersion(pjson.version)
   setTemplateReader(readEmbeddedTemplate)
   setTemplateLister(listEmbeddedTemplates)
+  const version = versionLine(process.argv.slice(2), pjson)
+  if (version) {
+    process.stdout.write(`${version}\n`)
+    return
+  }
   const root = dirname(process.execPath)
-  // import() here is esbuild's: it evaluates the bundled command modules on first use, not a file.
-  const commands = async () => (await import('../commands/index.js')).COMMANDS
-  const plugin = await loadEmbeddedPlugin(pjson, root, commands, embeddedJson<Interfaces.Manifest>(MANIFEST_ASSET))
+  // Every import() here is esbuild's: oclif, and each command's modules, are evaluated on first use.
+  const [{execute}, {loadEmbeddedPlugin}] = await Promise.all([import('@oclif/core'), import('./plugin.js')])
+  const plugin = await loadEmbeddedPlugin(pjson, root, COMMAND_LOADERS, embeddedJson<Interfaces.Manifest>(MANIFEST_ASSET))
   await execute({args: process.argv.slice(2), loadOptions: {root, pjson, plugins: new Map([[plugin.name, plugin]])}})
 }
 

@@ -1,4 +1,4 @@
-import ora, {type Ora} from 'ora'
+import type {Ora} from 'ora'
 
 export interface Progress {
   /** replace the line shown */
@@ -16,23 +16,42 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream
 }
 
-/** An ora spinner on a terminal; nothing at all when stderr is piped, so logs stay clean. */
+/**
+ * An ora spinner on a terminal; nothing at all when stderr is piped, so logs stay clean. ora (and its
+ * dependencies) load only on a terminal, after the command has started: what is asked meanwhile is
+ * replayed once the spinner exists.
+ */
 export function startProgress(text: string, options: ProgressOptions): Progress {
   const stream = options.stream ?? process.stderr
   if (!options.enabled || !stream.isTTY || process.env.CI === 'true') return SILENT
-  const spinner: Ora = ora({text, stream, isEnabled: true, color: process.env.NO_COLOR ? false as never : 'cyan'}).start()
+  let spinner: Ora | undefined
+  let current = text
+  let ended: ((s: Ora) => void) | undefined
+  void import('ora')
+    .then(({default: ora}) => {
+      spinner = ora({text: current, stream, isEnabled: true, color: process.env.NO_COLOR ? (false as never) : 'cyan'})
+      if (ended) ended(spinner)
+      else spinner.start()
+    })
+    .catch(() => {})
+  const end = (how: (s: Ora) => void) => {
+    if (ended) return
+    ended = how
+    if (spinner) how(spinner)
+  }
   return {
     update(t) {
-      spinner.text = t
+      current = t
+      if (spinner) spinner.text = t
     },
     succeed(t) {
-      spinner.succeed(t)
+      end((s) => s.succeed(t))
     },
     fail(t) {
-      spinner.fail(t)
+      end((s) => s.fail(t))
     },
     stop() {
-      spinner.stop()
+      end((s) => s.stop())
     },
   }
 }

@@ -97,6 +97,30 @@ describe('bundle verify', () => {
     await expectFailure(file, pub, 'TRUNCATED', 't-1.0.0/files/b.bin')
   })
 
+  it('hashes large entries of a plain file on workers by position, with the same verdicts as a stream', async () => {
+    // entries large enough to be read and hashed by a worker (over 64 KiB), between small ones
+    const big = (n: number) => Buffer.alloc(300_000 + n * 4099, n + 1)
+    const extra = [0, 1, 2, 3].flatMap((n) => [{path: `t-1.0.0/files/big-${n}.bin`, body: big(n)}, {path: `t-1.0.0/files/small-${n}.txt`, body: Buffer.from(`small ${n}\n`)}])
+    const list = sealed([...entries, ...extra])
+    const ok = await tampered('big-ok', list)
+    const plain = await verifyBundle(ok, parseTrust(pub, 'k'))
+    const gz = join(dir, 'big-ok.tar.gz')
+    await writeFile(gz, gzipSync(await readFile(ok)))
+    const streamed = await verifyBundle(gz, parseTrust(pub, 'k'))
+    assert.deepEqual({...plain, bundle: ''}, {...streamed, bundle: ''})
+    assert.equal(plain.entries, entries.length - 3 + extra.length)
+
+    // two changed entries: the first one in tar order is the one named
+    const flip = (body: Buffer) => Buffer.concat([body.subarray(0, 200_000), Buffer.from([0]), body.subarray(200_001)])
+    const changed = list.map((e) => (e.path.endsWith('big-1.bin') || e.path.endsWith('big-3.bin') ? {...e, body: flip(e.body!)} : e))
+    await expectFailure(await tampered('big-flip', changed), pub, 'DIGEST_MISMATCH', 't-1.0.0/files/big-1.bin')
+
+    const data = await readFile(ok)
+    const cut = join(dir, 'big-cut.tar')
+    await writeFile(cut, data.subarray(0, data.indexOf(big(2)) + 100_000))
+    await expectFailure(cut, pub, 'TRUNCATED', 't-1.0.0/files/big-2.bin')
+  })
+
   it('rejects entries outside the bundle folder, absolute and .. paths, even when signed', async () => {
     await expectFailure(await tampered('outside', sealed([...entries, {path: 'elsewhere/x', body: Buffer.from('x')}])), pub, 'UNSAFE_PATH', 'elsewhere/x')
     await expectFailure(await tampered('abs', sealed([...entries, {path: '/etc/cron.d/x', body: Buffer.from('x')}])), pub, 'UNSAFE_PATH', '/etc/cron.d/x')

@@ -6,7 +6,8 @@ import {Header} from 'tar'
 import {buildBundle} from '../../src/bundle/build.js'
 import {renderSums} from '../../src/bundle/format.js'
 import {BLOCK, TarReader, padding} from '../../src/bundle/tar-reader.js'
-import {generateSigningKey, signDetached, type SigningKeyType} from '../../src/signing/keys.js'
+import {generateSigningKey, type SigningKeyType} from '../../src/signing/keys.js'
+import {signDetached} from '../../src/signing/sign.js'
 
 export interface TestKeys {
   key: string
