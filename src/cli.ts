@@ -4,6 +4,7 @@ import {fileURLToPath} from 'node:url'
 import type {Interfaces} from '@oclif/core'
 
 import {COMMAND_LOADERS} from './commands/lazy.js'
+import {helpAlias, reportUnknownCommand, unknownCommand} from './commands/not-found.js'
 import {versionLine} from './commands/version-line.js'
 
 async function readJson<T>(path: string): Promise<T | undefined> {
@@ -33,6 +34,12 @@ export async function run(binUrl: string): Promise<void> {
     await execute({dir: binUrl})
     return
   }
+  const args = helpAlias(process.argv.slice(2))
+  const unknown = unknownCommand(args, Object.keys(manifest.commands))
+  if (unknown) {
+    process.exitCode = reportUnknownCommand(unknown, args)
+    return
+  }
   const plugin = await loadEmbeddedPlugin(pjson, root, COMMAND_LOADERS, manifest)
-  await execute({args: process.argv.slice(2), loadOptions: {root, pjson, plugins: new Map([[plugin.name, plugin]])}})
+  await execute({args, loadOptions: {root, pjson, plugins: new Map([[plugin.name, plugin]])}})
 }

@@ -64,3 +64,29 @@ describe('usage errors with --json', () => {
     assert.match(result.stderr, /Nonexistent flag: --nope/)
   })
 })
+
+describe('a mistyped command', () => {
+  it('names the command it most likely meant, as text or as the --json envelope (exit 2)', async () => {
+    const text = await runCli(['bundle', 'verfy', 'x.tar'])
+    assert.equal(text.code, 2)
+    assert.match(text.stderr, /no command "airlock bundle verfy"/)
+    assert.match(text.stderr, /did you mean airlock bundle verify\?/)
+    const topic = await runCli(['bundel', 'verify', 'x.tar'])
+    assert.equal(topic.code, 2)
+    assert.match(topic.stderr, /did you mean airlock bundle verify\?/)
+    const json = await runCli(['images', 'pusj', '--json'])
+    assert.equal(json.code, 2)
+    assert.equal(json.json.error.code, 'USAGE')
+    assert.equal(json.json.error.subject, 'images pusj')
+    assert.match(json.json.error.hint, /airlock images push/)
+  })
+
+  it('still shows a topic, and `help CMD` is `CMD --help`', async () => {
+    const topic = await runCli(['bundle'])
+    assert.equal(topic.code, 0)
+    assert.match(topic.stdout, /bundle verify +Verify a bundle/)
+    const help = await runCli(['help', 'bundle', 'verify'])
+    assert.equal(help.code, 0)
+    assert.match(help.stdout, /USAGE\s+\$ airlock bundle verify BUNDLE/)
+  })
+})
