@@ -168,6 +168,9 @@ async function walkBundle(reader: TarReader, input: BundleInput, options: WalkOp
       ...(signer.subject ? {subject: signer.subject, issuer: signer.issuer, validTo: signer.validTo} : {}),
       trustedBy: trust.kind,
     }
+  } else {
+    // no trust to judge it by, but a signer.pem that is not a key or certificate is refused by every reader alike
+    parseSigner(signerPem.toString('utf8'), `${root}/${SIGNER}`)
   }
   const expected = parseSums(sums.toString('utf8'), `${root}/${SUMS}`)
   if (sink?.head) {
