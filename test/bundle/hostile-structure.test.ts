@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {execFileSync, spawnSync} from 'node:child_process'
-import {mkdir, readFile, readdir, symlink, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {parseTrust, type Trust} from '../../src/signing/trust.js'
@@ -146,6 +146,43 @@ describe('hostile structure: every reader and VERIFY.txt refuse alike', function
       assert.equal(r.code, 3, `${args.join(' ')}: ${r.stdout}${r.stderr}`)
       assert.equal(r.json.error.code, 'MANIFEST_INVALID')
       assert.match(r.json.error.message, /files\[4\] is not an object/)
+    }
+  })
+
+  it('a folder the bundle makes read-only, under a name with spaces, quotes and a leading dash: VERIFY.txt refuses it and, as a user root privileges do not cover, still leaves nothing behind', async () => {
+    // in /tmp itself (the suite's own TMPDIR is private to it), so that an unprivileged user can run the
+    // script when the suite runs as root; removed in `finally`
+    const base = await mkdtemp(join('/tmp', 'airlock-test-rodir-'))
+    try {
+      await chmod(base, 0o777)
+      const cwd = join(base, "odd 'site")
+      const tmp = join(base, 'tmp')
+      await mkdir(cwd)
+      await mkdir(tmp)
+      await chmod(cwd, 0o777)
+      await chmod(tmp, 0o777)
+      // ro/unlisted is left out of SHA256SUMS: verification fails after extraction, with the read-only folder on disk
+      const list: RawEntry[] = entries.map((e) => ({...e}))
+      const head = reseal([...list, file('ro/f')], keys.privateKey, pub)
+      const hostile = rawTar([...head, {path: `${root}/ro/`, type: 'Directory', mode: 0o555}, file('ro/unlisted')])
+      const name = "-odd 'name.tar"
+      for (const [f, data] of [[name, hostile], ['VERIFY.txt', Buffer.from(script)], ['trust.pub', Buffer.from(pub)]] as const) {
+        await writeFile(join(cwd, f), data)
+        await chmod(join(cwd, f), 0o644)
+      }
+      const q = (v: string) => `'${v.replaceAll("'", "'\\''")}'`
+      const unprivileged = process.getuid?.() === 0 && spawnSync('id', ['nobody']).status === 0
+      for (const [label, shell, tar] of SHELLS) {
+        const PATH = tar === 'busybox' ? `${busyboxBin}:${process.env.PATH}` : (process.env.PATH as string)
+        const command = `cd ${q(cwd)} && PATH=${q(PATH)} TMPDIR=${q(tmp)} BUNDLE=${q(name)} TRUST=trust.pub ${shell.join(' ')} VERIFY.txt`
+        const r = unprivileged ? spawnSync('su', ['nobody', '-s', '/bin/sh', '-c', command], {encoding: 'utf8'}) : spawnSync('/bin/sh', ['-c', command], {encoding: 'utf8'})
+        assert.notEqual(r.status, 0, `${label}: ${r.stdout}`)
+        assert.match(r.stderr, /NOT VERIFIED: the files in the bundle are not exactly those SHA256SUMS lists/, `${label}: ${r.stderr}`)
+        assert.deepEqual(await readdir(tmp), [], `${label} left its folder behind`)
+        assert.deepEqual((await readdir(cwd)).sort(), [name, 'VERIFY.txt', 'trust.pub'].sort(), `${label} wrote beside the bundle`)
+      }
+    } finally {
+      await rm(base, {recursive: true, force: true})
     }
   })
 })
