@@ -12,7 +12,6 @@ import {
   SIGNER,
   SUMS,
   parseSums,
-  rootName,
   type BundleManifest,
 } from './format.js'
 import {EntryNames, checkEntryName, checkEntryType} from './path-safety.js'

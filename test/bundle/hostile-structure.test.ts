@@ -185,4 +185,34 @@ describe('hostile structure: every reader and VERIFY.txt refuse alike', function
       await rm(base, {recursive: true, force: true})
     }
   })
+
+  it('a FIFO given as a part, as a parts index or (to push) as the bundle: refused at once by name (exit 2), never waiting for a writer', async () => {
+    const fifoDir = join(dir(), 'fifo')
+    await mkdir(fifoDir)
+    const good = await buildTestBundle(fifoDir, keys, {'a.txt': 'alpha\n'}, 'demo.tar')
+    const split = await runCli(['bundle', 'split', good, '--size', '4K', '--json'])
+    assert.equal(split.code, 0, split.stderr)
+    const index = `${good}.split.json`
+    const asFifo = (path: string) => execFileSync('sh', ['-c', 'rm -f "$1" && mkfifo "$1"', 'sh', path])
+    const part1 = `${good}.part001`
+    await rm(part1)
+    asFifo(part1)
+    const started = Date.now()
+    for (const args of [['bundle', 'verify', index, '--trust', keys.pub], ['bundle', 'inspect', index], ['images', 'push', index, '--registry', '127.0.0.1:1', '--no-verify']]) {
+      const r = await runCli([...args, '--json'])
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`)
+      assert.equal(r.json.error.subject, part1)
+      assert.match(r.json.error.message, /FIFO/)
+    }
+    asFifo(index)
+    const r = await runCli(['bundle', 'verify', index, '--trust', keys.pub, '--json'])
+    assert.equal(r.code, 2)
+    assert.match(r.json.error.message, /FIFO/)
+    const lone = join(fifoDir, 'lone.tar')
+    asFifo(lone)
+    const push = await runCli(['images', 'push', lone, '--registry', '127.0.0.1:1', '--no-verify', '--json'])
+    assert.equal(push.code, 2, push.stdout + push.stderr)
+    assert.match(push.json.error.message, /FIFO/)
+    assert.ok(Date.now() - started < 60_000)
+  })
 })
