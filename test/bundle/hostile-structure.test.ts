@@ -215,4 +215,23 @@ describe('hostile structure: every reader and VERIFY.txt refuse alike', function
     assert.match(push.json.error.message, /FIFO/)
     assert.ok(Date.now() - started < 60_000)
   })
+
+  it('bundle build refuses to write names every reader would refuse (case twins, x and x/y): exit 2 naming them', async () => {
+    const specDir = join(dir(), 'twins')
+    await mkdir(specDir)
+    const spec = join(specDir, 'spec.yaml')
+    await mkdir(join(specDir, 'src'))
+    for (const name of ['a', 'b', 'c', 'd']) await writeFile(join(specDir, 'src', name), name)
+    for (const [pair, subject] of [[['a', 'b'], 'docs/readme'], [['c', 'd'], 'x/y']] as const) {
+      const asOf: Record<string, string> = {a: 'docs/README', b: 'docs/readme', c: 'x', d: 'x/y'}
+      const files = pair.map((n) => `    - {source: ./src/${n}, as: ${asOf[n]}}`).join('\n')
+      await writeFile(spec, `apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {name: t, version: 1.0.0}\nspec:\n  files:\n${files}\n`)
+      const out = join(specDir, `${pair.join('')}.tar`)
+      const r = await runCli(['bundle', 'build', spec, '--key', keys.key, '--out', out, '--json'])
+      assert.equal(r.code, 2, r.stdout + r.stderr)
+      assert.equal(r.json.error.code, 'SPEC_INVALID')
+      assert.match(r.json.error.subject, new RegExp(subject))
+      assert.deepEqual((await readdir(specDir)).filter((f) => f.endsWith('.tar') || f.includes('partial')), [])
+    }
+  })
 })
