@@ -13,6 +13,7 @@ import {CONTRIBUTORS} from './contributors.js'
 import {closeSharedHashPool} from './hash-pool.js'
 import {bufferEntry, type EntrySource} from './entry.js'
 import {FORMAT_VERSION, MANIFEST, VERIFY_TXT, renderVerifyScript, rootName, type BundleBase, type BundleManifest, type ImageRecord, type InventoryEntry} from './format.js'
+import {EntryNames, checkEntryName} from './path-safety.js'
 import {describeBase, loadSinceBase} from './since.js'
 import {writeBundle} from './writer.js'
 import {isS3Url} from '../transport/s3-input.js'
@@ -76,6 +77,7 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
       if (c) contributions.push(c)
     }
     const entries: EntrySource[] = contributions.flatMap((c) => c.entries)
+    refuseUnverifiableNames(entries)
     const images = contributions.flatMap((c) => c.images ?? [])
     const extensions = Object.assign({}, ...contributions.map((c) => c.extensions ?? {})) as Record<string, unknown>
     const profile = contributions.find((c) => c.profile)?.profile
@@ -122,5 +124,25 @@ export async function buildBundle(options: BuildOptions, progress: (text: string
     // retries: a download cut short may still be closing its file; the build's own error must not be masked
     await rm(workDir, {recursive: true, force: true, maxRetries: 5, retryDelay: 50})
     unregister()
+  }
+}
+
+/**
+ * A bundle every reader would refuse is not written: names `bundle verify` and VERIFY.txt refuse
+ * (outside their character set, equal but for case, a file that is also a folder) fail the build.
+ */
+function refuseUnverifiableNames(entries: EntrySource[]): void {
+  const names = new EntryNames((path, other) => new AirlockError('SPEC_INVALID', `the bundle would hold both ${path} and ${other}: one file on a case-insensitive disk, or a file that is also a folder`, {subject: path, hint: 'rename one of them (spec.files[].as)'}))
+  for (const head of ['SHA256SUMS', 'SHA256SUMS.sig', 'signer.pem', MANIFEST, VERIFY_TXT]) names.addFile(head)
+  const seen = new Set<string>()
+  for (const e of entries) {
+    if (seen.has(e.path)) continue // the same entry twice is the writer's business, not a name clash
+    seen.add(e.path)
+    try {
+      checkEntryName(e.path)
+    } catch (error) {
+      throw new AirlockError('SPEC_INVALID', `the bundle would hold ${e.path}, a name bundle verify refuses: ${(error as Error).message}`, {subject: e.path, hint: 'rename it (spec.files[].as)', cause: error})
+    }
+    names.addFile(e.path)
   }
 }

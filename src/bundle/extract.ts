@@ -48,7 +48,9 @@ function diskSink(base: string): EntrySink & {count: number} {
       sink.count++
       return {
         async write(chunk: Buffer) {
-          await handle.write(chunk)
+          await handle.write(chunk).catch((error: unknown) => {
+            throw extractError(error, resolveInside(base, rel), rel)
+          })
         },
         async close() {
           await handle.sync() // durable before the folder is renamed into place
@@ -65,13 +67,29 @@ function diskSink(base: string): EntrySink & {count: number} {
 
 async function createFile(base: string, rel: string, mode: number): Promise<FileHandle> {
   const full = resolveInside(base, rel)
-  await mkdir(dirname(full), {recursive: true, mode: 0o755})
   try {
+    await mkdir(dirname(full), {recursive: true, mode: 0o755})
     // 'wx': a second entry can never overwrite a first, whatever the checks above let through
     return await open(full, 'wx', mode)
   } catch (error) {
-    throw fromFsError(error, full)
+    throw extractError(error, full, rel)
   }
+}
+
+/**
+ * The walk already refused names that collide (case, x and x/y), so a collision here means this disk
+ * folds names in a way it did not foresee (Unicode normalisation, 8.3 names): an integrity refusal
+ * naming the entry, not FILE_EXISTS with a --force extract does not have.
+ */
+function extractError(error: unknown, full: string, rel: string): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') {
+    return new AirlockError('ENTRY_DUPLICATE', `entry ${rel} collides with another entry of the bundle on this disk (${code} at ${full})`, {subject: rel, hint: 'extract on a case-sensitive file system, or do not use this bundle', cause: error})
+  }
+  if (code === 'ENAMETOOLONG') {
+    return new AirlockError('INPUT_INVALID', `entry ${rel} gives a path too long for this file system: ${full}`, {subject: rel, hint: 'extract into a folder with a shorter path (--to)', cause: error})
+  }
+  return fromFsError(error, full)
 }
 
 /**

@@ -1,5 +1,5 @@
 import {AirlockError} from '../ui/errors.js'
-import {checkRelativePath} from './path-safety.js'
+import {EntryNames, checkEntryName} from './path-safety.js'
 
 /** Bundle format v1 (DESIGN.md). The order of the first entries lets a reader verify in one pass. */
 export const FORMAT_VERSION = 1
@@ -81,17 +81,20 @@ export function renderSums(entries: {path: string; sha256: string}[]): string {
 
 export function parseSums(text: string, entry: string): Map<string, string> {
   const map = new Map<string, string>()
+  const names = new EntryNames((path, other) => new AirlockError('ENTRY_DUPLICATE', `${entry} lists ${path} and ${other}, one file on a case-insensitive disk or a file that is also a folder`, {subject: path, hint: 'extraction would overwrite one with the other or fail halfway; do not use this bundle'}))
+  for (const head of HEAD_ENTRIES) names.addFile(head)
   const lines = text.split('\n')
   if (lines.at(-1) === '') lines.pop()
   lines.forEach((line, i) => {
     const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line)
     if (!m) throw new AirlockError('MANIFEST_INVALID', `${entry} line ${i + 1} is not "<sha256>  <path>"`, {subject: `${entry}:${i + 1}`})
     const [, digest, path] = m as unknown as [string, string, string]
-    checkRelativePath(path)
+    checkEntryName(path)
     if ((HEAD_ENTRIES as readonly string[]).includes(path)) {
       throw new AirlockError('MANIFEST_INVALID', `${entry} line ${i + 1} lists ${path}, which cannot be in it`, {subject: `${entry}:${i + 1}`})
     }
     if (map.has(path)) throw new AirlockError('ENTRY_DUPLICATE', `${entry} lists ${path} twice`, {subject: path})
+    names.addFile(path)
     map.set(path, digest)
   })
   return map

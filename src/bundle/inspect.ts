@@ -1,12 +1,7 @@
-import {createHash} from 'node:crypto'
-
 import {parseSigner} from '../signing/trust.js'
-import {AirlockError} from '../ui/errors.js'
-import {MANIFEST, MAX_MANIFEST_BYTES, MAX_SIG_BYTES, MAX_SIGNER_BYTES, MAX_SUMS_BYTES, SIG, SIGNER, SUMS, parseSums, type BundleBase, type BundleManifest, type ImageRecord, type InventoryEntry} from './format.js'
-import {checkEntryType, checkRelativePath} from './path-safety.js'
-import {openBundleStream, type BundleInput} from './source.js'
-import {TarReader} from './tar-reader.js'
-import {parseManifest} from './verify.js'
+import {SIGNER, SUMS, parseSums, type BundleBase, type BundleManifest, type ImageRecord, type InventoryEntry} from './format.js'
+import type {BundleInput} from './source.js'
+import {walkBundleStructure} from './structure.js'
 import {bundleCharts} from '../charts/push.js'
 import type {ChartExtension} from '../charts/plan.js'
 
@@ -18,40 +13,21 @@ export interface BundleHead {
 }
 
 /**
- * Reads only the head of a bundle: SHA256SUMS, its signature, the signer and manifest.json (checked
- * against its line), then stops. Nothing here is trusted: `bundle verify` decides that.
+ * SHA256SUMS, the signer and manifest.json (checked against its line and against SHA256SUMS), from
+ * the same walk `bundle verify` makes with only the hashing of bodies skipped: inspect and images
+ * list refuse every structure verify refuses. Nothing here is trusted: `bundle verify` decides that.
  */
 export async function readBundleHead(input: BundleInput): Promise<BundleHead> {
-  const reader = new TarReader(await openBundleStream(input))
-  try {
-    return await readHeadOf(reader)
-  } finally {
-    await reader.close()
-  }
-}
-
-async function readHeadOf(reader: TarReader): Promise<BundleHead> {
-  const take = async (name: string, max: number, root?: string) => {
-    const entry = await reader.next()
-    if (!entry) throw new AirlockError('NOT_A_BUNDLE', `the bundle ends before ${name}`, {subject: name})
-    checkRelativePath(entry.path)
-    checkEntryType(entry.path, entry.type)
-    const r = root ?? entry.path.split('/')[0] ?? ''
-    if (entry.path !== `${r}/${name}`) {
-      throw new AirlockError('NOT_A_BUNDLE', `expected ${r}/${name}, found ${entry.path}`, {subject: entry.path, hint: 'pass a bundle written by `airlock bundle build`'})
-    }
-    return {root: r, data: await reader.readBody(max)}
-  }
-  const {root, data: sums} = await take(SUMS, MAX_SUMS_BYTES)
-  await take(SIG, MAX_SIG_BYTES, root)
-  const {data: signerPem} = await take(SIGNER, MAX_SIGNER_BYTES, root)
-  const {data: manifestData} = await take(MANIFEST, MAX_MANIFEST_BYTES, root)
-  const lines = parseSums(sums.toString('utf8'), `${root}/${SUMS}`)
-  const digest = createHash('sha256').update(manifestData).digest('hex')
-  if (lines.get(MANIFEST) !== digest) {
-    throw new AirlockError('DIGEST_MISMATCH', `${root}/${MANIFEST} does not match its line in ${SUMS}`, {subject: `${root}/${MANIFEST}`, hint: 'the bundle was changed after signing; run `airlock bundle verify`'})
-  }
-  return {root, sums: lines, signerPem: signerPem.toString('utf8'), manifest: parseManifest(manifestData, `${root}/${MANIFEST}`, root)}
+  const head = new Map<string, Buffer>()
+  const walk = await walkBundleStructure(input, {
+    async head(name, data) {
+      head.set(name, data)
+    },
+    async open() {
+      return undefined
+    },
+  })
+  return {root: walk.root, sums: parseSums((head.get(SUMS) ?? Buffer.alloc(0)).toString('utf8'), `${walk.root}/${SUMS}`), signerPem: (head.get(SIGNER) ?? Buffer.alloc(0)).toString('utf8'), manifest: walk.manifest}
 }
 
 export interface InspectResult {

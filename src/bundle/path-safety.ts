@@ -44,9 +44,72 @@ export function rejectDotSegments(entry: string): string[] {
   return parts
 }
 
+/** One name longer than most file systems hold (255 bytes) would fail extraction halfway with ENAMETOOLONG. */
+export const MAX_SEGMENT_BYTES = 255
+
 export function capDepth(entry: string, parts: string[]): void {
   if (parts.length > MAX_PATH_DEPTH) reject(entry, `deeper than ${MAX_PATH_DEPTH} levels`)
   if (entry.length > MAX_PATH_LENGTH) reject(entry, `longer than ${MAX_PATH_LENGTH} characters`)
+  if (parts.some((p) => Buffer.byteLength(p) > MAX_SEGMENT_BYTES)) reject(entry, `a name in it is longer than ${MAX_SEGMENT_BYTES} bytes`)
+}
+
+/*
+ * The characters a bundle entry name may hold: those airlock itself writes (spec `as:` names, image
+ * blobs, chart archives), plus a few harmless ones. VERIFY.txt refuses exactly the same set (it is
+ * rendered from this string), so a name outside it is refused by every reader alike. Anything else
+ * (non-ASCII, which has NFC/NFD twins and bytes that are not UTF-8; quotes; shell and glob
+ * characters) could name one file for one tool and another file, or none, for the next.
+ */
+export const ENTRY_NAME_CHARS = 'A-Za-z0-9._/+@:=,~ -'
+const ENTRY_NAME = new RegExp(`^[${ENTRY_NAME_CHARS}]+$`)
+
+/** A bundle entry name: every rule of checkRelativePath, and only the portable characters above. */
+export function checkEntryName(entry: string): string[] {
+  const parts = checkRelativePath(entry)
+  if (!ENTRY_NAME.test(entry.replace(/\/$/, ''))) reject(entry, `a character outside ${ENTRY_NAME_CHARS.replace(' ', 'space ')}`)
+  return parts
+}
+
+/**
+ * The names of one bundle, as a case-insensitive file system would see them. Two entries that fold
+ * to one name (README and readme), a file that is also a folder of another entry (x and x/y), or a
+ * folder entry listed twice would overwrite or fail halfway on extraction somewhere; every reader
+ * refuses them up front instead.
+ */
+export class EntryNames {
+  private readonly files = new Map<string, string>()
+  private readonly folders = new Map<string, string>()
+  private readonly folderEntries = new Set<string>()
+
+  constructor(private readonly duplicate: (entry: string, other: string) => Error) {}
+
+  addFile(rel: string): void {
+    const key = rel.toLowerCase()
+    const other = this.files.get(key) ?? this.folders.get(key)
+    if (other !== undefined) throw this.duplicate(rel, other)
+    this.addParents(rel)
+    this.files.set(key, rel)
+  }
+
+  addFolder(rel: string): void {
+    const key = rel.toLowerCase()
+    const other = this.files.get(key)
+    if (other !== undefined) throw this.duplicate(`${rel}/`, other)
+    if (this.folderEntries.has(key)) throw this.duplicate(`${rel}/`, `${rel}/`)
+    this.folderEntries.add(key)
+    this.addParents(`${rel}/x`)
+  }
+
+  private addParents(rel: string): void {
+    const parts = rel.split('/')
+    for (let i = 1; i < parts.length; i++) {
+      const folder = parts.slice(0, i).join('/')
+      const key = folder.toLowerCase()
+      const file = this.files.get(key)
+      if (file !== undefined) throw this.duplicate(rel, file)
+      if (!this.folders.has(key)) this.folders.set(key, folder)
+    }
+  }
 }
 
 /** All rules; returns the normalized segments of a relative path. */
@@ -72,11 +135,12 @@ export function resolveInside(target: string, entry: string): string {
 export type TarEntryType = string
 
 /** Default-deny: only regular files and folders may appear in a bundle. */
-export function checkEntryType(entry: string, type: TarEntryType): 'file' | 'directory' {
+export function checkEntryType(entry: string, type: TarEntryType, mode = 0): 'file' | 'directory' {
+  // set-user-ID, set-group-ID and sticky bits are not signed, and tar(1) run as root restores them
+  if ((mode & 0o7000) !== 0) throw new AirlockError('UNSAFE_ENTRY_TYPE', `entry ${entry} has mode ${(mode & 0o7777).toString(8)} (set-user-ID, set-group-ID or sticky); bundles hold plain files`, {subject: entry, hint: 'the bundle was not made by airlock or was tampered with'})
   switch (type) {
     case 'File':
     case 'OldFile':
-    case 'ContiguousFile':
       return 'file'
     case 'Directory':
       return 'directory'

@@ -227,6 +227,21 @@ export function parsePaxRecords(body: Buffer, at: number): HeaderData {
   return out as HeaderData
 }
 
+/*
+ * A global record applies to every later entry for GNU tar and node-tar and to none for busybox tar,
+ * so one that changes which bytes or which name an entry has (size, path, linkpath) makes tars read
+ * different archives. airlock never writes one; such a record is refused.
+ */
+function parseGlobalRecords(body: Buffer, at: number): HeaderData {
+  const records = parsePaxRecords(body, at)
+  for (const key of ['size', 'path', 'linkpath'] as const) {
+    if (records[key] !== undefined) {
+      throw new AirlockError('NOT_A_BUNDLE', `malformed pax record at byte ${at}: a global ${key} record changes every later entry`, {subject: `pax header at byte ${at}`, hint: 'the bundle is damaged or hostile; do not use it'})
+    }
+  }
+  return records
+}
+
 function decodeHeader(block: Buffer, at: number, extended: HeaderData, global: HeaderData, current: string): Header {
   try {
     return new Header(block, 0, extended, global)
@@ -315,13 +330,21 @@ export class TarReader {
         const data = body.subarray(0, size)
         pendingMeta = true
         if (type === 'ExtendedHeader') extended = {...extended, ...parsePaxRecords(data, at)}
-        else if (type === 'GlobalExtendedHeader') this.global = {...this.global, ...parsePaxRecords(data, at)}
+        else if (type === 'GlobalExtendedHeader') this.global = {...this.global, ...parseGlobalRecords(data, at)}
         else if (type === 'NextFileHasLongPath') longPath = data.toString('utf8').replace(/\0.*$/s, '')
         // a long link name only matters for links, which are refused anyway
         continue
       }
       const path = extended.path ?? longPath ?? header.path ?? ''
       this.current = path
+      // pax `size` overrides the ustar field for GNU tar and node-tar, but busybox tar reads the ustar
+      // field: two sizes that disagree are two different archives, so they must agree (airlock writes both)
+      if (extended.size !== undefined) {
+        const ustar = decodeHeader(block, at, {}, {}, path).size
+        if (ustar !== extended.size) {
+          throw new AirlockError('NOT_A_BUNDLE', `entry ${path} at byte ${at}: its pax size ${extended.size} and its tar header size ${ustar} disagree`, {subject: path, hint: 'tars would read different contents from this bundle; it is damaged or hostile, do not use it'})
+        }
+      }
       const isFile = FILE_TYPES.has(type)
       // a directory or link with a body: GNU tar and this reader might disagree on where the next header is
       if (!isFile && (size !== 0 || rawSizeNonZero(block) || (extended.size ?? 0) !== 0)) {

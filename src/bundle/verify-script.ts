@@ -1,3 +1,5 @@
+import {ENTRY_NAME_CHARS} from './path-safety.js'
+
 export interface VerifyScriptInput {
   root: string
   bundleFile: string
@@ -5,7 +7,7 @@ export interface VerifyScriptInput {
 }
 
 /** Every program VERIFY.txt runs besides the shell's own built-ins; README.md names the same list. */
-export const VERIFY_SCRIPT_TOOLS = ['tar', 'openssl', 'sha256sum', 'mktemp', 'find', 'sed', 'grep', 'sort', 'uniq', 'cut', 'wc', 'cmp', 'cat', 'rm', 'mkdir'] as const
+export const VERIFY_SCRIPT_TOOLS = ['tar', 'openssl', 'sha256sum', 'mktemp', 'find', 'sed', 'grep', 'sort', 'uniq', 'cut', 'wc', 'cmp', 'cat', 'rm', 'mkdir', 'chmod'] as const
 
 /**
  * VERIFY.txt: a POSIX sh script (dash, bash and busybox sh run it alike) that verifies a bundle with
@@ -75,7 +77,8 @@ export function renderVerifyScript(input: VerifyScriptInput): string {
     '',
     '# 0. A private folder for everything this script writes, removed on failure or interruption.',
     'WORK=$(mktemp -d "${TMPDIR:-/tmp}/airlock-verify.XXXXXX") || fail "mktemp -d failed"',
-    'trap \'rm -rf "$WORK"\' EXIT',
+    '# (a folder the bundle made read-only is opened up first, so that rm can empty it as any user)',
+    'trap \'chmod -R u+rwx "$WORK" 2>/dev/null; rm -rf "$WORK"\' EXIT',
     "trap 'exit 2' HUP INT TERM",
     '',
     '# 1. The trust anchor first, copied into the private folder before a byte of the bundle is read.',
@@ -91,12 +94,15 @@ export function renderVerifyScript(input: VerifyScriptInput): string {
     "  grep -v '^[-d]' \"$WORK/long\" | sed 's/^/  /' >&2",
     '  fail "the archive holds entries that are not regular files or folders (links, FIFOs, devices)"',
     'fi',
+    "if cut -c1-10 \"$WORK/long\" | grep '[sStT]' > /dev/null; then fail \"the archive holds set-user-ID, set-group-ID or sticky entries\"; fi",
+    "if grep '^-.*/$' \"$WORK/long\" > /dev/null; then fail \"the archive holds a file entry named like a folder (a trailing /)\"; fi",
     'while IFS= read -r name; do',
     '  case "$name" in "$ROOT" | "$ROOT/" | "$ROOT"/?*) ;; *) fail "entry outside $ROOT/: $name" ;; esac',
     '  case "/${name%/}/" in */../* | */./* | *//*) fail "entry with a . or .. or empty segment: $name" ;; esac',
-    "  case \"$name\" in *[!A-Za-z0-9._/+@:=,~\\ -]*) fail \"entry with an unexpected character in its name: $name\" ;; esac",
+    `  case "$name" in *[!${ENTRY_NAME_CHARS.replace(' ', '\\ ')}]*) fail "entry with an unexpected character in its name: $name" ;; esac`,
     'done < "$WORK/names"',
-    "DUP=$(sed 's|/*$||' \"$WORK/names\" | sort | uniq -d)",
+    '# the same name twice, also in another case (one file on a case-insensitive disk)',
+    "DUP=$(sed 's|/*$||' \"$WORK/names\" | sort -f | uniq -di)",
     '[ -z "$DUP" ] || fail "entries appear twice: $DUP"',
     '',
     '# 3. Extract into the private folder only, and check again what is on disk: regular files with one link, and folders.',

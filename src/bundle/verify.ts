@@ -14,10 +14,10 @@ import {
   SIGNER,
   SUMS,
   parseSums,
-  rootName,
   type BundleManifest,
 } from './format.js'
-import {checkEntryType, checkRelativePath} from './path-safety.js'
+import {EntryNames, checkEntryName, checkEntryType} from './path-safety.js'
+import {checkListedSize, checkManifest, checkManifestInventory} from './manifest-check.js'
 import {FileBytes} from './file-bytes.js'
 import {HashPool} from './hash-pool.js'
 import {openBundleStream, type BundleInput} from './source.js'
@@ -91,7 +91,7 @@ interface Pending {
 /** Splits `ROOT/rel` and refuses anything that is not under the bundle's single root folder. */
 function relativeToRoot(entry: TarEntry, root: string): string {
   const path = entry.path.replace(/\/$/, '')
-  checkRelativePath(path)
+  checkEntryName(entry.path)
   if (path === root && entry.type === 'Directory') return ''
   if (!path.startsWith(`${root}/`)) {
     throw new AirlockError('UNSAFE_PATH', `entry ${entry.path} is outside the bundle folder ${root}/`, {subject: entry.path, hint: 'the bundle was tampered with; do not use it'})
@@ -102,8 +102,8 @@ function relativeToRoot(entry: TarEntry, root: string): string {
 async function readHead(reader: TarReader, expected: string, max: number, root: string | undefined): Promise<{root: string; data: Buffer}> {
   const entry = await reader.next()
   if (!entry) throw new AirlockError('ENTRY_MISSING', `the bundle ends before ${expected}`, {subject: expected, hint: 'the file is not a complete airlock bundle'})
-  checkRelativePath(entry.path)
-  checkEntryType(entry.path, entry.type)
+  checkEntryName(entry.path)
+  checkEntryType(entry.path, entry.type, entry.mode)
   const r = root ?? entry.path.split('/')[0] ?? ''
   if (entry.path !== `${r}/${expected}` || entry.type !== 'File') {
     throw new AirlockError(root ? 'ENTRY_OUT_OF_ORDER' : 'NOT_A_BUNDLE', `expected ${r}/${expected} here, found ${entry.path}`, {
@@ -151,8 +151,9 @@ export interface UnverifiedWalk {
  * by position. It skips only what costs: the signature (there is no trust to check it against) and
  * hashing entry bodies, which are jumped over. manifest.json is still checked against SHA256SUMS.
  */
-export async function walkBundleUnverified(bytes: PositionalBytes, input: string, sink?: EntrySink): Promise<UnverifiedWalk> {
-  const reader = new TarReader(new SeekSource(bytes))
+export async function walkBundleUnverified(bytes: PositionalBytes | AsyncIterable<Buffer>, input: string, sink?: EntrySink): Promise<UnverifiedWalk> {
+  // by position (a file or its parts: headers only), or one stream (gzip, stdin: every byte passes)
+  const reader = new TarReader(Symbol.asyncIterator in bytes ? bytes : new SeekSource(bytes))
   try {
     const r = await walkBundle(reader, input, {sink})
     return {root: r.root, name: r.name, version: r.version, manifest: r.manifest, entries: r.entries, contentBytes: r.contentBytes}
@@ -208,6 +209,9 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
       ...(signer.subject ? {subject: signer.subject, issuer: signer.issuer, validTo: signer.validTo} : {}),
       trustedBy: trust.kind,
     }
+  } else {
+    // no trust to judge it by, but a signer.pem that is not a key or certificate is refused by every reader alike
+    parseSigner(signerPem.toString('utf8'), `${root}/${SIGNER}`)
   }
   const expected = parseSums(sums.toString('utf8'), `${root}/${SUMS}`)
   if (sink?.head) {
@@ -217,6 +221,9 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
   }
 
   const seen = new Set<string>()
+  // file and folder entries as a case-insensitive disk would see them (SHA256SUMS was checked the same way)
+  const names = new EntryNames((path, other) => new AirlockError('ENTRY_DUPLICATE', `entry ${root}/${path} collides with ${root}/${other} (the same name on a case-insensitive disk, or a file that is also a folder)`, {subject: `${root}/${path}`, hint: 'extraction would overwrite one with the other; do not use this bundle'}))
+  for (const head of HEAD_ENTRIES) names.addFile(head)
   let contentBytes = 0
   let manifest: BundleManifest | undefined
   // Digests of large entries come back from worker threads; they are checked in tar order, at most
@@ -254,9 +261,12 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
     for (;;) {
       const entry = await reader.next()
       if (!entry) break
-      const kind = checkEntryType(entry.path, entry.type)
+      const kind = checkEntryType(entry.path, entry.type, entry.mode)
       const rel = relativeToRoot(entry, root)
-      if (kind === 'directory') continue
+      if (kind === 'directory') {
+        names.addFolder(rel)
+        continue
+      }
       if ((HEAD_ENTRIES as readonly string[]).includes(rel) || seen.has(rel)) {
         throw new AirlockError('ENTRY_DUPLICATE', `entry ${entry.path} appears twice`, {subject: entry.path, hint: 'a second copy could shadow the verified one on extraction; do not use this bundle'})
       }
@@ -265,6 +275,8 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
         throw new AirlockError('ENTRY_UNLISTED', `entry ${entry.path} is not listed in ${SUMS}`, {subject: entry.path, hint: 'a file was added after signing; do not use this bundle'})
       }
       seen.add(rel)
+      names.addFile(rel)
+      if (manifest) checkListedSize(manifest, rel, entry.size, entry.path)
       contentBytes += entry.size
       const isManifest = rel === MANIFEST
       if (isManifest && entry.size > MAX_MANIFEST_BYTES) throw new AirlockError('MANIFEST_INVALID', `${entry.path} is too large`, {subject: entry.path})
@@ -309,6 +321,7 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
     })
   }
   if (!manifest) throw new AirlockError('ENTRY_MISSING', `the bundle has no ${MANIFEST}`, {subject: `${root}/${MANIFEST}`})
+  checkManifestInventory(manifest, `${root}/${MANIFEST}`, expected)
   return {
     bundle: input,
     root,
@@ -324,17 +337,11 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
 }
 
 export function parseManifest(data: Buffer, entry: string, root: string): BundleManifest {
-  let m: BundleManifest
+  let m: unknown
   try {
-    m = JSON.parse(data.toString('utf8')) as BundleManifest
+    m = JSON.parse(data.toString('utf8'))
   } catch (error) {
     throw new AirlockError('MANIFEST_INVALID', `${entry} is not JSON`, {subject: entry, cause: error})
   }
-  if (typeof m !== 'object' || m === null || typeof m.name !== 'string' || typeof m.version !== 'string' || !Array.isArray(m.files) || !Array.isArray(m.images)) {
-    throw new AirlockError('MANIFEST_INVALID', `${entry} lacks name, version, files or images`, {subject: entry})
-  }
-  if (rootName(m.name, m.version) !== root) {
-    throw new AirlockError('MANIFEST_INVALID', `${entry} names ${m.name} ${m.version}, but the bundle folder is ${root}`, {subject: entry})
-  }
-  return m
+  return checkManifest(m, entry, root)
 }

@@ -55,6 +55,18 @@ export function partialPaths(out: string): {partial: string; record: string} {
 }
 
 /**
+ * Where a download that matched the published SHA-256 but was signed by a key the given --trust does
+ * not accept is kept, with its record: a rerun with the right key verifies it again instead of
+ * downloading it again. Trust is decided by the key, not by the store, so the bytes are not lost.
+ */
+export function untrustedPaths(out: string): {file: string; record: string} {
+  return {file: `${out}.untrusted`, record: `${out}.untrusted.json`}
+}
+
+/** Refusals about who signed, not about the bytes: the download itself was complete and exact. */
+const TRUST_CODES = new Set(['SIGNER_UNTRUSTED', 'SIGNATURE_INVALID', 'CERT_INVALID'])
+
+/**
  * Downloads an object with parallel ranged GETs into OUT.partial, each range written at its offset.
  * The SHA-256 is computed in order as the completed prefix grows, overlapping the download; the file
  * takes its final name only when it equals the published value. An interruption leaves OUT.partial
@@ -82,7 +94,16 @@ export async function fetchBundle(options: FetchOptions, onProgress: FetchProgre
     const ranges = Math.max(1, Math.ceil(size / options.partSize))
     const fresh: ProgressRecord = {version: 1, url, etag, size, sha256, partSize: options.partSize, done: []}
     let record = await readRecord(recordPath)
-    const resumable = record !== undefined && record.url === url && record.etag === etag && record.size === size && record.sha256 === sha256 && record.partSize === options.partSize && (await sizeOf(partial)) === size
+    let resumable = record !== undefined && record.url === url && record.etag === etag && record.size === size && record.sha256 === sha256 && record.partSize === options.partSize && (await sizeOf(partial)) === size
+    const kept = untrustedPaths(options.out)
+    const keptRecord = resumable ? undefined : await readRecord(kept.record)
+    if (keptRecord && keptRecord.url === url && keptRecord.etag === etag && keptRecord.size === size && keptRecord.sha256 === sha256 && (await sizeOf(kept.file)) === size) {
+      // an earlier run downloaded every byte and stopped at the signer: hash and verify it again, no download
+      await renameDurably(kept.file, partial)
+      await rm(kept.record, {force: true})
+      record = {...fresh, done: Array.from({length: ranges}, (_, i) => i)}
+      resumable = true
+    }
     if (!resumable) record = fresh
     const state = record as ProgressRecord
     const done = new Set(state.done.filter((i) => Number.isInteger(i) && i >= 0 && i < ranges))
@@ -146,6 +167,17 @@ export async function fetchBundle(options: FetchOptions, onProgress: FetchProgre
       try {
         verified = {...(await verifyBundle(partial, options.trust)), bundle: options.out}
       } catch (error) {
+        if (error instanceof AirlockError && TRUST_CODES.has(error.code)) {
+          const kept = untrustedPaths(options.out)
+          await renameDurably(partial, kept.file)
+          await writeRecord(kept.record, {...state, done: Array.from({length: ranges}, (_, i) => i)})
+          await rm(recordPath, {force: true})
+          throw new AirlockError(error.code, `${error.message}; the download matches the published sha256:${sha256} and is kept as ${kept.file}`, {
+            subject: error.subject,
+            hint: `run the same fetch again with the signer's key or CA as --trust: it verifies ${kept.file} again without downloading it; or delete ${kept.file} and ${kept.record}`,
+            cause: error,
+          })
+        }
         await rm(partial, {force: true})
         await rm(recordPath, {force: true})
         throw error

@@ -46,13 +46,18 @@ async function openFileRandomAccess(input: string): Promise<RandomAccessBundle> 
   if (index) {
     segments = (await openPartsIndex(index)).parts.map((p) => ({path: p.path, offset: p.offset, size: p.size}))
   } else {
+    let info
     try {
-      const info = await stat(input)
-      if (!info.isFile()) throw Object.assign(new Error('not a file'), {code: 'EISDIR'})
-      segments = [{path: input, offset: 0, size: info.size}]
+      info = await stat(input)
     } catch (error) {
       throw fromFsError(error, input, 'bundle')
     }
+    if (!info.isFile()) {
+      // a pipe or device has no offsets to read blobs at (and opening a FIFO would wait for a writer)
+      const kind = info.isDirectory() ? 'a directory' : info.isFIFO() ? 'a FIFO (named pipe)' : 'a device or special file'
+      throw new AirlockError('INPUT_INVALID', `${input} is ${kind}, not a bundle file`, {subject: input, hint: 'give the bundle file (or its first part or .split.json index); save a stream to a file first'})
+    }
+    segments = [{path: input, offset: 0, size: info.size}]
   }
   const size = segments.reduce((sum, s) => sum + s.size, 0)
   const handleOf = (s: Segment) =>

@@ -165,6 +165,14 @@ export function fromFsError(err: unknown, path: string, what = 'file'): unknown 
       return new AirlockError('NO_SPACE', `no space left on the device while writing ${path}`, {subject: path, hint: 'free some space or write to another disk (--out)', cause: err})
     case 'EEXIST':
       return new AirlockError('FILE_EXISTS', `${path} already exists`, {subject: path, hint: 'remove it or pass --force', cause: err})
+    case 'ENOTDIR':
+      return new AirlockError('INPUT_INVALID', `${path}: a folder on the way to it is a file`, {subject: path, hint: 'check the path', cause: err})
+    case 'ENAMETOOLONG':
+      return new AirlockError('INPUT_INVALID', `${path}: the name is too long for the file system`, {subject: path, hint: 'use a shorter path', cause: err})
+    case 'ELOOP':
+      return new AirlockError('INPUT_INVALID', `${path}: too many symbolic links on the way to it`, {subject: path, hint: 'check the path', cause: err})
+    case 'EROFS':
+      return new AirlockError('INPUT_INVALID', `${path} is on a read-only file system`, {subject: path, hint: 'write somewhere else', cause: err})
     default:
       return err
   }

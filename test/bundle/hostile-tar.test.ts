@@ -3,89 +3,14 @@ import {execFileSync} from 'node:child_process'
 import {readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {verifyBundle, walkBundleUnverified, type EntrySink} from '../../src/bundle/verify.js'
+import {verifyBundle} from '../../src/bundle/verify.js'
+import type {AirlockError} from '../../src/ui/errors.js'
 import {locateEntries} from '../../src/images/bundle-read.js'
-import {extractBundle} from '../../src/bundle/extract.js'
-import {inspectBundle} from '../../src/bundle/inspect.js'
-import {listBundleImages} from '../../src/images/list.js'
-import {ERROR_CODES} from '../../src/ui/errors.js'
 import {parseTrust, type Trust} from '../../src/signing/trust.js'
-import {openRandomAccess} from '../../src/transport/random-access.js'
-import {AirlockError} from '../../src/ui/errors.js'
 import {buildTestBundle, makeKeys, readTarEntries, reseal, type CraftEntry, type TestKeys} from '../support/bundles.js'
 import {runCli} from '../support/cli.js'
+import {allReaders, bothWalks, type Outcome} from './readers.js'
 import {fixChecksum, paxHeader, paxRecord, rawTar, setUstarSize, tempDirHook, type RawEntry} from './tar-craft.js'
-
-/** Every in-process reader of a bundle; each must succeed or fail with a documented code, never a stray exception. */
-export async function allReaders(file: string, trust: Trust, scratch: string): Promise<Record<string, string>> {
-  const readers: Record<string, () => Promise<unknown>> = {
-    verify: () => verifyBundle(file, trust),
-    inspect: () => inspectBundle(file),
-    list: () => listBundleImages(file),
-    extract: () => extractBundle(file, trust, join(scratch, `x-${Math.random().toString(36).slice(2)}`)),
-    noVerify: async () => {
-      const ra = await openRandomAccess(file)
-      try {
-        await walkBundleUnverified(ra, file)
-      } finally {
-        await ra.close()
-      }
-    },
-  }
-  const out: Record<string, string> = {}
-  for (const [name, run] of Object.entries(readers)) {
-    try {
-      await run()
-      out[name] = 'ok'
-    } catch (error) {
-      assert.ok(error instanceof AirlockError, `${name}: ${(error as Error).stack}`)
-      assert.ok(error.code in ERROR_CODES, `${name}: undocumented code ${error.code}`)
-      out[name] = error.code
-    }
-  }
-  return out
-}
-
-/** What a walk saw: each entry's path, body offset and size. Verify and the --no-verify walk must agree. */
-function recorder(): {sink: EntrySink; seen: string[]} {
-  const seen: string[] = []
-  return {
-    seen,
-    sink: {
-      async open(rel, entry) {
-        seen.push(`${rel}@${entry.dataOffset}+${entry.size}`)
-        return undefined
-      },
-    },
-  }
-}
-
-type Outcome = {ok: true; seen: string[]} | {ok: false; code: string; exitCode: number; message: string}
-
-async function outcome(run: (sink: EntrySink) => Promise<unknown>): Promise<Outcome> {
-  const {sink, seen} = recorder()
-  try {
-    await run(sink)
-    return {ok: true, seen}
-  } catch (error) {
-    if (!(error instanceof AirlockError)) throw error
-    return {ok: false, code: error.code, exitCode: error.exitCode, message: error.message}
-  }
-}
-
-/** verify, and the unverified walk push/serve use, over the same file. */
-export async function bothWalks(file: string, trust: Trust): Promise<{verify: Outcome; noVerify: Outcome}> {
-  const verify = await outcome((sink) => verifyBundle(file, trust, sink))
-  const noVerify = await outcome(async (sink) => {
-    const ra = await openRandomAccess(file)
-    try {
-      await walkBundleUnverified(ra, file, sink)
-    } finally {
-      await ra.close()
-    }
-  })
-  return {verify, noVerify}
-}
 
 function assertAgree(r: {verify: Outcome; noVerify: Outcome}, expect: 'ok' | string): void {
   if (expect === 'ok') {
@@ -126,21 +51,30 @@ describe('hostile tars: every reader walks the same entries', function () {
     return file
   }
 
-  it('a pax size that overrides a changed ustar size of the last entry: verify and --no-verify see the same entries', async () => {
-    const list: RawEntry[] = entries.map((e) => ({...e}))
-    const last = list.at(-1) as RawEntry
-    const size = (last.body as Buffer).length
-    // ustar says 0 bytes; the pax record, which every tar honours, says the real size
-    last.before = paxHeader(paxRecord('size', String(size)))
-    last.edit = (b) => setUstarSize(b, 0)
-    const file = await write('pax-size.tar', rawTar(list))
+  it('a pax size and a ustar size that agree are read alike by every walk and by GNU tar; sizes that disagree, in either direction, are refused by every reader', async () => {
+    const withPax = (ustar?: (size: number) => number): RawEntry[] => {
+      const list: RawEntry[] = entries.map((e) => ({...e}))
+      const last = list.at(-1) as RawEntry
+      const size = (last.body as Buffer).length
+      last.before = paxHeader(paxRecord('size', String(size)))
+      if (ustar) last.edit = (b) => setUstarSize(b, ustar(size))
+      return list
+    }
+    const file = await write('pax-size.tar', rawTar(withPax()))
     const r = await bothWalks(file, trust)
     assertAgree(r, 'ok')
     assert.equal(r.verify.ok && r.verify.seen.length, entries.length - 3)
-    // GNU tar reads it the same way too: same names, same bytes
     const listed = execFileSync('tar', ['-tf', file], {encoding: 'utf8'}).trim().split('\n')
     assert.deepEqual(listed, entries.map((e) => e.path))
     assert.deepEqual([...(await locateEntries(file)).keys()], r.verify.ok ? r.verify.seen.map((s) => s.replace(/@.*/, '')) : [])
+    // GNU tar honours the pax size, busybox tar the ustar field: two archives in one file
+    for (const [name, ustar] of [['smaller', () => 0], ['larger', (n: number) => n + 1]] as const) {
+      const f = await write(`pax-size-${name}.tar`, rawTar(withPax(ustar)))
+      assertAgree(await bothWalks(f, trust), 'NOT_A_BUNDLE')
+      const codes = await allReaders(f, trust, dir())
+      for (const [reader, code] of Object.entries(codes)) assert.equal(code, 'NOT_A_BUNDLE', `${name} ${reader}`)
+      await assert.rejects(verifyBundle(f, trust), /pax size .* and its tar header size .* disagree/)
+    }
   })
 
   it('a ustar size that walks past the end-of-archive into hidden entries is refused by every reader (exit 3)', async () => {
@@ -156,7 +90,14 @@ describe('hostile tars: every reader walks the same entries', function () {
     assertAgree(await bothWalks(file, trust), 'NOT_A_BUNDLE')
     const cli = await runCli(['bundle', 'verify', file, '--trust', keys.pub, '--json'])
     assert.equal(cli.code, 3, cli.stdout + cli.stderr)
-    assert.match(cli.json.error.message, /after the end of the archive/)
+    assert.match(cli.json.error.message, /after the end of the archive|pax size .* disagree/)
+    // without the pax record the changed ustar size alone walks into the hidden entries: refused the same
+    const bare: RawEntry[] = entries.map((e) => ({...e}))
+    ;(bare.at(-1) as RawEntry).edit = (b) => setUstarSize(b, padTo + 1024)
+    const bareFile = await write('ustar-hidden.tar', rawTar(bare, hidden))
+    const codes = await allReaders(bareFile, trust, dir())
+    for (const [reader, code] of Object.entries(codes)) assert.notEqual(code, 'ok', `${reader} accepted entries hidden past the end of the archive`)
+    assert.equal(codes.noVerify, codes.inspect)
   })
 
   it('refuses data appended after the end-of-archive blocks, accepts zero padding', async () => {
@@ -198,8 +139,9 @@ describe('hostile tars: every reader walks the same entries', function () {
 
   it('refuses a directory or link header that claims a body', async () => {
     const root = entries[0]!.path.split('/')[0] as string
-    const list: RawEntry[] = [...entries.slice(0, 4).map((e) => ({...e})), {path: `${root}/files/`, type: 'Directory', edit: (b) => setUstarSize(b, 1024)}, ...entries.slice(4).map((e) => ({...e}))]
-    const resealed = reseal(list, keys.privateKey, pub).map((e, i) => ({...e, edit: list[i]?.edit}))
+    // SHA256SUMS lists files only; the folder entry with a body is put in after sealing
+    const resealed: RawEntry[] = reseal(entries, keys.privateKey, pub)
+    resealed.splice(4, 0, {path: `${root}/files/`, type: 'Directory', edit: (b) => setUstarSize(b, 1024)})
     assertAgree(await bothWalks(await write('dir-body.tar', rawTar(resealed)), trust), 'NOT_A_BUNDLE')
   })
 

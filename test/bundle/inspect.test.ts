@@ -19,13 +19,16 @@ describe('bundle inspect', () => {
     assert.deepEqual(r.json.files.map((f: {path: string}) => f.path).sort(), ['VERIFY.txt', 'files/a.txt', 'files/b.bin', 'sbom.cdx.json'])
     const b = r.json.files.find((f: {path: string}) => f.path === 'files/b.bin')
     assert.equal(b.size, 3000)
-    // reads only the head: a bundle cut right after manifest.json still inspects
+    // inspect walks every header as verify does (only the hashing is skipped): a bundle cut right after
+    // manifest.json is refused as verify refuses it, not described as if it were whole
     const data = await readFile(bundle)
     const cut = join(dir, 'head-only.tar')
     await writeFile(cut, data.subarray(0, data.indexOf(Buffer.from('#!/bin/sh')) - 512))
     const r2 = await runCli(['bundle', 'inspect', cut, '--json'])
-    assert.equal(r2.code, 0, r2.stderr)
-    assert.equal(r2.json.totals.entries, r.json.totals.entries)
+    assert.equal(r2.code, 3, r2.stderr)
+    assert.equal(r2.json.error.code, 'ENTRY_MISSING')
+    const v2 = await runCli(['bundle', 'verify', cut, '--trust', keys.pub, '--json'])
+    assert.equal(v2.json.error.code, r2.json.error.code)
     const human = await runCli(['bundle', 'inspect', bundle])
     assert.match(human.stdout, /files\/b\.bin/)
   })

@@ -55,7 +55,7 @@ export function rawTar(entries: RawEntry[], after: Buffer = Buffer.alloc(0)): Bu
   const parts: Buffer[] = []
   for (const e of entries) {
     const body = e.body ?? Buffer.alloc(0)
-    const isFile = !e.type || e.type === 'File'
+    const isFile = !e.type || e.type === 'File' || e.type === 'OldFile' || e.type === 'ContiguousFile'
     if (e.before) parts.push(e.before)
     const block = headerBlock({path: e.path, type: e.type, size: isFile ? body.length : 0, mode: e.mode, linkpath: e.linkpath})
     if (e.edit) {

@@ -5,7 +5,7 @@ import {existsSync} from 'node:fs'
 import {open, readFile, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {partialPaths} from '../../src/transport/fetch.js'
+import {partialPaths, untrustedPaths} from '../../src/transport/fetch.js'
 import {uploadRecordPath} from '../../src/transport/publish.js'
 import {buildTestBundle, makeKeys, type TestKeys} from '../support/bundles.js'
 import {makeTempDir, runCli} from '../support/cli.js'
@@ -139,13 +139,27 @@ describe('bundle publish and fetch against an S3-compatible store (s3rver)', fun
     assert.equal(existsSync(partialPaths(out).partial), false, 'a damaged download is not kept for resuming')
   })
 
-  it('refuses a bundle signed by a key it was not told to trust: exit 3, no file written', async () => {
+  it('refuses a bundle signed by a key it was not told to trust (exit 3, no file under OUT), keeps the exact download, and a rerun with the right key does not download again', async () => {
     const other = await makeKeys(dir, 'other')
     const out = join(dir, 'untrusted.tar')
-    const res = await runCli(['bundle', 'fetch', `s3://${s3.bucket}/round/bundle.tar`, '--out', out, ...s3args, '--trust', other.pub, '--json'], {env: s3.env})
+    const url = `s3://${s3.bucket}/round/bundle.tar`
+    const res = await runCli(['bundle', 'fetch', url, '--out', out, ...s3args, '--trust', other.pub, '--json'], {env: s3.env})
     assert.equal(res.code, 3, res.stderr)
     assert.equal(res.json.error.code, 'SIGNER_UNTRUSTED')
     assert.equal(existsSync(out), false)
+    const kept = untrustedPaths(out)
+    assert.match(res.json.error.message, /kept as .*untrusted\.tar\.untrusted/)
+    assert.equal(await sha256Of(kept.file), digest, 'the bytes that match the published SHA-256 are kept')
+    assert.equal(existsSync(partialPaths(out).partial), false)
+
+    const again = await runCli(['bundle', 'fetch', url, '--out', out, ...s3args, '--trust', keys.pub, '--json'], {env: s3.env})
+    assert.equal(again.code, 0, again.stderr)
+    const size = (await readFile(bundle)).length
+    assert.equal(again.json.resumedBytes, size, 'every byte came from the kept download')
+    assert.equal(again.json.verified.verified, true)
+    assert.equal(await sha256Of(out), digest)
+    assert.equal(existsSync(kept.file), false)
+    assert.equal(existsSync(kept.record), false)
   })
 
   it('names the object when it is not in the bucket: exit 4, S3_ERROR', async () => {

@@ -11,7 +11,7 @@ export type BundleFetchResult = FetchResult
 
 export default class BundleFetch extends BaseCommand {
   static override summary = 'Download a published bundle from S3, resumably, checking its SHA-256.'
-  static override description = 'Parallel ranged GETs into OUT.partial; OUT.partial.json records the ranges done, so after an interruption the same command continues. The file takes its final name only when its SHA-256 equals the published one (object metadata and KEY.sha256); a mismatch exits 3 and removes the partial file. With --trust or --trust-fingerprint the bundle\'s signature and every entry are verified too, before the rename.'
+  static override description = 'Parallel ranged GETs into OUT.partial; OUT.partial.json records the ranges done, so after an interruption the same command continues. The file takes its final name only when its SHA-256 equals the published one (object metadata and KEY.sha256); a mismatch exits 3 and removes the partial file. With --trust or --trust-fingerprint the bundle\'s signature and every entry are verified too, before the rename; when only the signer is refused (another key, an untrusted certificate), the exact download is kept as OUT.untrusted, and a rerun with the right key verifies it without downloading again.'
   static override examples = [
     '<%= config.bin %> <%= command.id %> s3://releases/wallaroo/demo.tar --out demo.tar',
     '<%= config.bin %> <%= command.id %> s3://releases/wallaroo/demo.tar --out demo.tar --trust keys/release.pub --endpoint https://minio.internal:9000',

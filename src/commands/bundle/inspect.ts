@@ -13,7 +13,7 @@ export type BundleInspectResult = InspectResult | Record<string, unknown>
 
 export default class BundleInspect extends BaseCommand {
   static override summary = 'Show what a bundle holds: images, files, profile, signer, sizes.'
-  static override description = 'Reads only the head of the bundle (SHA256SUMS, signature, signer, manifest.json), so it answers at once even for tens of gigabytes. It does not decide trust: run `bundle verify` for that.'
+  static override description = 'Reads SHA256SUMS, the signer and manifest.json and walks every tar header as `bundle verify` does (only the hashing is skipped), so it refuses what verify refuses and still answers in moments for a plain tar of tens of gigabytes. It does not decide trust: run `bundle verify` for that.'
   static override examples = ['<%= config.bin %> <%= command.id %> demo.tar', '<%= config.bin %> <%= command.id %> demo.tar --json', '<%= config.bin %> <%= command.id %> demo.tar --sbom > sbom.cdx.json']
 
   static override args = {

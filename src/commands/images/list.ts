@@ -10,7 +10,7 @@ export type ImagesListResult = ListResult
 
 export default class ImagesList extends BaseCommand {
   static override summary = 'List the images of a bundle: reference, digest, platforms, size, shared bytes.'
-  static override description = 'Reads only the head of the bundle (manifest.json), so it is instant on any size. It does not verify the bundle: run bundle verify for that.'
+  static override description = 'Reads manifest.json and walks every tar header as bundle verify does (only the hashing is skipped), so it refuses what verify refuses and still answers in moments for a plain tar of any size. It does not verify the bundle: run bundle verify for that.'
   static override examples = ['<%= config.bin %> <%= command.id %> demo.tar', '<%= config.bin %> <%= command.id %> demo.tar --json']
 
   static override args = {

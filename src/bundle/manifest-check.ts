@@ -1,0 +1,95 @@
+import {AirlockError} from '../ui/errors.js'
+import {MANIFEST, isSha256Hex, rootName, type BundleManifest} from './format.js'
+
+/*
+ * manifest.json is signed, but signed by whoever holds a trusted key, and inspect, images list and
+ * the --no-verify paths read it with no trust at all. Every reader takes its fields for granted
+ * (m.files.some(f => f.path ...), img.platforms.join(...)), so its shape is checked once, here, as
+ * the walk parses it: a `null` item or a missing field is MANIFEST_INVALID naming the field, never a
+ * TypeError. And its inventory must say what SHA256SUMS says: a file listed only in the manifest (or
+ * with another digest) would be shown, counted or marked executable on the signer's word alone.
+ */
+
+type Json = Record<string, unknown>
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isSize = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+
+function fail(entry: string, field: string, why: string): never {
+  throw new AirlockError('MANIFEST_INVALID', `${entry}: ${field} ${why}`, {subject: `${entry} ${field}`, hint: 'the bundle was not written by airlock or was changed; do not use it'})
+}
+
+function checkInventory(list: unknown, entry: string, field: string): void {
+  if (!Array.isArray(list)) fail(entry, field, 'is not a list')
+  list.forEach((f: unknown, i) => {
+    const at = `${field}[${i}]`
+    if (!isObject(f)) fail(entry, at, 'is not an object')
+    if (typeof f.path !== 'string' || f.path === '') fail(entry, `${at}.path`, 'is missing')
+    if (!isSize(f.size)) fail(entry, `${at}.size`, 'is not a byte count')
+    if (typeof f.sha256 !== 'string' || !isSha256Hex(f.sha256)) fail(entry, `${at}.sha256`, 'is not a SHA-256 in hex')
+    if (typeof f.role !== 'string') fail(entry, `${at}.role`, 'is missing')
+    if (f.executable !== undefined && typeof f.executable !== 'boolean') fail(entry, `${at}.executable`, 'is not true or false')
+  })
+}
+
+/** The manifest's shape and the bundle folder it names. */
+export function checkManifest(m: unknown, entry: string, root: string): BundleManifest {
+  if (!isObject(m)) fail(entry, 'the document', 'is not a JSON object')
+  for (const field of ['name', 'version'] as const) if (typeof m[field] !== 'string') fail(entry, field, 'is missing or not text')
+  if (typeof m.created !== 'string') fail(entry, 'created', 'is missing or not text')
+  if (!(isObject(m.tool) && typeof m.tool.name === 'string' && typeof m.tool.version === 'string')) fail(entry, 'tool', 'is not {name, version}')
+  if (!Array.isArray(m.images)) fail(entry, 'images', 'is missing or not a list')
+  m.images.forEach((img: unknown, i) => {
+    const at = `images[${i}]`
+    if (!isObject(img)) fail(entry, at, 'is not an object')
+    if (typeof img.ref !== 'string' || typeof img.digest !== 'string') fail(entry, at, 'lacks ref or digest')
+    if (!Array.isArray(img.platforms) || !img.platforms.every((p) => typeof p === 'string')) fail(entry, `${at}.platforms`, 'is not a list of platforms')
+    if (!isSize(img.size)) fail(entry, `${at}.size`, 'is not a byte count')
+  })
+  checkInventory(m.files, entry, 'files')
+  if (m.extensions !== undefined) {
+    if (!isObject(m.extensions)) fail(entry, 'extensions', 'is not an object')
+    for (const key of ['images', 'charts'] as const) {
+      const list = m.extensions[key]
+      if (list !== undefined && !(Array.isArray(list) && list.every((x) => isObject(x) && typeof x.ref === 'string'))) fail(entry, `extensions.${key}`, 'is not a list of objects with a ref')
+    }
+  }
+  if (m.base !== undefined) {
+    const b = m.base
+    if (!isObject(b) || typeof b.name !== 'string' || typeof b.version !== 'string' || typeof b.sha256 !== 'string' || typeof b.verified !== 'boolean') fail(entry, 'base', 'is not {name, version, sha256, verified, omitted}')
+    checkInventory(b.omitted, entry, 'base.omitted')
+  }
+  const manifest = m as unknown as BundleManifest
+  if (rootName(manifest.name, manifest.version) !== root) {
+    throw new AirlockError('MANIFEST_INVALID', `${entry} names ${manifest.name} ${manifest.version}, but the bundle folder is ${root}`, {subject: entry})
+  }
+  return manifest
+}
+
+/** After the walk (so that a misplaced or unlisted entry is named first): the inventory says what SHA256SUMS says. */
+export function checkManifestInventory(m: BundleManifest, entry: string, sums: Map<string, string>): void {
+  const listed = new Set<string>()
+  m.files.forEach((f, i) => {
+    const line = sums.get(f.path)
+    if (line === undefined) throw new AirlockError('MANIFEST_INVALID', `${entry}: files[${i}] ${f.path} is not listed in SHA256SUMS`, {subject: `${entry} files[${i}]`, hint: 'the manifest claims a file the signed list does not hold; do not use this bundle'})
+    if (line !== f.sha256) throw new AirlockError('MANIFEST_INVALID', `${entry}: files[${i}] ${f.path} has sha256:${f.sha256}, SHA256SUMS says sha256:${line}`, {subject: `${entry} files[${i}]`, hint: 'do not use this bundle'})
+    if (listed.has(f.path)) throw new AirlockError('MANIFEST_INVALID', `${entry}: ${f.path} is in files twice`, {subject: `${entry} files[${i}]`})
+    listed.add(f.path)
+  })
+  for (const path of sums.keys()) {
+    if (path !== MANIFEST && !listed.has(path)) throw new AirlockError('MANIFEST_INVALID', `${entry} does not list ${path}, which SHA256SUMS holds`, {subject: `${entry} files`, hint: 'the manifest and the signed list disagree; do not use this bundle'})
+  }
+  for (const [i, o] of (m.base?.omitted ?? []).entries()) {
+    if (sums.has(o.path)) throw new AirlockError('MANIFEST_INVALID', `${entry}: base.omitted[${i}] ${o.path} is in the bundle after all`, {subject: `${entry} base.omitted[${i}]`})
+  }
+}
+
+/** Per entry, once the manifest is known: the size the tar header gives must be the one the manifest lists. */
+const sizesOf = new WeakMap<BundleManifest, Map<string, number>>()
+
+export function checkListedSize(m: BundleManifest, rel: string, size: number, path: string): void {
+  let sizes = sizesOf.get(m)
+  if (!sizes) sizesOf.set(m, (sizes = new Map(m.files.map((f) => [f.path, f.size]))))
+  const f = {size: sizes.get(rel)}
+  if (f.size !== undefined && f.size !== size) throw new AirlockError('MANIFEST_INVALID', `entry ${path} is ${size} bytes, manifest.json says ${f.size}`, {subject: path, hint: 'the bundle was changed after signing; do not use it'})
+}
