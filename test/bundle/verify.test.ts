@@ -1,3 +1,4 @@
+import {createHash} from 'node:crypto'
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
 import {readFile, writeFile} from 'node:fs/promises'
@@ -101,7 +102,14 @@ describe('bundle verify', () => {
     // entries large enough to be read and hashed by a worker (over 64 KiB), between small ones
     const big = (n: number) => Buffer.alloc(300_000 + n * 4099, n + 1)
     const extra = [0, 1, 2, 3].flatMap((n) => [{path: `t-1.0.0/files/big-${n}.bin`, body: big(n)}, {path: `t-1.0.0/files/small-${n}.txt`, body: Buffer.from(`small ${n}\n`)}])
-    const list = sealed([...entries, ...extra])
+    // listed in manifest.json too, as a build would: its inventory must match SHA256SUMS
+    const listed = entries.map((e) => {
+      if (!e.path.endsWith('/manifest.json')) return e
+      const m = JSON.parse(e.body!.toString('utf8'))
+      m.files.push(...extra.map((x) => ({path: x.path.slice('t-1.0.0/'.length), size: x.body.length, sha256: createHash('sha256').update(x.body).digest('hex'), role: 'file'})))
+      return {...e, body: Buffer.from(JSON.stringify(m))}
+    })
+    const list = sealed([...listed, ...extra])
     const ok = await tampered('big-ok', list)
     const plain = await verifyBundle(ok, parseTrust(pub, 'k'))
     const gz = join(dir, 'big-ok.tar.gz')
