@@ -106,8 +106,13 @@ export class S3MultipartSink extends Writable {
     if (this.failure) throw this.failure
     if (this.state !== 'open') throw new AirlockError('INTERRUPTED', `the upload of ${this.url} was stopped`, {subject: this.url})
     // the whole object's hash and the part's run side by side on the pool, never one after the other
-    const whole = this.whole.update(chunk)
+    // (Promise.all observes both: a failure of either is the write's, never an unhandled rejection)
     this.size += chunk.length
+    await Promise.all([this.whole.update(chunk), this.cut(chunk)])
+  }
+
+  /** Copies the chunk into the part buffer and the part's hash, handing over each part that fills. */
+  private async cut(chunk: Buffer): Promise<void> {
     for (let at = 0; at < chunk.length; ) {
       const take = Math.min(this.partSize - this.filled, chunk.length - at)
       chunk.copy(this.part, this.filled, at, at + take)
@@ -116,7 +121,6 @@ export class S3MultipartSink extends Writable {
       at += take
       if (this.filled === this.partSize) await this.flush()
     }
-    await whole
   }
 
   /**
