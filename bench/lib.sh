@@ -4,21 +4,23 @@ BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AIRLOCK="node $BENCH_ROOT/bin/run.js"
 
 # measure LABEL CMD...: runs CMD $RUNS times (default 3; the machine is shared, so the best run is the
-# one least disturbed), records the best seconds and the highest peak RSS (KB) in $SECS and $RSS_KB
+# one least disturbed), records the best seconds, that run's CPU seconds (user + system, children
+# included) and the highest peak RSS (KB) in $SECS, $CPU and $RSS_KB
 measure() {
   local label=$1; shift
-  local out tf s r
-  SECS=; RSS_KB=0
+  local out tf s r c
+  SECS=; CPU=; RSS_KB=0
   for _ in $(seq 1 "${RUNS:-3}"); do
     tf=$(mktemp)
-    /usr/bin/time -o "$tf" -f '%e %M' "$@" >/dev/null 2>&1
+    /usr/bin/time -o "$tf" -f '%e %U %S %M' "$@" >/dev/null 2>&1
     out=$(tail -1 "$tf"); rm -f "$tf"
-    s=${out% *}; r=${out#* }
-    if [ -z "$SECS" ] || [ "$(echo "$s < $SECS" | bc -l)" = 1 ]; then SECS=$s; fi
+    read -r s u y r <<<"$out"
+    c=$(echo "$u + $y" | bc -l)
+    if [ -z "$SECS" ] || [ "$(echo "$s < $SECS" | bc -l)" = 1 ]; then SECS=$s; CPU=$c; fi
     [ "$r" -gt "$RSS_KB" ] && RSS_KB=$r
     [ -z "${MEASURE_CLEANUP:-}" ] || eval "$MEASURE_CLEANUP"
   done
-  printf '  %-34s %7.2f s  %7.1f MB peak RSS\n' "$label" "$SECS" "$(echo "$RSS_KB / 1024" | bc -l)"
+  printf '  %-34s %7.2f s  %7.2f s CPU  %7.1f MB peak RSS\n' "$label" "$SECS" "$CPU" "$(echo "$RSS_KB / 1024" | bc -l)"
 }
 
 ratio() { echo "scale=3; $1 / $2" | bc -l; }

@@ -42,7 +42,7 @@ export interface S3OutOptions {
   force?: boolean
 }
 
-const DEFAULT_S3_OUT: S3OutOptions = {partSize: 16 * 1024 * 1024, concurrency: 4}
+const DEFAULT_S3_OUT: S3OutOptions = {partSize: 8 * 1024 * 1024, concurrency: 4}
 
 export interface WrittenBundle {
   out: string

@@ -127,11 +127,27 @@ export async function openS3Stream(url: string, settings: S3ReadSettings): Promi
 }
 
 /**
+ * Bytes a small read fetches at once: a walk of the tar's headers (images push/serve --no-verify,
+ * inspect) asks for 512 bytes at a time, and one GET per header would be one round trip each, one
+ * after another. A window this size serves every header of the small entries it covers with one
+ * GET; a header before a large blob costs one GET, as before, and a little more transfer.
+ */
+export const READ_AHEAD_BYTES = 2 * 1024 * 1024
+
+/**
  * The object read by offset, for images push, serve and list. One read (a blob) keeps two ranges in
  * flight; blobs read side by side each have their own, so the store sees several GETs at once.
+ * Small reads (headers, manifests) go through a read-ahead window: the last two windows fetched are
+ * kept, so a walk that reads a header and then the manifest beside it asks the store once.
  */
 export async function openS3RandomAccess(url: string, settings: S3ReadSettings): Promise<RandomAccessBundle> {
   const object = await S3Object.open(url, settings)
+  const windows: {start: number; bytes: Promise<Buffer>}[] = []
+  const windowFor = (offset: number, length: number): Promise<Buffer> | undefined => {
+    const hit = windows.find((w) => offset >= w.start && offset + length <= w.start + Math.min(READ_AHEAD_BYTES, object.size - w.start))
+    if (hit) return hit.bytes.then((b) => b.subarray(offset - hit.start, offset - hit.start + length))
+    return undefined
+  }
   const bundle: RandomAccessBundle = {
     size: object.size,
     read: (offset, length) => object.read(offset, length, 2),
@@ -139,7 +155,16 @@ export async function openS3RandomAccess(url: string, settings: S3ReadSettings):
       if (offset < 0 || length < 0 || offset + length > object.size) {
         throw new AirlockError('TRUNCATED', `${url}: the range ${offset}+${length} lies beyond the end of the bundle (${object.size} bytes)`, {subject: url, hint: 'the object is cut short; publish it again'})
       }
-      return object.range(offset, length)
+      if (length > READ_AHEAD_BYTES / 2) return object.range(offset, length)
+      const cached = windowFor(offset, length)
+      // a copy: the caller may keep it without holding the whole window
+      if (cached) return Buffer.from(await cached)
+      const window = {start: offset, bytes: object.range(offset, Math.min(READ_AHEAD_BYTES, object.size - offset))}
+      // a failed GET is not kept: the next read asks again (under the retry policy)
+      window.bytes.catch(() => windows.splice(windows.indexOf(window) >>> 0, 1))
+      windows.unshift(window)
+      windows.length = Math.min(windows.length, 2)
+      return Buffer.from((await window.bytes).subarray(0, length))
     },
     async close() {
       object.close()

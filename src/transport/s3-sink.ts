@@ -105,8 +105,14 @@ export class S3MultipartSink extends Writable {
   private async accept(chunk: Buffer): Promise<void> {
     if (this.failure) throw this.failure
     if (this.state !== 'open') throw new AirlockError('INTERRUPTED', `the upload of ${this.url} was stopped`, {subject: this.url})
-    await this.whole.update(chunk)
+    // the whole object's hash and the part's run side by side on the pool, never one after the other
+    // (Promise.all observes both: a failure of either is the write's, never an unhandled rejection)
     this.size += chunk.length
+    await Promise.all([this.whole.update(chunk), this.cut(chunk)])
+  }
+
+  /** Copies the chunk into the part buffer and the part's hash, handing over each part that fills. */
+  private async cut(chunk: Buffer): Promise<void> {
     for (let at = 0; at < chunk.length; ) {
       const take = Math.min(this.partSize - this.filled, chunk.length - at)
       chunk.copy(this.part, this.filled, at, at + take)
@@ -117,22 +123,26 @@ export class S3MultipartSink extends Writable {
     }
   }
 
-  /** Sends the part filled so far; waits first while `concurrency` parts are in flight. */
+  /**
+   * Hands the part filled so far to the upload; waits first while `concurrency` parts are in
+   * flight (the bound on memory). The part's digest is awaited by its upload, not here: the next
+   * part fills while the pool finishes hashing this one.
+   */
   private async flush(): Promise<void> {
     while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight)
     if (this.failure) throw this.failure
     const body = this.part.subarray(0, this.filled)
     const n = ++this.parts
-    const sha256 = await this.partHash.digest()
+    const digest = this.partHash.digest()
     this.partHash = sharedHashPool().begin(this.partSize)
-    const sending = sendPart(this.client, this.loc, this.uploadId, n, body.length, sha256, () => body, this.controller.signal).then(
-      (etag) => {
+    const sending = digest
+      .then(async (sha256) => {
+        const etag = await sendPart(this.client, this.loc, this.uploadId, n, body.length, sha256, () => body, this.controller.signal)
         this.etags.push({n, etag, sha256})
-      },
-      (error: unknown) => {
+      })
+      .catch((error: unknown) => {
         this.failure ??= error
-      },
-    )
+      })
     const handed = this.part
     const tracked = sending.finally(() => {
       this.inFlight.delete(tracked)

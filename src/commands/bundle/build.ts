@@ -28,7 +28,7 @@ export default class BundleBuild extends BaseCommand {
     out: Flags.string({char: 'o', required: true, description: 'bundle file to write (.tar, or .tar.gz with --gzip), or s3://BUCKET/KEY to stream it into S3 with no local copy'}),
     force: Flags.boolean({description: 'replace a file or S3 object already at --out'}),
     ...s3Flags,
-    'part-size': Flags.string({default: '16M', description: 'with --out s3://: bytes per multipart part (5M or more; memory is about (--s3-concurrency + 1) x this)'}),
+    'part-size': Flags.string({default: '8M', description: 'with --out s3://: bytes per multipart part (5M or more; raised when the bundle would need more than 10,000 parts; memory is about (--s3-concurrency + 1) x this)'}),
     's3-concurrency': Flags.integer({default: 4, min: 1, max: 64, description: 'with --out s3://: parts uploading at once'}),
     key: Flags.string({char: 'k', required: true, description: 'signing private key (PEM)'}),
     cert: Flags.string({description: 'signer certificate chain (PEM, leaf first) to put in the bundle instead of the bare public key'}),
