@@ -261,6 +261,10 @@ export function issueFromCsr(issuer: Issuer, csr: ParsedCsr, source: string, req
     return issueFor(issuer, {subjectDer: csr.subjectDer, publicKey: csr.publicKey, spki: csr.spki, sans: {dns: [], ip: [], other: []}, domain: cn}, request)
   }
   const fromCsr = csr.extensions.san
+  if (fromCsr && fromCsr.other.length > 0) {
+    // dropping them silently would issue a certificate other than the one asked for
+    throw new AirlockError('CSR_INVALID', `${source} asks for names a server certificate does not carry: ${fromCsr.other.join(', ')}`, {subject: source, hint: 'ask for a request with DNS and IP names only (airlock certs csr --domain D --san ...)'})
+  }
   const asked = fromCsr && fromCsr.dns.length + fromCsr.ip.length > 0 ? [...fromCsr.dns, ...fromCsr.ip] : cn ? [cn] : []
   const [first, ...rest] = asked
   if (first === undefined) {

@@ -56,8 +56,8 @@ describe('certs issue: profiles and refusals', function () {
     assert.equal(allowed.code, 0, allowed.stderr)
   })
 
-  it('refuses a CSR asking for DNS:* or *.com, and a CSR with CN=.. cannot write outside --out', async () => {
-    for (const [name, san] of [['star', 'DNS:*'], ['tld', 'DNS:*.com']] as const) {
+  it('refuses a CSR asking for DNS:* or *.com or for email/URI names (never dropped in silence), and a CSR with CN=.. cannot write outside --out', async () => {
+    for (const [name, san] of [['star', 'DNS:*'], ['tld', 'DNS:*.com'], ['email', 'DNS:ok.example.com,email:ops@example.com'], ['uri', 'DNS:ok.example.com,URI:https://example.com/']] as const) {
       const csr = join(dir, `${name}.csr`)
       await opensslOk(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, `${name}.key`), '-out', csr, '-subj', '/CN=ok.example.com', '-addext', `subjectAltName=${san}`])
       const r = await runCli(['certs', 'issue', '--ca-cert', ca.cert, '--ca-key', ca.key, '--csr', csr, '--out', join(dir, name), '--json'])
