@@ -6,7 +6,7 @@ import {bufferEntry} from '../bundle/entry.js'
 import {AirlockError} from '../ui/errors.js'
 import {pathExists, writeSecretFile} from '../util/fs.js'
 import {inspectObjects} from './inspect.js'
-import {DEFAULT_SERVER_DAYS, fileBaseFor, intermediatesOf, issueForDomain, loadIssuer, makeCa, makeCsr, type Issuer} from './issue.js'
+import {DEFAULT_SERVER_DAYS, fileBaseFor, intermediatesOf, issueForDomain, loadIssuer, makeCa, makeCsr, refuseWhatClientsRefuse, type Issuer} from './issue.js'
 import {formatName} from './name.js'
 import {DEFAULT_TLS_KEY_TYPE, privateKeyPem} from './keys.js'
 import type {PkiObject} from './read.js'
@@ -68,6 +68,7 @@ export async function contributeTls(ctx: BuildContext): Promise<Contribution | u
       provenance.push(`CA: ${ctx.options.tlsCaCert} (given with --tls-ca-cert)`)
     }
     const issued = await issueForDomain(issuer, request)
+    await refuseWhatClientsRefuse(issued, issuer, 'serverAuth')
     key = issued.key
     notAfter = issued.cert.notAfter.toISOString()
     // the anchor the site installs is the root; an intermediate given as --tls-ca-cert must bring its chain up to it

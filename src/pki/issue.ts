@@ -13,6 +13,7 @@ import {buildCertificate, buildCsr, toPem} from './assemble.js'
 import {authorityKeyIdExtension, basicConstraintsExtension, codeSigningExtension, keyUsageExtension, sanExtension, serverAuthExtension, serverKeyUsages, subjectKeyIdExtension} from './extensions.js'
 import {parseCertificate, parseCsr, type ParsedCertificate, type ParsedCsr} from './parse.js'
 import {collectSans, type SubjectAltNames} from './san.js'
+import {signs, validatePath} from './path-validation.js'
 
 /** Certificates start a little in the past so that a client whose clock runs slow still accepts them. */
 export const BACKDATE_SECONDS = 5 * 60
@@ -325,6 +326,25 @@ function issueFor(issuer: Issuer, target: {subjectDer: Buffer; publicKey: KeyObj
   return {certPem, fullchainPem: certPem + caPem, cert: parseCertificate(der, 'new certificate'), sans: target.sans, domain: target.domain, clampedToCa}
 }
 
+/**
+ * A certificate the CA's own constraints make worthless is not written: a name outside the CA's
+ * nameConstraints, or a purpose its EKU does not allow, would be refused by openssl, Node and Python.
+ * Judged by the one path validator, when the CA file reaches a root; otherwise nothing is known to judge by.
+ */
+export async function refuseWhatClientsRefuse(issued: IssuedCertificate, issuer: Issuer, purpose: 'serverAuth' | 'codeSigning'): Promise<void> {
+  const known = [issuer.cert, ...(issuer.above ?? [])]
+  const anchors = known.filter((c) => signs(c, c))
+  if (anchors.length === 0) return
+  const result = await validatePath({leaf: issued.cert, intermediates: known.filter((c) => !signs(c, c)), anchors, purpose})
+  if (result.ok) return
+  const fatal = result.problems.filter((p) => p.rule === 'name-constraints' || p.rule === 'purpose')
+  if (fatal.length === 0) return
+  throw new AirlockError('USAGE', `${issuer.source} would issue a certificate its clients refuse: ${fatal.map((p) => p.message).join('; ')}`, {
+    subject: issuer.source,
+    hint: fatal.some((p) => p.rule === 'name-constraints') ? 'ask only for names the CA may certify (its nameConstraints), or use a CA that permits them' : 'use a CA whose extendedKeyUsage allows this purpose',
+  })
+}
+
 /** A new key and a certificate for it, without a CSR in between. */
 export async function issueForDomain(issuer: Issuer, request: CsrRequest & IssueRequest): Promise<IssuedCertificate & {key: KeyObject}> {
   const made = await makeCsr(request)
@@ -393,6 +413,7 @@ export async function issueCertificate(request: IssueFilesRequest): Promise<Issu
     issued = made
     key = made.key
   }
+  await refuseWhatClientsRefuse(issued, issuer, signer ? 'codeSigning' : 'serverAuth')
   const base = join(request.outDir, fileBaseFor(issued.domain))
   const paths = {cert: `${base}.crt`, fullchain: `${base}.fullchain.pem`, key: `${base}.key`}
   await refuseExisting(key ? [paths.cert, paths.fullchain, paths.key] : [paths.cert, paths.fullchain], request.force)

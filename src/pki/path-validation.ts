@@ -259,13 +259,18 @@ function certificateProblems(chain: ParsedCertificate[], purpose: Purpose): Path
 }
 
 /**
- * openssl checks a leaf's CN against the CAs' dNSName constraints when the leaf has no DNS SAN (the
- * CN is the host name some clients still fall back to); pkijs checks only the SANs.
+ * The leaf's DNS names against every CA's dNSName constraints, the anchor's included: pkijs, as RFC
+ * 5280 reads it, leaves the trust anchor's own constraints out, while openssl (and so Node and Python)
+ * applies a root's nameConstraints like any other CA's. When the leaf has no DNS SAN, openssl checks
+ * its CN instead (the host name some clients still fall back to); pkijs checks only the SANs.
  */
 function commonNameConstraintProblems(chain: ParsedCertificate[]): PathProblem[] {
   const leaf = chain[0]
-  if (!leaf || chain.length < 2 || (leaf.extensions.san?.dns.length ?? 0) > 0) return []
-  const hosts = leaf.subject.filter((a) => a.type === 'CN').map((a) => a.value.toLowerCase().replace(/\.$/, '')).filter((cn) => HOST_NAME.test(cn))
+  if (!leaf || chain.length < 2) return []
+  const sanDns = leaf.extensions.san?.dns ?? []
+  const hosts = sanDns.length > 0
+    ? sanDns.map((d) => d.toLowerCase())
+    : leaf.subject.filter((a) => a.type === 'CN').map((a) => a.value.toLowerCase().replace(/\.$/, '')).filter((cn) => HOST_NAME.test(cn))
   const problems: PathProblem[] = []
   for (const ca of chain.slice(1)) {
     const nc = ca.extensions.nameConstraints
@@ -274,7 +279,7 @@ function commonNameConstraintProblems(chain: ParsedCertificate[]): PathProblem[]
       const excluded = nc.excludedDns.find((base) => dnsWithin(host, base))
       const outside = nc.permittedDns.length > 0 && !nc.permittedDns.some((base) => dnsWithin(host, base))
       if (excluded !== undefined || outside) {
-        problems.push({rule: 'name-constraints', certificate: subjectOf(leaf), message: `"${subjectOf(leaf)}" has no DNS SAN, and its CN ${host} is ${excluded === undefined ? `outside the names "${subjectOf(ca)}" permits (${nc.permittedDns.join(', ')})` : `excluded by "${subjectOf(ca)}" (${excluded})`}: openssl refuses it`})
+        problems.push({rule: 'name-constraints', certificate: subjectOf(leaf), message: `"${subjectOf(leaf)}" ${sanDns.length > 0 ? `names ${host}, which` : `has no DNS SAN, and its CN ${host}`} is ${excluded === undefined ? `outside the names "${subjectOf(ca)}" permits (${nc.permittedDns.join(', ')})` : `excluded by "${subjectOf(ca)}" (${excluded})`}: openssl refuses it`})
       }
     }
   }

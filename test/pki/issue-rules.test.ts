@@ -45,6 +45,31 @@ describe('certs issue: profiles and refusals', function () {
     assert.equal(v.json.signer.trustedBy, 'ca')
   })
 
+  it('refuses to issue what the CA\'s nameConstraints forbid (openssl would refuse the result), and issues what they permit', async () => {
+    const nc = {cert: join(dir, 'nc.crt'), key: join(dir, 'nc.key')}
+    await opensslOk(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', nc.key, '-out', nc.cert, '-days', '30', '-subj', '/CN=Constrained CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-addext', 'nameConstraints=critical,permitted;DNS:.example.com'])
+    const refused = await runCli(['certs', 'issue', '--ca-cert', nc.cert, '--ca-key', nc.key, '--domain', 'platform.other.org', '--out', join(dir, 'nc-out'), '--json'])
+    assert.equal(refused.code, 2, refused.stdout)
+    assert.match(refused.json.error.message, /outside the names "CN=Constrained CA" permits/)
+    assert.match(refused.json.error.hint, /nameConstraints/)
+    assert.ok(!existsSync(join(dir, 'nc-out', 'platform.other.org.crt')), 'nothing written')
+    const issued = await runCli(['certs', 'issue', '--ca-cert', nc.cert, '--ca-key', nc.key, '--domain', 'platform.example.com', '--out', join(dir, 'nc-out'), '--json'])
+    assert.equal(issued.code, 0, issued.stdout)
+    const judged = await openssl(['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', nc.cert, issued.json.cert])
+    assert.equal(judged.code, 0, judged.stderr)
+    // the same CA made to sign an outside name by openssl: openssl refuses the result, and so does the review
+    const csr = join(dir, 'outside.csr')
+    const ext = join(dir, 'outside.ext')
+    const leaf = join(dir, 'outside.crt')
+    await opensslOk(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'outside.key'), '-out', csr, '-subj', '/CN=x.other.org'])
+    await writeFile(ext, 'subjectAltName=DNS:x.other.org\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n')
+    await opensslOk(['x509', '-req', '-in', csr, '-CA', nc.cert, '-CAkey', nc.key, '-set_serial', '0x2b7e151628aed2a6abf7158809cf4f3c', '-out', leaf, '-days', '10', '-extfile', ext])
+    assert.notEqual((await openssl(['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', nc.cert, leaf])).code, 0)
+    const review = await runCli(['certs', 'inspect', leaf, '--ca', nc.cert, '--domain', 'x.other.org', '--json'])
+    assert.equal(review.code, 1)
+    assert.ok(review.json.findings.some((f: {check: string; severity: string; message: string}) => f.check === 'chain' && f.severity === 'fail' && /permits \(\.example\.com\)/.test(f.message)), JSON.stringify(review.json.findings))
+  })
+
   it('refuses more than 398 days without --allow-long-validity, and says why', async () => {
     const args = ['certs', 'issue', '--ca-cert', ca.cert, '--ca-key', ca.key, '--domain', 'long.example.com', '--days', '800', '--out', join(dir, 'long'), '--json']
     const refused = await runCli(args)
