@@ -1,10 +1,13 @@
 /*
  * npm run package: airlock as one executable file, with Node's built-in single executable
  * application support (SEA). Four steps, each a tool this machine already has:
- *   1. esbuild bundles src/sea/main.ts and everything it imports (every command in the explicit map
- *      src/commands/index.ts, and their dependencies) into one CommonJS script;
- *   2. `node --experimental-sea-config` turns that script, a V8 code cache of it, the package.json and
- *      command manifest oclif needs, and every file under templates/ into one blob;
+ *   1. esbuild bundles two CommonJS scripts: the small main the executable runs (src/sea/main.ts:
+ *      `--version`, and loading the CLI), and the CLI (src/sea/app.ts and everything it imports: every
+ *      command in the explicit map src/commands/index.ts and their dependencies, evaluated lazily);
+ *      fresh node processes then make a V8 code cache of the CLI for each command (codeCaches());
+ *   2. `node --experimental-sea-config` turns the main script and a code cache of it, the CLI and its
+ *      code caches, the package.json and command manifest oclif needs, and every file under
+ *      templates/ into one blob;
  *   3. a copy of this very node binary (the blob only runs in the node version that made it) is
  *      stripped of its debug symbols when `strip` is installed;
  *   4. postject injects the blob into that copy.
@@ -13,17 +16,21 @@
  * Nothing here lists commands or templates: whatever is in the map and in templates/ at build time
  * goes in.
  */
-import {execFileSync, spawnSync} from 'node:child_process'
+import {execFile, execFileSync, spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 import {chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
 import {createRequire} from 'node:module'
 import {join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {promisify} from 'node:util'
 
 import type {Interfaces} from '@oclif/core'
 import {build} from 'esbuild'
 
+import {APP_ASSET, APP_FILENAME, cacheAssetKey, DEFAULT_CACHE, MANIFEST_ASSET, PJSON_ASSET, TEMPLATE_INDEX_ASSET} from '../src/sea/runtime.js'
+
+const run = promisify(execFile)
 const REPO = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '')
 const DIST = join(REPO, 'dist')
 const NAME = 'airlock-linux-x64'
@@ -66,9 +73,26 @@ function requireGuard(debug: boolean): string {
   return `require = ((r) => (id) => { if (r("node:module").isBuiltin(id)) return r(id); ${report} throw Object.assign(new Error("Cannot find module '" + id + "': the airlock executable loads no module from disk"), {code: "MODULE_NOT_FOUND"}) })(require);`
 }
 
-async function bundleScript(out: string): Promise<void> {
+/** The executable's main script: `--version`, and compiling the CLI from its asset with a code cache. */
+async function bundleMain(out: string): Promise<void> {
   const result = await build({
     entryPoints: [join(REPO, 'src/sea/main.ts')],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    logLevel: 'warning',
+  })
+  if (result.errors.length > 0) throw new Error('esbuild failed')
+}
+
+/** The CLI (src/sea/app.ts and everything it imports), wrapped as the CommonJS function main.ts calls. */
+async function bundleApp(out: string): Promise<void> {
+  const result = await build({
+    entryPoints: [join(REPO, 'src/sea/app.ts')],
+    write: false,
     outfile: out,
     bundle: true,
     platform: 'node',
@@ -90,6 +114,44 @@ async function bundleScript(out: string): Promise<void> {
     logLevel: 'warning',
   })
   if (result.errors.length > 0) throw new Error('esbuild failed')
+  const code = result.outputFiles.find((f) => f.path === out)?.text
+  if (code === undefined) throw new Error('esbuild wrote no bundle')
+  await writeFile(out, `(function (exports, require, module, __filename, __dirname) {${code}\n})`)
+}
+
+/*
+ * One V8 code cache of the CLI script per command, and one for oclif alone: each made in a fresh
+ * node (this very binary, which the executable is a copy of, so V8 accepts the cache) that compiles
+ * the script exactly as main.ts does, evaluates the modules that command evaluates (app.ts warm())
+ * and then asks V8 for the cache, which then holds every function compiled so far. Node's own SEA
+ * code cache is taken before anything runs, so it holds little more than the top level.
+ */
+const WARM = `
+const {Script} = require('node:vm')
+const {readFileSync, writeFileSync} = require('node:fs')
+const [file, filename, id, out] = process.argv.slice(1)
+const script = new Script(readFileSync(file, 'utf8'), {filename})
+const module = {exports: {}}
+script.runInThisContext()(module.exports, require, module, filename, '/airlock-sea')
+module.exports.warm(id === '${DEFAULT_CACHE}' ? undefined : id).then(() => {
+  writeFileSync(out, script.createCachedData())
+  process.exit(0)
+})
+`
+
+async function codeCaches(app: string, ids: string[], dir: string): Promise<Record<string, string>> {
+  await mkdir(dir, {recursive: true})
+  const caches: Record<string, string> = {}
+  const queue = [DEFAULT_CACHE, ...ids]
+  const one = async (): Promise<void> => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      const out = join(dir, id.replaceAll(':', '-'))
+      await run(process.execPath, ['-e', WARM, app, APP_FILENAME, id, out], {env: {...process.env, NODE_OPTIONS: ''}})
+      caches[cacheAssetKey(id)] = out
+    }
+  }
+  await Promise.all([one(), one()])
+  return caches
 }
 
 async function sha256(path: string): Promise<string> {
@@ -116,9 +178,11 @@ async function main(): Promise<void> {
   // ends with an atomic rename into dist/.
   const work = await mkdtemp(join(DIST, '.sea-'))
   try {
-    step('bundling src/sea/main.ts with esbuild')
-    const script = join(work, 'airlock.cjs')
-    await bundleScript(script)
+    step('bundling src/sea/main.ts and src/sea/app.ts with esbuild')
+    const script = join(work, 'main.cjs')
+    await bundleMain(script)
+    const app = join(work, APP_ASSET)
+    await bundleApp(app)
 
     const pjson = await embeddedPjson()
     const pjsonPath = join(work, 'package.json')
@@ -132,20 +196,24 @@ async function main(): Promise<void> {
     const templates = await templateAssets()
     const indexPath = join(work, 'templates.index.json')
     await writeFile(indexPath, `${JSON.stringify(Object.keys(templates).map((key) => key.slice('templates/'.length)).sort())}\n`)
+    const useCodeCache = !process.argv.includes('--no-code-cache')
+    if (useCodeCache) step(`making V8 code caches of the CLI for oclif and ${Object.keys(COMMANDS).length} commands`)
+    const caches = useCodeCache ? await codeCaches(app, Object.keys(COMMANDS), join(work, 'code-cache')) : {}
     const blob = join(work, 'airlock.blob')
     const seaConfig = {
       main: script,
       output: blob,
       disableExperimentalSEAWarning: true,
-      // A V8 code cache of the bundle is what lets the executable start no slower than `node bin/run.js`.
-      // V8 does not write it byte for byte the same twice; --no-code-cache trades start-up time for
-      // an executable that is byte-identical across builds of the same sources with the same node.
-      useCodeCache: !process.argv.includes('--no-code-cache'),
-      assets: {'package.json': pjsonPath, 'oclif.manifest.json': manifestPath, 'templates.index.json': indexPath, ...templates},
+      // V8 code caches (of the small main here, of the CLI in the assets) are what let the executable
+      // start faster than `node bin/run.js`. V8 does not write them byte for byte the same twice;
+      // --no-code-cache trades start-up time for an executable that is byte-identical across builds
+      // of the same sources with the same node.
+      useCodeCache,
+      assets: {[PJSON_ASSET]: pjsonPath, [MANIFEST_ASSET]: manifestPath, [TEMPLATE_INDEX_ASSET]: indexPath, [APP_ASSET]: app, ...caches, ...templates},
     }
     const configPath = join(work, 'sea-config.json')
     await writeFile(configPath, `${JSON.stringify(seaConfig, null, 2)}\n`)
-    step(`preparing the blob (${Object.keys(templates).length} templates, code cache ${seaConfig.useCodeCache ? 'on' : 'off'})`)
+    step(`preparing the blob (${Object.keys(templates).length} templates, code caches ${useCodeCache ? 'on' : 'off'})`)
     execFileSync(process.execPath, ['--experimental-sea-config', configPath], {stdio: ['ignore', 'ignore', 'inherit']})
 
     const exe = join(work, NAME)

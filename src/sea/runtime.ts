@@ -30,3 +30,25 @@ export function readAsset(key: string): Buffer | undefined {
     return undefined
   }
 }
+
+/**
+ * The CLI itself (src/sea/app.ts bundled), wrapped as a CommonJS function, and its V8 code caches:
+ * one per command (made after evaluating that command's modules) and one for oclif alone (`--help`,
+ * unknown commands). The executable's main (src/sea/main.ts) compiles the script with the cache of
+ * the command it is asked to run.
+ */
+export const APP_ASSET = 'airlock.cjs'
+export const APP_FILENAME = '/airlock-sea/airlock.cjs'
+export const DEFAULT_CACHE = 'oclif'
+
+export function cacheAssetKey(id: string): string {
+  return `code-cache/${id}`
+}
+
+/** The command id an argument vector names (`bundle verify ...` or `bundle:verify ...`), as oclif would read it. */
+export function commandIdOf(argv: string[]): string | undefined {
+  const [first, second] = argv
+  if (!first || first.startsWith('-')) return undefined
+  if (first.includes(':')) return first
+  return second && !second.startsWith('-') ? `${first}:${second}` : first
+}
