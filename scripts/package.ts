@@ -26,9 +26,9 @@ import {fileURLToPath} from 'node:url'
 import {promisify} from 'node:util'
 
 import type {Interfaces} from '@oclif/core'
-import {build} from 'esbuild'
+import {build, type Plugin} from 'esbuild'
 
-import {APP_ASSET, APP_FILENAME, cacheAssetKey, DEFAULT_CACHE, MANIFEST_ASSET, PJSON_ASSET, TEMPLATE_INDEX_ASSET} from '../src/sea/runtime.js'
+import {APP_FILENAME, appAssetKey, cacheAssetKey, DEFAULT_APP, MANIFEST_ASSET, PJSON_ASSET, TEMPLATE_INDEX_ASSET} from '../src/sea/runtime.js'
 
 const run = promisify(execFile)
 const REPO = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '')
@@ -88,11 +88,36 @@ async function bundleMain(out: string): Promise<void> {
   if (result.errors.length > 0) throw new Error('esbuild failed')
 }
 
-/** The CLI (src/sea/app.ts and everything it imports), wrapped as the CommonJS function main.ts calls. */
-async function bundleApp(out: string): Promise<void> {
+/**
+ * Where src/sea/app.ts imports the command loaders, a bundle for one command gets a map of that
+ * command alone (at src/commands/TOPIC/NAME.ts, oclif's layout, which src/commands/lazy.ts follows):
+ * the other commands and their dependencies are then not in the script at all.
+ */
+function oneCommand(id: string): Plugin {
+  const file = join(REPO, 'src/commands', `${id.split(':').join('/')}.ts`)
+  return {
+    name: 'airlock-one-command',
+    setup(b) {
+      b.onResolve({filter: /\/commands\/lazy\.js$/}, (args) => (args.importer === join(REPO, 'src/sea/app.ts') ? {path: id, namespace: 'airlock-one-command'} : undefined))
+      b.onLoad({filter: /.*/, namespace: 'airlock-one-command'}, () => ({
+        contents: `export const COMMAND_LOADERS = {${JSON.stringify(id)}: async () => (await import(${JSON.stringify(file)})).default}`,
+        resolveDir: REPO,
+        loader: 'ts',
+      }))
+    },
+  }
+}
+
+/**
+ * The CLI (src/sea/app.ts and everything it imports), wrapped as the CommonJS function main.ts calls:
+ * with every command (`id` undefined: --help, anything that names no command), or with one.
+ */
+async function bundleApp(out: string, id?: string): Promise<void> {
   const result = await build({
     entryPoints: [join(REPO, 'src/sea/app.ts')],
     write: false,
+    plugins: id === undefined ? [] : [oneCommand(id)],
+    charset: 'ascii',
     outfile: out,
     bundle: true,
     platform: 'node',
@@ -116,7 +141,12 @@ async function bundleApp(out: string): Promise<void> {
   if (result.errors.length > 0) throw new Error('esbuild failed')
   const code = result.outputFiles.find((f) => f.path === out)?.text
   if (code === undefined) throw new Error('esbuild wrote no bundle')
-  await writeFile(out, `(function (exports, require, module, __filename, __dirname) {${code}\n})`)
+  // Latin-1 (one byte a character), so that main.ts reads the asset as latin1: a plain copy into a
+  // string, where UTF-8 decoding would look at every byte. esbuild escapes what is not ASCII except
+  // inside some regular expression literals (ansis's /[\u001b\u009b].../ keeps a raw U+009B).
+  const wide = /[^\x00-\xff]/.exec(code)
+  if (wide) throw new Error(`the bundle of ${id ?? 'every command'} has a character beyond Latin-1 at ${JSON.stringify(code.slice(wide.index - 60, wide.index + 10))}`)
+  await writeFile(out, `(function (exports, require, module, __filename, __dirname) {${code}\n})`, 'latin1')
 }
 
 /*
@@ -130,28 +160,32 @@ const WARM = `
 const {Script} = require('node:vm')
 const {readFileSync, writeFileSync} = require('node:fs')
 const [file, filename, id, out] = process.argv.slice(1)
-const script = new Script(readFileSync(file, 'utf8'), {filename})
+const script = new Script(readFileSync(file, 'latin1'), {filename})
 const module = {exports: {}}
 script.runInThisContext()(module.exports, require, module, filename, '/airlock-sea')
-module.exports.warm(id === '${DEFAULT_CACHE}' ? undefined : id).then(() => {
+module.exports.warm(id === '${DEFAULT_APP}' ? undefined : id).then(() => {
   writeFileSync(out, script.createCachedData())
   process.exit(0)
 })
 `
 
-async function codeCaches(app: string, ids: string[], dir: string): Promise<Record<string, string>> {
+/** The CLI for every command and for each alone, with their code caches: SEA assets by key. */
+async function appAssets(ids: string[], dir: string, useCodeCache: boolean): Promise<Record<string, string>> {
   await mkdir(dir, {recursive: true})
-  const caches: Record<string, string> = {}
-  const queue = [DEFAULT_CACHE, ...ids]
+  const assets: Record<string, string> = {}
+  const queue = [DEFAULT_APP, ...ids]
   const one = async (): Promise<void> => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-      const out = join(dir, id.replaceAll(':', '-'))
-      await run(process.execPath, ['-e', WARM, app, APP_FILENAME, id, out], {env: {...process.env, NODE_OPTIONS: ''}})
-      caches[cacheAssetKey(id)] = out
+      const base = join(dir, id.replaceAll(':', '-'))
+      await bundleApp(`${base}.cjs`, id === DEFAULT_APP ? undefined : id)
+      assets[appAssetKey(id)] = `${base}.cjs`
+      if (!useCodeCache) continue
+      await run(process.execPath, ['-e', WARM, `${base}.cjs`, APP_FILENAME, id, `${base}.cache`], {env: {...process.env, NODE_OPTIONS: ''}})
+      assets[cacheAssetKey(id)] = `${base}.cache`
     }
   }
   await Promise.all([one(), one()])
-  return caches
+  return assets
 }
 
 async function sha256(path: string): Promise<string> {
@@ -178,11 +212,9 @@ async function main(): Promise<void> {
   // ends with an atomic rename into dist/.
   const work = await mkdtemp(join(DIST, '.sea-'))
   try {
-    step('bundling src/sea/main.ts and src/sea/app.ts with esbuild')
+    step('bundling src/sea/main.ts with esbuild')
     const script = join(work, 'main.cjs')
     await bundleMain(script)
-    const app = join(work, APP_ASSET)
-    await bundleApp(app)
 
     const pjson = await embeddedPjson()
     const pjsonPath = join(work, 'package.json')
@@ -197,8 +229,8 @@ async function main(): Promise<void> {
     const indexPath = join(work, 'templates.index.json')
     await writeFile(indexPath, `${JSON.stringify(Object.keys(templates).map((key) => key.slice('templates/'.length)).sort())}\n`)
     const useCodeCache = !process.argv.includes('--no-code-cache')
-    if (useCodeCache) step(`making V8 code caches of the CLI for oclif and ${Object.keys(COMMANDS).length} commands`)
-    const caches = useCodeCache ? await codeCaches(app, Object.keys(COMMANDS), join(work, 'code-cache')) : {}
+    step(`bundling the CLI for every command and for each of ${Object.keys(COMMANDS).length} alone${useCodeCache ? ', with V8 code caches' : ''}`)
+    const apps = await appAssets(Object.keys(COMMANDS), join(work, 'app'), useCodeCache)
     const blob = join(work, 'airlock.blob')
     const seaConfig = {
       main: script,
@@ -209,7 +241,7 @@ async function main(): Promise<void> {
       // --no-code-cache trades start-up time for an executable that is byte-identical across builds
       // of the same sources with the same node.
       useCodeCache,
-      assets: {[PJSON_ASSET]: pjsonPath, [MANIFEST_ASSET]: manifestPath, [TEMPLATE_INDEX_ASSET]: indexPath, [APP_ASSET]: app, ...caches, ...templates},
+      assets: {[PJSON_ASSET]: pjsonPath, [MANIFEST_ASSET]: manifestPath, [TEMPLATE_INDEX_ASSET]: indexPath, ...apps, ...templates},
     }
     const configPath = join(work, 'sea-config.json')
     await writeFile(configPath, `${JSON.stringify(seaConfig, null, 2)}\n`)

@@ -2,14 +2,15 @@
  * The main script of the packaged single executable (`npm run package`): small on purpose, because
  * the executable compiles and evaluates all of it on every start. It answers `--version` from the
  * embedded package.json and otherwise compiles the CLI (src/sea/app.ts, one bundled script carried
- * as an SEA asset) with vm.Script and the V8 code cache made at package time for the command in argv,
- * so that a start pays for the code that command runs and not for compiling the rest of airlock.
+ * as an SEA asset) with vm.Script and the V8 code cache made at package time for the command in argv:
+ * the script made for that command alone, so that a start reads, compiles and evaluates the code
+ * that command runs and not the rest of airlock.
  */
 import {getAsset} from 'node:sea'
 import {Script} from 'node:vm'
 
 import {versionLine} from '../commands/version-line.js'
-import {APP_ASSET, APP_FILENAME, cacheAssetKey, commandIdOf, DEFAULT_CACHE, PJSON_ASSET} from './runtime.js'
+import {APP_FILENAME, appAssetKey, cacheAssetKey, commandIdOf, DEFAULT_APP, PJSON_ASSET} from './runtime.js'
 
 function asset(key: string): Buffer | undefined {
   try {
@@ -22,13 +23,16 @@ function asset(key: string): Buffer | undefined {
 type App = {run(argv: string[]): Promise<void>}
 
 function loadApp(argv: string[]): App {
-  const source = asset(APP_ASSET)
-  if (!source) throw new Error(`this executable carries no ${APP_ASSET} asset; rebuild it with npm run package`)
   const id = commandIdOf(argv)
-  const cachedData = (id && asset(cacheAssetKey(id))) || asset(cacheAssetKey(DEFAULT_CACHE))
-  const script = new Script(source.toString('utf8'), {filename: APP_FILENAME, cachedData})
+  const own = id === undefined ? undefined : asset(appAssetKey(id))
+  const name = own && id !== undefined ? id : DEFAULT_APP
+  const source = own ?? asset(appAssetKey(DEFAULT_APP))
+  if (!source) throw new Error(`this executable carries no ${appAssetKey(DEFAULT_APP)} asset; rebuild it with npm run package`)
+  const cachedData = asset(cacheAssetKey(name))
+  // package.ts wrote the script in Latin-1: decoding it is a plain copy into a string.
+  const script = new Script(source.toString('latin1'), {filename: APP_FILENAME, cachedData})
   // A cache V8 refuses (another node, other flags) only costs time: the script compiles from source.
-  if (process.env.AIRLOCK_SEA_DEBUG) process.stderr.write(`airlock-sea: code cache ${cachedData ? (script.cachedDataRejected ? 'rejected' : 'used') : 'absent'} (${cachedData && id && asset(cacheAssetKey(id)) ? id : DEFAULT_CACHE})\n`)
+  if (process.env.AIRLOCK_SEA_DEBUG) process.stderr.write(`airlock-sea: code cache ${cachedData ? (script.cachedDataRejected ? 'rejected' : 'used') : 'absent'} (${name})\n`)
   const wrapper = script.runInThisContext() as (exports: object, req: NodeJS.Require, module: {exports: object}, filename: string, dirname: string) => void
   const module = {exports: {}}
   wrapper(module.exports, require, module, APP_FILENAME, '/airlock-sea')

@@ -32,14 +32,17 @@ export function readAsset(key: string): Buffer | undefined {
 }
 
 /**
- * The CLI itself (src/sea/app.ts bundled), wrapped as a CommonJS function, and its V8 code caches:
- * one per command (made after evaluating that command's modules) and one for oclif alone (`--help`,
- * unknown commands). The executable's main (src/sea/main.ts) compiles the script with the cache of
- * the command it is asked to run.
+ * The CLI (src/sea/app.ts bundled, wrapped as a CommonJS function) once with every command and once
+ * per command with that command alone, each with a V8 code cache made after evaluating its modules.
+ * The executable's main (src/sea/main.ts) compiles the script of the command it is asked to run, or
+ * the one with every command (`--help`, unknown commands).
  */
-export const APP_ASSET = 'airlock.cjs'
 export const APP_FILENAME = '/airlock-sea/airlock.cjs'
-export const DEFAULT_CACHE = 'oclif'
+export const DEFAULT_APP = 'all'
+
+export function appAssetKey(id: string): string {
+  return `app/${id}`
+}
 
 export function cacheAssetKey(id: string): string {
   return `code-cache/${id}`
