@@ -6,15 +6,19 @@
  * the script made for that command alone, so that a start reads, compiles and evaluates the code
  * that command runs and not the rest of airlock.
  */
-import {getAsset} from 'node:sea'
+import {getRawAsset} from 'node:sea'
 import {Script} from 'node:vm'
 
 import {versionLine} from '../commands/version-line.js'
 import {APP_FILENAME, appAssetKey, cacheAssetKey, commandIdOf, DEFAULT_APP, PJSON_ASSET} from './runtime.js'
 
+/**
+ * An asset as a Buffer over the executable's own memory: getRawAsset(), unlike getAsset(), does not
+ * copy it (a copy of each script and code cache on every start), and nothing here writes to it.
+ */
 function asset(key: string): Buffer | undefined {
   try {
-    return Buffer.from(getAsset(key))
+    return Buffer.from(getRawAsset(key) as ArrayBuffer)
   } catch {
     return undefined
   }
