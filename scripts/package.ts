@@ -143,10 +143,11 @@ async function bundleApp(out: string, id?: string): Promise<void> {
   if (code === undefined) throw new Error('esbuild wrote no bundle')
   // Latin-1 (one byte a character), so that main.ts reads the asset as latin1: a plain copy into a
   // string, where UTF-8 decoding would look at every byte. esbuild escapes what is not ASCII except
-  // inside some regular expression literals (ansis's /[\u001b\u009b].../ keeps a raw U+009B).
-  const wide = /[^\x00-\xff]/.exec(code)
-  if (wide) throw new Error(`the bundle of ${id ?? 'every command'} has a character beyond Latin-1 at ${JSON.stringify(code.slice(wide.index - 60, wide.index + 10))}`)
-  await writeFile(out, `(function (exports, require, module, __filename, __dirname) {${code}\n})`, 'latin1')
+  // inside some regular expression literals (ansis's /[\u001b\u009b].../ keeps a raw U+009B) and in
+  // comments (AIRLOCK_SEA_DEBUG keeps them); what is beyond Latin-1 becomes \uXXXX, which means the
+  // same in a string, a regular expression, an identifier or a comment.
+  const latin1 = code.replace(/[^\x00-\xff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  await writeFile(out, `(function (exports, require, module, __filename, __dirname) {${latin1}\n})`, 'latin1')
 }
 
 /*
