@@ -186,7 +186,8 @@ async function appAssets(ids: string[], dir: string, useCodeCache: boolean): Pro
     }
   }
   await Promise.all([one(), one()])
-  return assets
+  // In a fixed order (two workers finish in any), so that --no-code-cache builds stay byte-identical.
+  return Object.fromEntries(Object.entries(assets).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 }
 
 async function sha256(path: string): Promise<string> {
@@ -234,7 +235,9 @@ async function main(): Promise<void> {
     const apps = await appAssets(Object.keys(COMMANDS), join(work, 'app'), useCodeCache)
     const blob = join(work, 'airlock.blob')
     const seaConfig = {
-      main: script,
+      // Relative, with the work folder as cwd: the blob records this path, and the folder's random
+      // name would otherwise make two builds of the same sources differ.
+      main: relative(work, script),
       output: blob,
       disableExperimentalSEAWarning: true,
       // V8 code caches (of the small main here, of the CLI in the assets) are what let the executable
@@ -247,7 +250,7 @@ async function main(): Promise<void> {
     const configPath = join(work, 'sea-config.json')
     await writeFile(configPath, `${JSON.stringify(seaConfig, null, 2)}\n`)
     step(`preparing the blob (${Object.keys(templates).length} templates, code caches ${useCodeCache ? 'on' : 'off'})`)
-    execFileSync(process.execPath, ['--experimental-sea-config', configPath], {stdio: ['ignore', 'ignore', 'inherit']})
+    execFileSync(process.execPath, ['--experimental-sea-config', configPath], {cwd: work, stdio: ['ignore', 'ignore', 'inherit']})
 
     const exe = join(work, NAME)
     await copyFile(process.execPath, exe)
