@@ -1,10 +1,13 @@
 /*
  * npm run package: airlock as one executable file, with Node's built-in single executable
  * application support (SEA). Four steps, each a tool this machine already has:
- *   1. esbuild bundles src/sea/main.ts and everything it imports (every command in the explicit map
- *      src/commands/index.ts, and their dependencies) into one CommonJS script;
- *   2. `node --experimental-sea-config` turns that script, a V8 code cache of it, the package.json and
- *      command manifest oclif needs, and every file under templates/ into one blob;
+ *   1. esbuild bundles two CommonJS scripts: the small main the executable runs (src/sea/main.ts:
+ *      `--version`, and loading the CLI), and the CLI (src/sea/app.ts and everything it imports: every
+ *      command in the explicit map src/commands/index.ts and their dependencies, evaluated lazily);
+ *      fresh node processes then make a V8 code cache of the CLI for each command (codeCaches());
+ *   2. `node --experimental-sea-config` turns the main script and a code cache of it, the CLI and its
+ *      code caches, the package.json and command manifest oclif needs, and every file under
+ *      templates/ into one blob;
  *   3. a copy of this very node binary (the blob only runs in the node version that made it) is
  *      stripped of its debug symbols when `strip` is installed;
  *   4. postject injects the blob into that copy.
@@ -13,17 +16,21 @@
  * Nothing here lists commands or templates: whatever is in the map and in templates/ at build time
  * goes in.
  */
-import {execFileSync, spawnSync} from 'node:child_process'
+import {execFile, execFileSync, spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 import {chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
 import {createRequire} from 'node:module'
 import {join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {promisify} from 'node:util'
 
 import type {Interfaces} from '@oclif/core'
-import {build} from 'esbuild'
+import {build, type Plugin} from 'esbuild'
 
+import {APP_FILENAME, appAssetKey, cacheAssetKey, DEFAULT_APP, MANIFEST_ASSET, PJSON_ASSET, TEMPLATE_INDEX_ASSET} from '../src/sea/runtime.js'
+
+const run = promisify(execFile)
 const REPO = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '')
 const DIST = join(REPO, 'dist')
 const NAME = 'airlock-linux-x64'
@@ -66,9 +73,51 @@ function requireGuard(debug: boolean): string {
   return `require = ((r) => (id) => { if (r("node:module").isBuiltin(id)) return r(id); ${report} throw Object.assign(new Error("Cannot find module '" + id + "': the airlock executable loads no module from disk"), {code: "MODULE_NOT_FOUND"}) })(require);`
 }
 
-async function bundleScript(out: string): Promise<void> {
+/** The executable's main script: `--version`, and compiling the CLI from its asset with a code cache. */
+async function bundleMain(out: string): Promise<void> {
   const result = await build({
     entryPoints: [join(REPO, 'src/sea/main.ts')],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    logLevel: 'warning',
+  })
+  if (result.errors.length > 0) throw new Error('esbuild failed')
+}
+
+/**
+ * Where src/sea/app.ts imports the command loaders, a bundle for one command gets a map of that
+ * command alone (at src/commands/TOPIC/NAME.ts, oclif's layout, which src/commands/lazy.ts follows):
+ * the other commands and their dependencies are then not in the script at all.
+ */
+function oneCommand(id: string): Plugin {
+  const file = join(REPO, 'src/commands', `${id.split(':').join('/')}.ts`)
+  return {
+    name: 'airlock-one-command',
+    setup(b) {
+      b.onResolve({filter: /\/commands\/lazy\.js$/}, (args) => (args.importer === join(REPO, 'src/sea/app.ts') ? {path: id, namespace: 'airlock-one-command'} : undefined))
+      b.onLoad({filter: /.*/, namespace: 'airlock-one-command'}, () => ({
+        contents: `export const COMMAND_LOADERS = {${JSON.stringify(id)}: async () => (await import(${JSON.stringify(file)})).default}`,
+        resolveDir: REPO,
+        loader: 'ts',
+      }))
+    },
+  }
+}
+
+/**
+ * The CLI (src/sea/app.ts and everything it imports), wrapped as the CommonJS function main.ts calls:
+ * with every command (`id` undefined: --help, anything that names no command), or with one.
+ */
+async function bundleApp(out: string, id?: string): Promise<void> {
+  const result = await build({
+    entryPoints: [join(REPO, 'src/sea/app.ts')],
+    write: false,
+    plugins: id === undefined ? [] : [oneCommand(id)],
+    charset: 'ascii',
     outfile: out,
     bundle: true,
     platform: 'node',
@@ -90,6 +139,55 @@ async function bundleScript(out: string): Promise<void> {
     logLevel: 'warning',
   })
   if (result.errors.length > 0) throw new Error('esbuild failed')
+  const code = result.outputFiles.find((f) => f.path === out)?.text
+  if (code === undefined) throw new Error('esbuild wrote no bundle')
+  // Latin-1 (one byte a character), so that main.ts reads the asset as latin1: a plain copy into a
+  // string, where UTF-8 decoding would look at every byte. esbuild escapes what is not ASCII except
+  // inside some regular expression literals (ansis's /[\u001b\u009b].../ keeps a raw U+009B) and in
+  // comments (AIRLOCK_SEA_DEBUG keeps them); what is beyond Latin-1 becomes \uXXXX, which means the
+  // same in a string, a regular expression, an identifier or a comment.
+  const latin1 = code.replace(/[^\x00-\xff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  await writeFile(out, `(function (exports, require, module, __filename, __dirname) {${latin1}\n})`, 'latin1')
+}
+
+/*
+ * One V8 code cache of the CLI script per command, and one for oclif alone: each made in a fresh
+ * node (this very binary, which the executable is a copy of, so V8 accepts the cache) that compiles
+ * the script exactly as main.ts does, evaluates the modules that command evaluates (app.ts warm())
+ * and then asks V8 for the cache, which then holds every function compiled so far. Node's own SEA
+ * code cache is taken before anything runs, so it holds little more than the top level.
+ */
+const WARM = `
+const {Script} = require('node:vm')
+const {readFileSync, writeFileSync} = require('node:fs')
+const [file, filename, id, out] = process.argv.slice(1)
+const script = new Script(readFileSync(file, 'latin1'), {filename})
+const module = {exports: {}}
+script.runInThisContext()(module.exports, require, module, filename, '/airlock-sea')
+module.exports.warm(id === '${DEFAULT_APP}' ? undefined : id).then(() => {
+  writeFileSync(out, script.createCachedData())
+  process.exit(0)
+})
+`
+
+/** The CLI for every command and for each alone, with their code caches: SEA assets by key. */
+async function appAssets(ids: string[], dir: string, useCodeCache: boolean): Promise<Record<string, string>> {
+  await mkdir(dir, {recursive: true})
+  const assets: Record<string, string> = {}
+  const queue = [DEFAULT_APP, ...ids]
+  const one = async (): Promise<void> => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      const base = join(dir, id.replaceAll(':', '-'))
+      await bundleApp(`${base}.cjs`, id === DEFAULT_APP ? undefined : id)
+      assets[appAssetKey(id)] = `${base}.cjs`
+      if (!useCodeCache) continue
+      await run(process.execPath, ['-e', WARM, `${base}.cjs`, APP_FILENAME, id, `${base}.cache`], {env: {...process.env, NODE_OPTIONS: ''}})
+      assets[cacheAssetKey(id)] = `${base}.cache`
+    }
+  }
+  await Promise.all([one(), one()])
+  // In a fixed order (two workers finish in any), so that --no-code-cache builds stay byte-identical.
+  return Object.fromEntries(Object.entries(assets).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 }
 
 async function sha256(path: string): Promise<string> {
@@ -117,8 +215,8 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(DIST, '.sea-'))
   try {
     step('bundling src/sea/main.ts with esbuild')
-    const script = join(work, 'airlock.cjs')
-    await bundleScript(script)
+    const script = join(work, 'main.cjs')
+    await bundleMain(script)
 
     const pjson = await embeddedPjson()
     const pjsonPath = join(work, 'package.json')
@@ -132,21 +230,27 @@ async function main(): Promise<void> {
     const templates = await templateAssets()
     const indexPath = join(work, 'templates.index.json')
     await writeFile(indexPath, `${JSON.stringify(Object.keys(templates).map((key) => key.slice('templates/'.length)).sort())}\n`)
+    const useCodeCache = !process.argv.includes('--no-code-cache')
+    step(`bundling the CLI for every command and for each of ${Object.keys(COMMANDS).length} alone${useCodeCache ? ', with V8 code caches' : ''}`)
+    const apps = await appAssets(Object.keys(COMMANDS), join(work, 'app'), useCodeCache)
     const blob = join(work, 'airlock.blob')
     const seaConfig = {
-      main: script,
+      // Relative, with the work folder as cwd: the blob records this path, and the folder's random
+      // name would otherwise make two builds of the same sources differ.
+      main: relative(work, script),
       output: blob,
       disableExperimentalSEAWarning: true,
-      // A V8 code cache of the bundle is what lets the executable start no slower than `node bin/run.js`.
-      // V8 does not write it byte for byte the same twice; --no-code-cache trades start-up time for
-      // an executable that is byte-identical across builds of the same sources with the same node.
-      useCodeCache: !process.argv.includes('--no-code-cache'),
-      assets: {'package.json': pjsonPath, 'oclif.manifest.json': manifestPath, 'templates.index.json': indexPath, ...templates},
+      // V8 code caches (of the small main here, of the CLI in the assets) are what let the executable
+      // start faster than `node bin/run.js`. V8 does not write them byte for byte the same twice;
+      // --no-code-cache trades start-up time for an executable that is byte-identical across builds
+      // of the same sources with the same node.
+      useCodeCache,
+      assets: {[PJSON_ASSET]: pjsonPath, [MANIFEST_ASSET]: manifestPath, [TEMPLATE_INDEX_ASSET]: indexPath, ...apps, ...templates},
     }
     const configPath = join(work, 'sea-config.json')
     await writeFile(configPath, `${JSON.stringify(seaConfig, null, 2)}\n`)
-    step(`preparing the blob (${Object.keys(templates).length} templates, code cache ${seaConfig.useCodeCache ? 'on' : 'off'})`)
-    execFileSync(process.execPath, ['--experimental-sea-config', configPath], {stdio: ['ignore', 'ignore', 'inherit']})
+    step(`preparing the blob (${Object.keys(templates).length} templates, code caches ${useCodeCache ? 'on' : 'off'})`)
+    execFileSync(process.execPath, ['--experimental-sea-config', configPath], {cwd: work, stdio: ['ignore', 'ignore', 'inherit']})
 
     const exe = join(work, NAME)
     await copyFile(process.execPath, exe)

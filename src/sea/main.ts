@@ -1,63 +1,57 @@
 /*
- * The entry point of the packaged single executable (`npm run package`), bundled into one CommonJS
- * script by esbuild. A SEA has no package.json, no node_modules and no dist/ beside it, so the three
- * things oclif and airlock usually read from disk come from inside the executable instead:
- *   - package.json (name, version, oclif section): an SEA asset written at package time;
- *   - the commands: oclif's manifest of them as an asset, and the loaders of src/commands/lazy.ts,
- *     bundled, each command's modules evaluated only when that command runs;
- *   - templates/: SEA assets (and an index of them), served through setTemplateReader/Lister().
+ * The main script of the packaged single executable (`npm run package`): small on purpose, because
+ * the executable compiles and evaluates all of it on every start. It answers `--version` from the
+ * embedded package.json and otherwise compiles the CLI (src/sea/app.ts, one bundled script carried
+ * as an SEA asset) with vm.Script and the V8 code cache made at package time for the command in argv:
+ * the script made for that command alone, so that a start reads, compiles and evaluates the code
+ * that command runs and not the rest of airlock.
  */
-import type {Interfaces} from '@oclif/core'
-import {dirname} from 'node:path'
+import {getRawAsset} from 'node:sea'
+import {Script} from 'node:vm'
 
-import {AirlockError} from '../ui/errors.js'
-import {setTemplateLister, setTemplateReader} from '../util/templates.js'
-import {setToolVersion} from '../util/version.js'
-import {COMMAND_LOADERS} from '../commands/lazy.js'
 import {versionLine} from '../commands/version-line.js'
-import {MANIFEST_ASSET, PJSON_ASSET, readAsset, TEMPLATE_INDEX_ASSET, templateAssetKey} from './runtime.js'
+import {APP_FILENAME, appAssetKey, cacheAssetKey, commandIdOf, DEFAULT_APP, PJSON_ASSET} from './runtime.js'
 
-function embeddedJson<T>(key: string): T {
-  const data = readAsset(key)
-  if (!data) throw new Error(`this executable carries no ${key} asset; rebuild it with npm run package`)
-  return JSON.parse(data.toString('utf8')) as T
+/**
+ * An asset as a Buffer over the executable's own memory: getRawAsset(), unlike getAsset(), does not
+ * copy it (a copy of each script and code cache on every start), and nothing here writes to it.
+ */
+function asset(key: string): Buffer | undefined {
+  try {
+    return Buffer.from(getRawAsset(key) as ArrayBuffer)
+  } catch {
+    return undefined
+  }
 }
 
-async function readEmbeddedTemplate(rel: string): Promise<Buffer> {
-  const data = readAsset(templateAssetKey(rel))
-  if (data) return data
-  // Never fall back to the disk: a templates/ folder next to the executable is not what was signed off.
-  throw new AirlockError('FILE_NOT_FOUND', `template not found: templates/${rel}`, {subject: `templates/${rel}`, hint: 'this executable carries only the templates it was packaged with; pass a file path where the command takes one'})
-}
+type App = {run(argv: string[]): Promise<void>}
 
-function embeddedTemplateIndex(): string[] {
-  const data = readAsset(TEMPLATE_INDEX_ASSET)
-  return data ? (JSON.parse(data.toString('utf8')) as string[]) : []
-}
-
-async function listEmbeddedTemplates(dir: string): Promise<string[]> {
-  const prefix = `${dir.replace(/\/+$/, '')}/`
-  return embeddedTemplateIndex()
-    .filter((rel) => rel.startsWith(prefix) && !rel.slice(prefix.length).includes('/'))
-    .map((rel) => rel.slice(prefix.length))
-    .sort()
+function loadApp(argv: string[]): App {
+  const id = commandIdOf(argv)
+  const own = id === undefined ? undefined : asset(appAssetKey(id))
+  const name = own && id !== undefined ? id : DEFAULT_APP
+  const source = own ?? asset(appAssetKey(DEFAULT_APP))
+  if (!source) throw new Error(`this executable carries no ${appAssetKey(DEFAULT_APP)} asset; rebuild it with npm run package`)
+  const cachedData = asset(cacheAssetKey(name))
+  // package.ts wrote the script in Latin-1: decoding it is a plain copy into a string.
+  const script = new Script(source.toString('latin1'), {filename: APP_FILENAME, cachedData})
+  // A cache V8 refuses (another node, other flags) only costs time: the script compiles from source.
+  if (process.env.AIRLOCK_SEA_DEBUG) process.stderr.write(`airlock-sea: code cache ${cachedData ? (script.cachedDataRejected ? 'rejected' : 'used') : 'absent'} (${name})\n`)
+  const wrapper = script.runInThisContext() as (exports: object, req: NodeJS.Require, module: {exports: object}, filename: string, dirname: string) => void
+  const module = {exports: {}}
+  wrapper(module.exports, require, module, APP_FILENAME, '/airlock-sea')
+  return module.exports as App
 }
 
 async function main(): Promise<void> {
-  const pjson = embeddedJson<Interfaces.PJSON>(PJSON_ASSET)
-  setToolVersion(pjson.version)
-  setTemplateReader(readEmbeddedTemplate)
-  setTemplateLister(listEmbeddedTemplates)
-  const version = versionLine(process.argv.slice(2), pjson)
+  const argv = process.argv.slice(2)
+  const pjson = asset(PJSON_ASSET)
+  const version = pjson && versionLine(argv, JSON.parse(pjson.toString('utf8')) as {name: string; version: string})
   if (version) {
     process.stdout.write(`${version}\n`)
     return
   }
-  const root = dirname(process.execPath)
-  // Every import() here is esbuild's: oclif, and each command's modules, are evaluated on first use.
-  const [{execute}, {loadEmbeddedPlugin}] = await Promise.all([import('@oclif/core'), import('./plugin.js')])
-  const plugin = await loadEmbeddedPlugin(pjson, root, COMMAND_LOADERS, embeddedJson<Interfaces.Manifest>(MANIFEST_ASSET))
-  await execute({args: process.argv.slice(2), loadOptions: {root, pjson, plugins: new Map([[plugin.name, plugin]])}})
+  await loadApp(argv).run(argv)
 }
 
 main().catch((error: unknown) => {

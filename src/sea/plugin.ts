@@ -8,7 +8,7 @@ export type CommandLoaders = Record<string, () => Promise<Command.Class>>
  * as data (so `--version` and `--help` never evaluate a command module), and the commands either as
  * one map (`loadCommands`, evaluated on first use) or as one loader per command (running a command
  * evaluates that command's modules alone). `node bin/run.js` (src/cli.ts) and the single executable
- * (src/sea/main.ts) both start through it.
+ * (src/sea/app.ts) both start through it.
  *
  * `_manifest`, `loadCommandsFromTarget` and `findCommand` are what Plugin.load() and a command's
  * `load()` call (checked against @oclif/core 4.14); the first two are private in oclif's typings.

@@ -30,3 +30,28 @@ export function readAsset(key: string): Buffer | undefined {
     return undefined
   }
 }
+
+/**
+ * The CLI (src/sea/app.ts bundled, wrapped as a CommonJS function) once with every command and once
+ * per command with that command alone, each with a V8 code cache made after evaluating its modules.
+ * The executable's main (src/sea/main.ts) compiles the script of the command it is asked to run, or
+ * the one with every command (`--help`, unknown commands).
+ */
+export const APP_FILENAME = '/airlock-sea/airlock.cjs'
+export const DEFAULT_APP = 'all'
+
+export function appAssetKey(id: string): string {
+  return `app/${id}`
+}
+
+export function cacheAssetKey(id: string): string {
+  return `code-cache/${id}`
+}
+
+/** The command id an argument vector names (`bundle verify ...` or `bundle:verify ...`), as oclif would read it. */
+export function commandIdOf(argv: string[]): string | undefined {
+  const [first, second] = argv
+  if (!first || first.startsWith('-')) return undefined
+  if (first.includes(':')) return first
+  return second && !second.startsWith('-') ? `${first}:${second}` : first
+}

@@ -121,6 +121,21 @@ describe('single executable (npm run package)', function () {
     }
   })
 
+  it('answers --help, a topic and a mistyped command as node bin/run.js does (the script with every command)', async () => {
+    const help = await runIsolated(exe, ['--help'], dir)
+    assert.equal(help.code, 0, help.stderr)
+    for (const topic of ['bundle', 'certs', 'cluster', 'images', 'keys']) assert.match(help.stdout, new RegExp(`^  ${topic} `, 'm'))
+    const topic = await runIsolated(exe, ['bundle'], dir)
+    for (const id of ['bundle build', 'bundle verify', 'bundle extract']) assert.ok(topic.stdout.includes(id), topic.stdout)
+    for (const argv of [['bundle', 'verifyy'], ['nope']]) {
+      const exeRun = await runIsolated(exe, argv, dir)
+      const script = await runCli(argv)
+      assert.equal(exeRun.code, 2, exeRun.stderr)
+      assert.equal(exeRun.code, script.code)
+      assert.match(exeRun.stderr, new RegExp(`command ${argv.join(':')} not found`))
+    }
+  })
+
   it('serves templates from inside the executable, and only those', async () => {
     const work = join(dir, 'templates')
     await mkdir(work)
