@@ -15,6 +15,7 @@ import {AirlockError} from '../ui/errors.js'
 import {setTemplateLister, setTemplateReader} from '../util/templates.js'
 import {setToolVersion} from '../util/version.js'
 import {COMMAND_LOADERS} from '../commands/lazy.js'
+import {helpAlias, reportUnknownCommand, unknownCommand} from '../commands/not-found.js'
 import {MANIFEST_ASSET, PJSON_ASSET, readAsset, TEMPLATE_INDEX_ASSET, templateAssetKey} from './runtime.js'
 
 function embeddedJson<T>(key: string): T {
@@ -56,9 +57,15 @@ export async function run(argv: string[]): Promise<void> {
   // command's manifest entry alone: all that running it or its --help needs, and oclif sorts the
   // commands of a manifest with localeCompare, whose first call starts ICU's collator (~9 ms).
   const manifest = embeddedJson<Interfaces.Manifest>(MANIFEST_ASSET)
+  const args = helpAlias(argv)
+  const unknown = unknownCommand(args, Object.keys(manifest.commands))
+  if (unknown) {
+    process.exitCode = reportUnknownCommand(unknown, args)
+    return
+  }
   manifest.commands = Object.fromEntries(Object.entries(manifest.commands).filter(([id]) => Object.hasOwn(COMMAND_LOADERS, id)))
   const plugin = await loadEmbeddedPlugin(pjson, root, COMMAND_LOADERS, manifest)
-  await execute({args: argv, loadOptions: {root, pjson, plugins: new Map([[plugin.name, plugin]])}})
+  await execute({args, loadOptions: {root, pjson, plugins: new Map([[plugin.name, plugin]])}})
 }
 
 /**

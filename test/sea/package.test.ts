@@ -121,7 +121,7 @@ describe('single executable (npm run package)', function () {
     }
   })
 
-  it('answers --help, a topic and a mistyped command as node bin/run.js does (the script with every command)', async () => {
+  it('answers --help, a topic, `help CMD` and a mistyped command (with a did-you-mean) as node bin/run.js does (the script with every command)', async () => {
     const help = await runIsolated(exe, ['--help'], dir)
     assert.equal(help.code, 0, help.stderr)
     for (const topic of ['bundle', 'certs', 'cluster', 'images', 'keys']) assert.match(help.stdout, new RegExp(`^  ${topic} `, 'm'))
@@ -132,8 +132,14 @@ describe('single executable (npm run package)', function () {
       const script = await runCli(argv)
       assert.equal(exeRun.code, 2, exeRun.stderr)
       assert.equal(exeRun.code, script.code)
-      assert.match(exeRun.stderr, new RegExp(`command ${argv.join(':')} not found`))
+      assert.equal(exeRun.stderr, script.stderr)
+      assert.match(exeRun.stderr, new RegExp(`no command "airlock ${argv.join(' ')}"`))
     }
+    const meant = await runIsolated(exe, ['bundle', 'verifyy', 'x.tar'], dir)
+    assert.match(meant.stderr, /did you mean airlock bundle verify\?/)
+    const helpCmd = await runIsolated(exe, ['help', 'bundle', 'verify'], dir)
+    assert.equal(helpCmd.code, 0, helpCmd.stderr)
+    assert.match(helpCmd.stdout, /USAGE\s+\$ airlock bundle verify BUNDLE/)
   })
 
   it('serves templates from inside the executable, and only those', async () => {
