@@ -1,7 +1,7 @@
 # Shared by the bench scripts: timing with peak RSS, and test data. Not a test: figures only.
 set -euo pipefail
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-AIRLOCK="node $BENCH_ROOT/bin/run.js"
+AIRLOCK="${AIRLOCK:-node $BENCH_ROOT/bin/run.js}"   # AIRLOCK=dist/airlock-linux-x64 measures the single executable
 
 # measure LABEL CMD...: runs CMD $RUNS times (default 3; the machine is shared, so the best run is the
 # one least disturbed), records the best seconds, that run's CPU seconds (user + system, children
