@@ -117,12 +117,14 @@ export class HashPool {
   private nextId = 0
   private failed: Error | undefined
   private active = 0
+  private closing = false
 
   /** Keeps the workers referenced while any job is out, so awaiting a reply keeps the process alive. */
   private hold<T>(work: Promise<T>): Promise<T> {
     if (this.active++ === 0) for (const s of this.slots) s.worker.ref()
     return work.finally(() => {
-      if (--this.active === 0) for (const s of this.slots) s.worker.unref()
+      // a reply still in flight when close() began must not unref the workers it is terminating
+      if (--this.active === 0 && !this.closing) for (const s of this.slots) s.worker.unref()
     })
   }
 
@@ -269,9 +271,11 @@ export class HashPool {
   async close(): Promise<void> {
     // an unref'd worker's exit does not keep the process alive: without this, awaiting terminate()
     // could leave the event loop empty and node would quit with exit code 13 (unsettled await)
+    this.closing = true
     for (const s of this.slots) s.worker.ref()
     await Promise.all(this.slots.map((s) => s.worker.terminate()))
     this.slots.length = 0
+    this.closing = false
   }
 }
 
