@@ -2,6 +2,7 @@ import {open, stat, type FileHandle} from 'node:fs/promises'
 
 import {READ_CHUNK} from '../bundle/entry.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
+import {isGzipMagic} from '../util/fs.js'
 import {openPartsIndex, partsIndexFor} from './parts.js'
 import {isS3Url, s3ReadSettings} from './s3-input.js'
 
@@ -31,13 +32,35 @@ interface Segment {
 
 /** `input`: a bundle file, its first part, its `.split.json` index, or `s3://BUCKET/KEY` (ranged GETs). A gzip bundle has no offsets to seek to and is refused. */
 export async function openRandomAccess(input: string): Promise<RandomAccessBundle> {
-  const bundle = isS3Url(input) ? await (await import('./s3-object.js')).openS3RandomAccess(input, s3ReadSettings()) : await openFileRandomAccess(input)
-  const magic = bundle.size >= 2 ? await bundle.readBuffer(0, 2) : Buffer.alloc(0)
-  if (magic[0] === 0x1f && magic[1] === 0x8b) {
+  const bundle = await openAny(input)
+  if (await isGzip(bundle)) {
     await bundle.close()
     throw new AirlockError('INPUT_INVALID', `${input} is gzip-compressed: blobs cannot be read from it by offset`, {subject: input, hint: 'gunzip it first (gzip -dc BUNDLE > BUNDLE.tar), or build without --gzip'})
   }
   return bundle
+}
+
+/**
+ * The bundle by position when it can be read so, or undefined when it can only be streamed (stdin,
+ * a pipe, gzip): the readers that check structure without hashing (inspect, images list, the SBOM)
+ * then read headers only, from a file, its parts or S3 alike. A path that does not exist is left to
+ * the stream reader, which names it.
+ */
+export async function openSeekable(input: string): Promise<RandomAccessBundle | undefined> {
+  if (input === '-') return undefined
+  if (!isS3Url(input) && !(await partsIndexFor(input)) && !(await stat(input).catch(() => undefined))?.isFile()) return undefined
+  const bundle = await openAny(input)
+  if (!(await isGzip(bundle))) return bundle
+  await bundle.close()
+  return undefined
+}
+
+async function openAny(input: string): Promise<RandomAccessBundle> {
+  return isS3Url(input) ? (await import('./s3-object.js')).openS3RandomAccess(input, s3ReadSettings()) : openFileRandomAccess(input)
+}
+
+async function isGzip(bundle: RandomAccessBundle): Promise<boolean> {
+  return isGzipMagic(bundle.size >= 2 ? await bundle.readBuffer(0, 2) : Buffer.alloc(0))
 }
 
 async function openFileRandomAccess(input: string): Promise<RandomAccessBundle> {
