@@ -175,13 +175,14 @@ function checkOpenShiftVersion({facts, profile, options}: Context): CheckResult 
 }
 
 /**
- * The runtime of every Linux machine of the cluster. Windows nodes (containerd for Windows) and
- * virtual nodes (virtual-kubelet reports no runtime) never run the platform: they are not judged.
+ * The runtime of every Linux machine of the cluster the platform can run on. Windows nodes
+ * (containerd for Windows), nodes of another CPU architecture and virtual nodes (virtual-kubelet
+ * reports no runtime) never run the platform: they are not judged.
  */
 function checkRuntime({facts, profile, options}: Context): CheckResult {
   const allowed = [...profile.versions.kubernetes.runtimes, ...(options.distribution.id === 'openshift' ? (profile.versions.openshift?.runtimes ?? []) : [])]
   const seen = new Map<string, string[]>()
-  for (const n of facts.nodes.filter((x) => nodeKindReason(x) === undefined)) {
+  for (const n of facts.nodes.filter((x) => nodeKindReason(x, profile.cluster.architectures) === undefined)) {
     const name = parseRuntime(n.nodeInfo.containerRuntimeVersion)?.name ?? 'unknown'
     seen.set(name, [...(seen.get(name) ?? []), n.name])
   }

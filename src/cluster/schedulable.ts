@@ -46,12 +46,18 @@ function taintMeaning({key, value}: Taint): string {
 
 /**
  * Nodes whose kind, not a taint, keeps the platform off: Windows nodes cannot run its Linux
- * containers (AKS and EKS Windows pools are often untainted), and virtual nodes (virtual-kubelet,
- * AKS virtual nodes, EKS Fargate) are not machines: they report huge capacity and run no DaemonSets.
+ * containers (AKS and EKS Windows pools are often untainted), nodes of a CPU architecture the
+ * profile's images are not built for (an arm64 pool beside amd64 ones: the pods would fail with
+ * `exec format error`, and the scheduler does not know that), and virtual nodes (virtual-kubelet,
+ * AKS virtual nodes, EKS Fargate), which are not machines: they report huge capacity and run no DaemonSets.
  */
-export function nodeKindReason(node: NodeFacts): string | undefined {
+export function nodeKindReason(node: NodeFacts, architectures?: readonly string[]): string | undefined {
   const os = node.labels['kubernetes.io/os'] ?? node.labels['beta.kubernetes.io/os'] ?? node.nodeInfo.operatingSystem
   if (os && os.toLowerCase() !== 'linux') return `${os} node (kubernetes.io/os=${os}): the platform's Linux containers cannot run there`
+  const arch = node.labels['kubernetes.io/arch'] ?? node.labels['beta.kubernetes.io/arch'] ?? node.nodeInfo.architecture
+  if (arch && architectures?.length && !architectures.includes(arch.toLowerCase())) {
+    return `${arch} node (kubernetes.io/arch=${arch}): the platform's images are built for ${architectures.join(', ')} only`
+  }
   if (node.labels.type === 'virtual-kubelet') return 'virtual node (label type=virtual-kubelet): not a machine; DaemonSets and node-sized services cannot run there'
   if (node.labels['eks.amazonaws.com/compute-type'] === 'fargate') return 'virtual node (label eks.amazonaws.com/compute-type=fargate): one Fargate pod per node, no DaemonSets'
   return undefined
@@ -67,12 +73,12 @@ export function nodeKindReason(node: NodeFacts): string | undefined {
  * the services that tolerate it run there. Untainted control planes count (k3s and single-node
  * clusters schedule on them).
  */
-export function classifyNode(node: NodeFacts, pools: readonly NodePool[] = []): NodeRole {
+export function classifyNode(node: NodeFacts, pools: readonly NodePool[] = [], architectures?: readonly string[]): NodeRole {
   const ready = node.conditions.find((c) => c.type === 'Ready')
   if (!ready) return {name: node.name, worker: false, reason: 'NotReady (the node reports no Ready condition)'}
   if (ready.status !== 'True') return {name: node.name, worker: false, reason: `NotReady${ready.reason ? ` (${ready.reason})` : ` (Ready=${ready.status})`}`}
   if (node.unschedulable) return {name: node.name, worker: false, reason: 'cordoned (spec.unschedulable)', fix: `kubectl uncordon ${node.name}`}
-  const kind = nodeKindReason(node)
+  const kind = nodeKindReason(node, architectures)
   if (kind) return {name: node.name, worker: false, reason: kind}
   let pool: string | undefined
   for (const t of node.taints) {
@@ -90,7 +96,7 @@ export function classifyNode(node: NodeFacts, pools: readonly NodePool[] = []): 
 }
 
 export function classifyNodes(nodes: NodeFacts[], profile: RequirementProfile): {roles: NodeRole[]; workers: NodeFacts[]} {
-  const roles = nodes.map((n) => classifyNode(n, profile.nodePools))
+  const roles = nodes.map((n) => classifyNode(n, profile.nodePools, profile.cluster.architectures))
   return {roles, workers: nodes.filter((_, i) => roles[i]?.worker)}
 }
 

@@ -30,6 +30,8 @@ export const profileSchema = z.strictObject({
     ephemeralStoragePerNode: z.strictObject({min: quantity}),
     storageTotal: z.strictObject({min: quantity, perExtraLabNode: quantity.optional()}),
     dedicated: z.boolean().default(false),
+    /** CPU architectures (kubernetes.io/arch values) the platform's images are built for; nodes of others do not count. Absent: any. */
+    architectures: z.array(z.string().regex(/^[a-z0-9_]+$/, 'a kubernetes.io/arch value such as amd64 or arm64')).min(1).optional(),
   }),
   versions: z.strictObject({
     kubernetes: z.strictObject({min: version, preferred: version, runtimes: z.array(z.string()).min(1)}),

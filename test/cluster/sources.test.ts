@@ -15,7 +15,8 @@ import {fakeKubectl, makePki, startKubeApi, writeKubeconfig, type ClusterFixture
  * One cluster holding a node of every awkward shape real clusters have, built in code: Ki/Mi/m
  * quantities, control planes of both generations, a k3s server tainted CriticalAddonsOnly, an
  * OpenShift infra node, a GPU node, an untainted Windows node, virtual-kubelet and Fargate nodes,
- * a cordoned node, an unreachable one, an arm64 worker, a node of the profile's pipelines pool.
+ * a cordoned node, an unreachable one, an untainted arm64 node (the profile's images are amd64
+ * only), a node of the profile's pipelines pool.
  * Read live (through the HTTPS API fake), from a snapshot, and from two kinds of kubectl dump, the
  * verdicts must be the same.
  */
@@ -104,7 +105,7 @@ const NODES: NodeShape[] = [
   },
 ]
 
-const WORKERS = ['worker-1', 'worker-2', 'worker-3', 'pipelines-1', 'soft-1']
+const WORKERS = ['worker-1', 'worker-2', 'pipelines-1', 'soft-1']
 
 function fixture(): ClusterFixture {
   return {
@@ -181,16 +182,17 @@ describe('cluster verdicts: every node shape, the same from a live API, a snapsh
     assert.match(reason('fargate-ip-10-0-1-5.ec2.internal'), /^virtual node \(label eks\.amazonaws\.com\/compute-type=fargate/)
     assert.match(reason('cordoned-1'), /^cordoned/)
     assert.match(reason('gone-1'), /^NotReady \(NodeStatusUnknown\)/)
-    // 5 workers of 4 cores: the 16-core tier, so plateau fits; the Windows, GPU and virtual nodes add nothing
-    assert.equal(live.cores.whole, 20)
+    assert.match(reason('worker-3'), /^arm64 node \(kubernetes\.io\/arch=arm64\): the platform's images are built for amd64 only/)
+    // 4 workers of 4 cores: the 16-core tier, so plateau fits; the arm64, Windows, GPU and virtual nodes add nothing
+    assert.equal(live.cores.whole, 16)
     const byId = (r: ClusterReport, id: string) => r.checks.find((c) => c.id === id)
     assert.equal(byId(live, 'services.cores')?.status, 'pass')
-    assert.equal(byId(live, 'runtime.container')?.status, 'pass', 'the Windows and virtual nodes\' runtimes are not judged')
-    assert.match(byId(live, 'runtime.container')?.observed ?? '', /^containerd on 12 nodes$/)
+    assert.equal(byId(live, 'runtime.container')?.status, 'pass', 'the Windows, arm64 and virtual nodes\' runtimes are not judged')
+    assert.match(byId(live, 'runtime.container')?.observed ?? '', /^containerd on 11 nodes$/)
     assert.equal(byId(live, 'capacity.pods')?.status, 'pass')
-    assert.match(byId(live, 'capacity.pods')?.observed ?? '', /^550 pods allocatable on 5 workers/)
+    assert.match(byId(live, 'capacity.pods')?.observed ?? '', /^440 pods allocatable on 4 workers/)
     assert.equal(byId(live, 'nodes.schedulable')?.status, 'pass')
-    assert.match(byId(live, 'nodes.schedulable')?.observed ?? '', /^5 of 15 nodes \(10 excluded\)/)
+    assert.match(byId(live, 'nodes.schedulable')?.observed ?? '', /^4 of 15 nodes \(11 excluded\)/)
     // a dump has no /version: the oldest real kubelet stands in, never virtual-kubelet's own version
     assert.equal(byId(reports.dump as ClusterReport, 'version.kubernetes')?.status, 'pass')
     for (const [name, report] of Object.entries(reports)) {
@@ -218,5 +220,19 @@ describe('cluster verdicts: every node shape, the same from a live API, a snapsh
     assert.match(hint, /or, where those nodes may run the platform: kubectl taint nodes a dedicated=batch:NoSchedule-; kubectl uncordon b$/, 'a foreign taint and a cordon are the site\'s to lift; a control plane is not')
     const aksGpu = toNodeFacts(node({name: 'aks-gpu', taints: [{key: 'sku', value: 'gpu', effect: 'NoSchedule'}]}))
     assert.match(classifyNode(aksGpu).reason ?? '', /^GPU node \(taint sku=gpu:NoSchedule/)
+  })
+
+  it('a node of another CPU architecture counts only where the profile allows it, read from the label or from nodeInfo', async () => {
+    const {classifyNode} = await import('../../src/cluster/schedulable.js')
+    const {toNodeFacts} = await import('../../src/cluster/normalize.js')
+    // an EKS Graviton node: untainted, Ready, as schedulable as its amd64 neighbours
+    const graviton = toNodeFacts(node({name: 'ip-10-0-3-17.ec2.internal', arch: 'arm64', labels: {'node.kubernetes.io/instance-type': 'm7g.xlarge'}}))
+    assert.equal(classifyNode(graviton).worker, true, 'a profile that names no architecture takes any')
+    assert.equal(classifyNode(graviton, [], ['amd64', 'arm64']).worker, true)
+    assert.match(classifyNode(graviton, [], ['amd64']).reason ?? '', /^arm64 node \(kubernetes\.io\/arch=arm64\): the platform's images are built for amd64 only$/)
+    // an older kubelet with only the beta label, and a dump that lost its labels: nodeInfo still tells
+    delete graviton.labels['kubernetes.io/arch']
+    assert.equal(classifyNode(graviton, [], ['amd64']).worker, false)
+    assert.equal(classifyNode(toNodeFacts(node({name: 'x86'})), [], ['amd64']).worker, true)
   })
 })
