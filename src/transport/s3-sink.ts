@@ -1,9 +1,10 @@
 import {AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, type S3Client} from '@aws-sdk/client-s3'
+import {createHash} from 'node:crypto'
 import {Writable} from 'node:stream'
+import {crc32} from 'node:zlib'
 
-import {sharedHashPool, type HashJob} from '../bundle/hash-pool.js'
 import {AirlockError} from '../ui/errors.js'
-import {effectivePartSize, putChecksumObject, sendPart} from './publish.js'
+import {checksumField, crc32Checksum, effectivePartSize, putChecksumObject, sendPart, type PartChecksum} from './publish.js'
 import {createS3Client, fromS3Error, parseS3Url, s3ErrorName, s3Status, s3Url, withRetry, type S3Location} from './s3.js'
 
 export interface S3SinkOptions {
@@ -33,24 +34,41 @@ const ABORT_TIMEOUT_MS = 10_000
 
 /**
  * The bundle's bytes written straight into a multipart upload: the stream is cut into parts of a
- * fixed size, each hashed and sent while the next fills (at most `concurrency` in flight; a write
- * waits when they are all busy, so memory stays bounded whatever the bundle's size), the whole
- * object's SHA-256 computed as the bytes pass. Ending the stream completes the upload, checks the
- * assembled size with HEAD and writes KEY.sha256 (the format `bundle publish` writes). Until then
- * nothing exists under the key; `abort()` removes the parts, so a failed or interrupted build
- * leaves neither an object nor an upload the bucket is billed for.
+ * fixed size, each sent while the next fills (at most `concurrency` in flight; a write waits when
+ * they are all busy, so memory stays bounded whatever the bundle's size), the whole object's SHA-256
+ * computed as the bytes pass. Ending the stream completes the upload, checks the assembled size with
+ * HEAD and writes KEY.sha256 (the format `bundle publish` writes). Until then nothing exists under
+ * the key; `abort()` removes the parts, so a failed or interrupted build leaves neither an object nor
+ * an upload the bucket is billed for.
+ *
+ * CPU per byte is what limits this path (the store, or its proxy, competes for the same cores), so
+ * each byte is touched as few times as it can be:
+ * - a part is the list of the chunks written into it, never a copy: the chunks are the tar
+ *   writer's own fresh buffers (file reads, headers, a shared zero block), which nothing changes
+ *   after writing them (the contract every Writable relies on while it buffers); the http request
+ *   writes them to the socket one after the other;
+ * - the whole object's SHA-256 runs here, inline: on the hash pool each MiB would be copied into
+ *   its ring and announced by a message, which measured more CPU than the hash itself saves;
+ * - each part's integrity checksum is a CRC32 (zlib's, a few GB/s) rather than a SHA-256 (another
+ *   full hash pass over every byte): S3, MinIO and recent Ceph recompute x-amz-checksum-crc32 and
+ *   refuse a part damaged on the way (BadDigest), which is what a part checksum is for; the content
+ *   itself is authenticated by the bundle's signature and KEY.sha256, not by the part checksums.
+ *   Stores that predate flexible checksums ignore the header (as they ignored x-amz-checksum-sha256).
+ *
+ * Memory: at most `concurrency` parts in flight plus the one filling, i.e. (concurrency + 1) x part
+ * size of chunks held (40 MiB with the defaults, 4 x 8 MiB), whatever the bundle's size.
  */
 export class S3MultipartSink extends Writable {
   readonly url: string
-  // both hashes run on the shared worker pool: this thread only cuts and sends parts
-  private readonly whole: HashJob
-  private partHash: HashJob
+  private readonly whole = createHash('sha256')
+  /** the part filling: its buffer, the bytes in it and their running CRC32 */
   private part: Buffer
   private filled = 0
   private readonly spare: Buffer[] = []
+  private crc = 0
   private parts = 0
   private size = 0
-  private readonly etags: {n: number; etag: string; sha256: string}[] = []
+  private readonly sent: {n: number; etag: string; checksum: PartChecksum}[] = []
   private readonly inFlight = new Set<Promise<void>>()
   private failure: unknown
   private readonly controller = new AbortController()
@@ -67,8 +85,6 @@ export class S3MultipartSink extends Writable {
     super({highWaterMark: 1 << 20})
     this.url = s3Url(loc)
     this.part = Buffer.allocUnsafe(partSize)
-    this.whole = sharedHashPool().begin(Number.MAX_SAFE_INTEGER)
-    this.partHash = sharedHashPool().begin(partSize)
   }
 
   /** Checks the key (refused when an object is there, unless `force`) and starts the multipart upload. */
@@ -84,7 +100,7 @@ export class S3MultipartSink extends Writable {
       if (!options.force && (await objectExists(client, loc))) {
         throw new AirlockError('FILE_EXISTS', `${name} already exists`, {subject: name, hint: 'choose another key, or pass --force to replace it'})
       }
-      const created = await withRetry(() => client.send(new CreateMultipartUploadCommand({Bucket: loc.bucket, Key: loc.key, ContentType: 'application/x-tar', ChecksumAlgorithm: 'SHA256'}))).catch((error) => {
+      const created = await withRetry(() => client.send(new CreateMultipartUploadCommand({Bucket: loc.bucket, Key: loc.key, ContentType: 'application/x-tar', ChecksumAlgorithm: 'CRC32'}))).catch((error) => {
         throw fromS3Error(error, name, 'starting the upload of')
       })
       return new S3MultipartSink(client, loc, created.UploadId as string, partSize, Math.max(1, options.concurrency))
@@ -95,64 +111,70 @@ export class S3MultipartSink extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.accept(chunk).then(() => callback(), callback)
+    const waiting = this.accept(chunk)
+    if (waiting) waiting.then(() => callback(), callback)
+    else callback()
   }
 
   override _final(callback: (error?: Error | null) => void): void {
     this.complete().then(() => callback(), callback)
   }
 
-  private async accept(chunk: Buffer): Promise<void> {
-    if (this.failure) throw this.failure
-    if (this.state !== 'open') throw new AirlockError('INTERRUPTED', `the upload of ${this.url} was stopped`, {subject: this.url})
-    // the whole object's hash and the part's run side by side on the pool, never one after the other
-    // (Promise.all observes both: a failure of either is the write's, never an unhandled rejection)
+  /** Adds the chunk to the whole hash and the part filling; a promise only when a full part must wait for a free slot. */
+  private accept(chunk: Buffer): Promise<void> | undefined {
+    if (this.failure) return Promise.reject(this.failure)
+    if (this.state !== 'open') return Promise.reject(new AirlockError('INTERRUPTED', `the upload of ${this.url} was stopped`, {subject: this.url}))
     this.size += chunk.length
-    await Promise.all([this.whole.update(chunk), this.cut(chunk)])
+    this.whole.update(chunk)
+    const take = Math.min(this.partSize - this.filled, chunk.length)
+    this.add(chunk, 0, take)
+    if (this.filled < this.partSize) return undefined
+    return this.cutRest(chunk, take)
   }
 
-  /** Copies the chunk into the part buffer and the part's hash, handing over each part that fills. */
-  private async cut(chunk: Buffer): Promise<void> {
-    for (let at = 0; at < chunk.length; ) {
-      const take = Math.min(this.partSize - this.filled, chunk.length - at)
-      chunk.copy(this.part, this.filled, at, at + take)
-      await this.partHash.update(chunk.subarray(at, at + take))
-      this.filled += take
+  private add(chunk: Buffer, from: number, to: number): void {
+    const piece = from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to)
+    piece.copy(this.part, this.filled)
+    this.filled += piece.length
+    this.crc = crc32(piece, this.crc)
+  }
+
+  /** Hands over the part just filled, then places the rest of the chunk (a chunk larger than a part fills several). */
+  private async cutRest(chunk: Buffer, at: number): Promise<void> {
+    await this.flush()
+    while (at < chunk.length) {
+      const take = Math.min(this.partSize, chunk.length - at)
+      this.add(chunk, at, at + take)
       at += take
       if (this.filled === this.partSize) await this.flush()
     }
   }
 
-  /**
-   * Hands the part filled so far to the upload; waits first while `concurrency` parts are in
-   * flight (the bound on memory). The part's digest is awaited by its upload, not here: the next
-   * part fills while the pool finishes hashing this one.
-   */
+  /** Hands the part filled so far to the upload; waits first while `concurrency` parts are in flight (the bound on memory). */
   private async flush(): Promise<void> {
     while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight)
     if (this.failure) throw this.failure
-    const body = this.part.subarray(0, this.filled)
+    const handed = this.part
+    const body = handed.subarray(0, this.filled)
     const n = ++this.parts
-    const digest = this.partHash.digest()
-    this.partHash = sharedHashPool().begin(this.partSize)
-    const sending = digest
-      .then(async (sha256) => {
-        const etag = await sendPart(this.client, this.loc, this.uploadId, n, body.length, sha256, () => body, this.controller.signal)
-        this.etags.push({n, etag, sha256})
+    const checksum = crc32Checksum(this.crc)
+    // the buffer handed out is that part's body until the store acknowledges it: fill another
+    // (at most concurrency + 1 buffers ever exist: acknowledged parts give theirs back)
+    this.part = this.spare.pop() ?? Buffer.allocUnsafe(this.partSize)
+    this.filled = 0
+    this.crc = 0
+    const sending = sendPart(this.client, this.loc, this.uploadId, n, body.length, checksum, () => body, this.controller.signal)
+      .then((etag) => {
+        this.sent.push({n, etag, checksum})
       })
       .catch((error: unknown) => {
         this.failure ??= error
       })
-    const handed = this.part
     const tracked = sending.finally(() => {
       this.inFlight.delete(tracked)
       this.spare.push(handed)
     })
     this.inFlight.add(tracked)
-    // the buffer just handed out is the body of that part until it is acknowledged: fill another
-    // (at most concurrency + 1 buffers ever exist: acknowledged parts give theirs back)
-    this.part = this.spare.pop() ?? Buffer.allocUnsafe(this.partSize)
-    this.filled = 0
   }
 
   private async complete(): Promise<void> {
@@ -160,14 +182,14 @@ export class S3MultipartSink extends Writable {
     this.state = 'completing'
     await Promise.all(this.inFlight)
     if (this.failure) throw this.failure
-    const parts = [...this.etags].sort((a, b) => a.n - b.n)
+    const parts = [...this.sent].sort((a, b) => a.n - b.n)
     await withRetry(() =>
       this.client.send(
         new CompleteMultipartUploadCommand({
           Bucket: this.loc.bucket,
           Key: this.loc.key,
           UploadId: this.uploadId,
-          MultipartUpload: {Parts: parts.map((p) => ({PartNumber: p.n, ETag: p.etag, ChecksumSHA256: Buffer.from(p.sha256, 'hex').toString('base64')}))},
+          MultipartUpload: {Parts: parts.map((p) => ({PartNumber: p.n, ETag: p.etag, ...checksumField(p.checksum)}))},
         }),
       ),
     ).catch((error) => {
@@ -179,7 +201,7 @@ export class S3MultipartSink extends Writable {
       throw this.failure
     }
     this.state = 'complete'
-    const sha256 = await this.whole.digest()
+    const sha256 = this.whole.digest('hex')
     try {
       const head = await withRetry(() => this.client.send(new HeadObjectCommand({Bucket: this.loc.bucket, Key: this.loc.key}))).catch((error) => {
         throw fromS3Error(error, this.url, 'checking')

@@ -3,7 +3,10 @@ import {spawn, spawnSync, execFileSync} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {mkdir, readFile, readdir, rm, writeFile} from 'node:fs/promises'
+import {createServer, request as httpRequest} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
+import {crc32} from 'node:zlib'
 
 import {GetObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
@@ -77,6 +80,51 @@ describe('bundles that never touch local disk: build into S3, read from S3 (s3rv
     assert.equal(again.json.s3.sha256, await sha256Of(local))
     assert.equal(again.json.s3.parts, Math.ceil(again.json.s3.size / (5 * MiB)))
     assert.equal(again.json.s3.checksumUrl, `s3://${s3.bucket}/json/direct.tar.sha256`)
+  })
+
+  it('sends every part with the CRC32 of its bytes (x-amz-checksum-crc32, what the store checks to refuse a damaged part)', async () => {
+    // a recording proxy in front of s3rver (which checks no part checksum itself): what went over the wire
+    const seen: {n: number; header: string | undefined; crc: number; bytes: number}[] = []
+    let algorithm: string | undefined
+    const target = new URL(s3.endpoint)
+    const proxy = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', s3.endpoint)
+      if (req.method === 'POST' && url.searchParams.has('uploads')) algorithm = req.headers['x-amz-checksum-algorithm'] as string | undefined
+      const upstream = httpRequest({host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers}, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers)
+        up.pipe(res)
+      })
+      upstream.on('error', () => res.destroy())
+      if (req.method === 'PUT' && url.searchParams.has('partNumber')) {
+        let crc = 0
+        let bytes = 0
+        req.on('data', (c: Buffer) => {
+          crc = crc32(c, crc)
+          bytes += c.length
+        })
+        req.on('end', () => seen.push({n: Number(url.searchParams.get('partNumber')), header: req.headers['x-amz-checksum-crc32'] as string | undefined, crc, bytes}))
+      }
+      req.pipe(upstream)
+    })
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
+    try {
+      const port = (proxy.address() as AddressInfo).port
+      const r = await runCli(['bundle', 'build', spec, '--key', f.keys.key, '--out', `s3://${s3.bucket}/crc/direct.tar`, '--insecure-registry', f.plain.host, '--endpoint', `http://127.0.0.1:${port}`, '--part-size', '5M', '--json'], {env})
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(algorithm, 'CRC32')
+      assert.equal(seen.length, r.json.s3.parts)
+      assert.ok(seen.length >= 3)
+      for (const p of seen.sort((a, b) => a.n - b.n)) {
+        const be = Buffer.alloc(4)
+        be.writeUInt32BE(p.crc >>> 0)
+        assert.equal(p.header, be.toString('base64'), `part ${p.n}`)
+        assert.equal(p.bytes, p.n < seen.length ? 5 * MiB : r.json.s3.size - (seen.length - 1) * 5 * MiB)
+      }
+      assert.equal(await sha256Of(await s3.objectFile('crc/direct.tar')), await sha256Of(local))
+    } finally {
+      proxy.closeAllConnections()
+      await new Promise((r) => proxy.close(r))
+    }
   })
 
   it('refuses an object already under the key (exit 2, naming it) unless --force', async () => {
