@@ -244,17 +244,17 @@ async function alreadyPublished(client: S3Client, loc: S3Location, size: number,
   }
 }
 
-type ListedParts = Map<number, {etag: string; size: number; sha256?: string}>
+export type ListedParts = Map<number, {etag: string; size: number; sha256?: string; crc32?: string}>
 
 /** The store's own list of what it holds; 'unsupported' for stores without ListParts, 'gone' for an upload that was aborted or expired. */
-async function listUploadedParts(client: S3Client, loc: S3Location, uploadId: string): Promise<ListedParts | 'unsupported' | 'gone'> {
+export async function listUploadedParts(client: S3Client, loc: S3Location, uploadId: string): Promise<ListedParts | 'unsupported' | 'gone'> {
   const parts: ListedParts = new Map()
   let marker: string | undefined
   try {
     for (;;) {
       const page = await withRetry(() => client.send(new ListPartsCommand({Bucket: loc.bucket, Key: loc.key, UploadId: uploadId, PartNumberMarker: marker})))
       for (const p of page.Parts ?? []) {
-        if (p.PartNumber && p.ETag) parts.set(p.PartNumber, {etag: p.ETag, size: p.Size ?? -1, sha256: p.ChecksumSHA256})
+        if (p.PartNumber && p.ETag) parts.set(p.PartNumber, {etag: p.ETag, size: p.Size ?? -1, sha256: p.ChecksumSHA256, crc32: p.ChecksumCRC32})
       }
       if (!page.IsTruncated) return parts
       marker = page.NextPartNumberMarker

@@ -1,10 +1,13 @@
 import {AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand, type S3Client} from '@aws-sdk/client-s3'
 import {createHash} from 'node:crypto'
+import {rm} from 'node:fs/promises'
 import {Writable} from 'node:stream'
 import {crc32} from 'node:zlib'
 
-import {AirlockError} from '../ui/errors.js'
-import {checksumField, crc32Checksum, effectivePartSize, putChecksumObject, sendPart, type PartChecksum} from './publish.js'
+import {AirlockError, fromFsError} from '../ui/errors.js'
+import {readBuildUploadRecord, type BuildUploadRecord} from './build-upload-record.js'
+import {checksumField, crc32Checksum, effectivePartSize, listUploadedParts, putChecksumObject, sendPart, type PartChecksum} from './publish.js'
+import {writeRecordFile} from './record.js'
 import {createS3Client, fromS3Error, parseS3Url, s3ErrorName, s3Status, s3Url, withRetry, type S3Location} from './s3.js'
 
 export interface S3SinkOptions {
@@ -18,6 +21,10 @@ export interface S3SinkOptions {
   force?: boolean
   /** about how many bytes will be written, to choose a part size within S3's 10,000 parts */
   expectedSize: number
+  /** keep the upload on failure and continue the one recorded at `recordPath` (bundle build --resume) */
+  resume?: {recordPath: string; identity: string; created: string}
+  /** what the user should know before the upload starts (a recorded upload that cannot be continued) */
+  onNote?: (text: string) => void
 }
 
 export interface S3SinkResult {
@@ -27,6 +34,8 @@ export interface S3SinkResult {
   checksumUrl: string
   parts: number
   partSize: number
+  /** parts an interrupted `--resume` build had already sent, not sent again */
+  partsResumed: number
 }
 
 /** how long an interrupted build may spend aborting its upload before the signal ends the process */
@@ -39,14 +48,14 @@ const ABORT_TIMEOUT_MS = 10_000
  * computed as the bytes pass. Ending the stream completes the upload, checks the assembled size with
  * HEAD and writes KEY.sha256 (the format `bundle publish` writes). Until then nothing exists under
  * the key; `abort()` removes the parts, so a failed or interrupted build leaves neither an object nor
- * an upload the bucket is billed for.
+ * an upload the bucket is billed for (with --resume it keeps them instead, for the next build to
+ * continue: see continueRecorded).
  *
  * CPU per byte is what limits this path (the store, or its proxy, competes for the same cores), so
  * each byte is touched as few times as it can be:
- * - a part is the list of the chunks written into it, never a copy: the chunks are the tar
- *   writer's own fresh buffers (file reads, headers, a shared zero block), which nothing changes
- *   after writing them (the contract every Writable relies on while it buffers); the http request
- *   writes them to the socket one after the other;
+ * - each byte is copied once, into a reused part buffer the request sends as is (sending the tar
+ *   writer's own chunks instead, with no copy, measured worse: holding them for a part's lifetime
+ *   moves them past young-generation GC, and GC time tripled);
  * - the whole object's SHA-256 runs here, inline: on the hash pool each MiB would be copied into
  *   its ring and announced by a message, which measured more CPU than the hash itself saves;
  * - each part's integrity checksum is a CRC32 (zlib's, a few GB/s) rather than a SHA-256 (another
@@ -56,7 +65,7 @@ const ABORT_TIMEOUT_MS = 10_000
  *   Stores that predate flexible checksums ignore the header (as they ignored x-amz-checksum-sha256).
  *
  * Memory: at most `concurrency` parts in flight plus the one filling, i.e. (concurrency + 1) x part
- * size of chunks held (40 MiB with the defaults, 4 x 8 MiB), whatever the bundle's size.
+ * size of part buffers (20 MiB with the defaults, 3 x 5 MiB), whatever the bundle's size.
  */
 export class S3MultipartSink extends Writable {
   readonly url: string
@@ -74,6 +83,9 @@ export class S3MultipartSink extends Writable {
   private readonly controller = new AbortController()
   private state: 'open' | 'completing' | 'complete' | 'aborted' = 'open'
   private result?: S3SinkResult
+  private resumed = 0
+  /** record writes, one at a time, so the record never claims a part the store has not acknowledged */
+  private saving: Promise<void> = Promise.resolve()
 
   private constructor(
     private readonly client: S3Client,
@@ -81,6 +93,8 @@ export class S3MultipartSink extends Writable {
     private readonly uploadId: string,
     readonly partSize: number,
     private readonly concurrency: number,
+    /** --resume: the record kept up to date, and the parts the store already has (by number) */
+    private readonly record?: {path: string; data: BuildUploadRecord; known: Map<number, {etag: string; size: number; crc32: string}>},
   ) {
     super({highWaterMark: 1 << 20})
     this.url = s3Url(loc)
@@ -100,10 +114,22 @@ export class S3MultipartSink extends Writable {
       if (!options.force && (await objectExists(client, loc))) {
         throw new AirlockError('FILE_EXISTS', `${name} already exists`, {subject: name, hint: 'choose another key, or pass --force to replace it'})
       }
+      const concurrency = Math.max(1, options.concurrency)
+      const resume = options.resume
+      if (resume) {
+        const continued = await continueRecorded(client, loc, partSize, options, resume)
+        if (continued) return new S3MultipartSink(client, loc, continued.data.uploadId, partSize, concurrency, {path: resume.recordPath, ...continued})
+      }
       const created = await withRetry(() => client.send(new CreateMultipartUploadCommand({Bucket: loc.bucket, Key: loc.key, ContentType: 'application/x-tar', ChecksumAlgorithm: 'CRC32'}))).catch((error) => {
         throw fromS3Error(error, name, 'starting the upload of')
       })
-      return new S3MultipartSink(client, loc, created.UploadId as string, partSize, Math.max(1, options.concurrency))
+      const uploadId = created.UploadId as string
+      if (!resume) return new S3MultipartSink(client, loc, uploadId, partSize, concurrency)
+      const data: BuildUploadRecord = {version: 1, url: name, endpoint: options.endpoint ?? null, uploadId, partSize, created: resume.created, identity: resume.identity, parts: {}}
+      await writeRecordFile(resume.recordPath, data).catch((error) => {
+        throw fromFsError(error, resume.recordPath, 'upload record')
+      })
+      return new S3MultipartSink(client, loc, uploadId, partSize, concurrency, {path: resume.recordPath, data, known: new Map()})
     } catch (error) {
       client.destroy()
       throw error
@@ -158,14 +184,24 @@ export class S3MultipartSink extends Writable {
     const body = handed.subarray(0, this.filled)
     const n = ++this.parts
     const checksum = crc32Checksum(this.crc)
+    const known = this.record?.known.get(n)
+    if (known && known.size === body.length && known.crc32 === checksum.base64) {
+      // --resume: the store has this very part (same length, same CRC32, same bundle identity)
+      this.sent.push({n, etag: known.etag, checksum})
+      this.resumed++
+      this.filled = 0
+      this.crc = 0
+      return
+    }
     // the buffer handed out is that part's body until the store acknowledges it: fill another
     // (at most concurrency + 1 buffers ever exist: acknowledged parts give theirs back)
     this.part = this.spare.pop() ?? Buffer.allocUnsafe(this.partSize)
     this.filled = 0
     this.crc = 0
     const sending = sendPart(this.client, this.loc, this.uploadId, n, body.length, checksum, () => body, this.controller.signal)
-      .then((etag) => {
+      .then(async (etag) => {
         this.sent.push({n, etag, checksum})
+        if (this.record) await this.save(n, {etag, size: body.length, crc32: checksum.base64})
       })
       .catch((error: unknown) => {
         this.failure ??= error
@@ -192,7 +228,13 @@ export class S3MultipartSink extends Writable {
           MultipartUpload: {Parts: parts.map((p) => ({PartNumber: p.n, ETag: p.etag, ...checksumField(p.checksum)}))},
         }),
       ),
-    ).catch((error) => {
+    ).catch(async (error) => {
+      const name = s3ErrorName(error)
+      if (this.record && (name === 'InvalidPart' || name === 'NoSuchUpload' || name === 'InvalidPartOrder')) {
+        // the store no longer has a part the record listed: this upload cannot be completed, the next run starts afresh
+        await this.dropRecord()
+        throw new AirlockError('S3_ERROR', `the store refused to assemble ${this.url} from the parts it had acknowledged: ${name}`, {subject: this.url, hint: 'build again: the record of the interrupted upload was removed, so the next build starts a new upload', cause: error})
+      }
       throw fromS3Error(error, this.url, 'completing the upload of')
     })
     if ((this.state as string) === 'aborted') {
@@ -215,7 +257,24 @@ export class S3MultipartSink extends Writable {
       await this.removeObject()
       throw error
     }
-    this.result = {url: this.url, size: this.size, sha256, checksumUrl: `${this.url}.sha256`, parts: parts.length, partSize: this.partSize}
+    await this.dropRecord()
+    this.result = {url: this.url, size: this.size, sha256, checksumUrl: `${this.url}.sha256`, parts: parts.length, partSize: this.partSize, partsResumed: this.resumed}
+  }
+
+  /** --resume: notes an acknowledged part in the record (writes queued, so the last one written is the newest). */
+  private save(n: number, part: {etag: string; size: number; crc32: string}): Promise<void> {
+    const record = this.record as NonNullable<typeof this.record>
+    record.data.parts[String(n)] = part
+    this.saving = this.saving.then(() => writeRecordFile(record.path, record.data)).catch((error: unknown) => {
+      throw fromFsError(error, record.path, 'upload record')
+    })
+    return this.saving
+  }
+
+  private async dropRecord(): Promise<void> {
+    if (!this.record) return
+    await this.saving.catch(() => {})
+    await rm(this.record.path, {force: true})
   }
 
   /** What was uploaded, once the stream has finished. */
@@ -227,6 +286,8 @@ export class S3MultipartSink extends Writable {
   /**
    * Stops the parts in flight and aborts the multipart upload, so the store drops every part and
    * nothing appears under the key. Bounded in time: an unreachable store cannot hold up an interrupt.
+   * With --resume the upload is kept instead (still nothing under the key): the record beside the
+   * spec lists the parts the store acknowledged, and the same build with --resume continues it.
    */
   abort(): Promise<void> {
     // one abort however many callers (the signal handler, the failing write): each waits for the same one
@@ -240,6 +301,12 @@ export class S3MultipartSink extends Writable {
     this.state = 'aborted'
     this.failure ??= new AirlockError('INTERRUPTED', `the upload of ${this.url} was stopped`, {subject: this.url})
     this.controller.abort()
+    if (this.record) {
+      await this.saving.catch(() => {})
+      const kept = Object.keys(this.record.data.parts).length
+      process.stderr.write(`airlock: the upload of ${this.url} is kept (${kept} part(s) in the store, listed in ${this.record.path}); run the same build with --resume to continue it\n`)
+      return
+    }
     // Never throws: the error that made the build stop is the one the user must see. A store that
     // cannot abort (s3rver has no AbortMultipartUpload) keeps the parts until its own lifecycle rule
     // drops them; they are never visible under the key either way.
@@ -272,4 +339,50 @@ async function objectExists(client: S3Client, loc: S3Location): Promise<boolean>
     if (s3ErrorName(error) === 'NotFound' || s3ErrorName(error) === 'NoSuchKey' || s3Status(error) === 404) return false
     throw fromS3Error(error, s3Url(loc), 'looking up')
   }
+}
+
+/**
+ * --resume: the upload an interrupted build recorded, if this build can continue it: same key,
+ * endpoint, part size and bundle identity (so the same bytes, part for part), and the store still
+ * has the upload. The parts it has are those ListParts names, with their CRC32 (the store's, else the
+ * record's); a store without ListParts (s3rver) is taken at the record's word, and completing the
+ * upload confirms it (the store refuses a part it does not have). A part is skipped only when this
+ * build's part has the same length and CRC32. Anything else: a note, the stale upload
+ * aborted, and a new upload.
+ */
+async function continueRecorded(client: S3Client, loc: S3Location, partSize: number, options: S3SinkOptions, resume: NonNullable<S3SinkOptions['resume']>): Promise<{data: BuildUploadRecord; known: Map<number, {etag: string; size: number; crc32: string}>} | undefined> {
+  const data = await readBuildUploadRecord(resume.recordPath)
+  if (!data) return undefined
+  const url = s3Url(loc)
+  const note = (why: string) => options.onNote?.(`--resume: ${why}; starting a new upload of ${url}`)
+  if (data.url !== url || data.endpoint !== (options.endpoint ?? null)) {
+    // another key's record: left alone, this build's record replaces it only once it starts
+    note(`${resume.recordPath} records an upload to ${data.url}${data.endpoint ? ` at ${data.endpoint}` : ''}, not this one`)
+    return undefined
+  }
+  const stale = async (why: string) => {
+    note(why)
+    await withRetry(() => client.send(new AbortMultipartUploadCommand({Bucket: loc.bucket, Key: loc.key, UploadId: data.uploadId}))).catch(() => {})
+    return undefined
+  }
+  if (data.partSize !== partSize) return stale(`the interrupted upload used parts of ${data.partSize} bytes, this build ${partSize}`)
+  if (data.identity !== resume.identity) return stale('the bundle differs from the interrupted build\'s (a source, the spec, the key or the clock changed)')
+  const listed = await listUploadedParts(client, loc, data.uploadId)
+  if (listed === 'gone') {
+    note('the store no longer has the interrupted upload (completed, aborted or expired)')
+    return undefined
+  }
+  const known = new Map<number, {etag: string; size: number; crc32: string}>()
+  if (listed === 'unsupported') {
+    for (const [n, part] of Object.entries(data.parts)) known.set(Number(n), part)
+  } else {
+    // the store's own list wins: it also names parts acknowledged after the record was last written
+    for (const [n, there] of listed) {
+      const crc32 = there.crc32 ?? data.parts[String(n)]?.crc32
+      if (crc32) known.set(n, {etag: there.etag, size: there.size, crc32})
+    }
+  }
+  // the record from here on lists only what this build relies on
+  data.parts = Object.fromEntries([...known].map(([n, p]) => [String(n), p]))
+  return {data, known}
 }

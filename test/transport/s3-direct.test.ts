@@ -262,6 +262,75 @@ describe('bundles that never touch local disk: build into S3, read from S3 (s3rv
     })
   }
 
+  it('--resume: an interrupted build keeps its upload and record; the same build with --resume sends only the missing parts and gives the bytes of an uninterrupted build', async () => {
+    const target = 'resumed/direct.tar'
+    const record = `${spec}.s3-upload.json`
+    // no SOURCE_DATE_EPOCH: the rerun must take the interrupted build's clock from the record
+    const noEpoch = {...process.env, ...env, SOURCE_DATE_EPOCH: ''}
+    const args = ['bundle', 'build', spec, '--key', f.keys.key, '--out', `s3://${s3.bucket}/${target}`, '--insecure-registry', f.plain.host, ...s3args, '--part-size', '5M', '--s3-concurrency', '1', '--resume']
+    const rebuilt = join(dir, 'local', 'resumed', 'direct.tar')
+    try {
+      const child = spawn(process.execPath, [BIN, ...args], {env: noEpoch, stdio: ['ignore', 'ignore', 'pipe']})
+      let err = ''
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()))
+      const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((r) => child.once('exit', (code, sig) => r({code, signal: sig})))
+      let finished = false
+      void exited.then(() => (finished = true))
+      const parts = async () => Object.keys((JSON.parse(await readFile(record, 'utf8').catch(() => '{}')) as {parts?: object}).parts ?? {}).length
+      while (!finished && (await parts()) < 1) await new Promise((r) => setTimeout(r, 10))
+      assert.equal(finished, false, `the build finished before it could be interrupted: ${err}`)
+      child.kill('SIGINT')
+      const end = await exited
+      assert.equal(end.signal, 'SIGINT', err)
+      assert.match(err, /--resume/)
+      await assert.rejects(s3.objectFile(target).then((p) => readFile(p)), 'no object under the key')
+      const kept = JSON.parse(await readFile(record, 'utf8')) as {created: string; parts: Record<string, unknown>}
+      assert.ok(Object.keys(kept.parts).length >= 1)
+
+      const again = await runCli([...args, '--json'], {env: noEpoch})
+      assert.equal(again.code, 0, again.stderr)
+      assert.ok(again.json.s3.partsResumed >= 1, JSON.stringify(again.json.s3))
+      assert.ok(again.json.s3.partsResumed < again.json.s3.parts)
+      assert.equal(again.json.created, kept.created)
+      assert.equal(existsSync(record), false, 'the record is removed once the object is complete')
+      // the object is exactly what one uninterrupted build with that clock writes
+      const epoch = String(Date.parse(kept.created) / 1000)
+      const local2 = await runCli(['bundle', 'build', spec, '--key', f.keys.key, '--out', rebuilt, '--insecure-registry', f.plain.host, '--json'], {env: {...env, SOURCE_DATE_EPOCH: epoch}})
+      assert.equal(local2.code, 0, local2.stderr)
+      const digest = await sha256Of(rebuilt)
+      assert.equal(await sha256Of(await s3.objectFile(target)), digest)
+      assert.equal(again.json.s3.sha256, digest)
+    } finally {
+      await rm(record, {force: true})
+      await rm(join(dir, 'local', 'resumed'), {recursive: true, force: true})
+    }
+  })
+
+  it('--resume starts a new upload, saying why, when the bundle differs from the interrupted build; --resume with a file --out is refused', async () => {
+    const target = 'resumed-changed/direct.tar'
+    const record = `${spec}.s3-upload.json`
+    try {
+      // a record of an upload whose bytes were another bundle's (another identity)
+      const start = await runCli(['bundle', 'build', spec, '--key', f.keys.key, '--out', `s3://${s3.bucket}/${target}`, '--insecure-registry', f.plain.host, ...s3args, '--part-size', '5M', '--resume', '--json'], {env})
+      assert.equal(start.code, 0, start.stderr)
+      assert.equal(start.json.s3.partsResumed, 0)
+      await writeFile(record, JSON.stringify({version: 1, url: `s3://${s3.bucket}/${target}`, endpoint: s3.endpoint, uploadId: 'f'.repeat(32), partSize: 5 * MiB, created: '2025-01-01T00:00:00.000Z', identity: '0'.repeat(64), parts: {'1': {etag: '"x"', size: 5 * MiB, crc32: 'AAAAAA=='}}}))
+      const r = await runCli(['bundle', 'build', spec, '--key', f.keys.key, '--out', `s3://${s3.bucket}/${target}`, '--insecure-registry', f.plain.host, ...s3args, '--part-size', '5M', '--resume', '--force', '--json'], {env})
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.json.s3.partsResumed, 0)
+      assert.ok(r.json.notes.some((n: string) => /bundle differs/.test(n) && /new upload/.test(n)), JSON.stringify(r.json.notes))
+      assert.equal(await sha256Of(await s3.objectFile(target)), await sha256Of(local))
+      assert.equal(existsSync(record), false)
+
+      const file = await runCli(['bundle', 'build', spec, '--key', f.keys.key, '--out', join(dir, 'no.tar'), '--resume', '--json'], {env})
+      assert.equal(file.code, 2)
+      assert.equal(file.json.error.code, 'USAGE')
+      assert.match(file.json.error.message, /--resume/)
+    } finally {
+      await rm(record, {force: true})
+    }
+  })
+
   it('a build whose source fails mid-upload leaves no object under the key', async () => {
     // the file changes between planning and writing: the writer's re-hash catches it after parts were sent
     const big = join(dir, 'src', 'late.bin')
