@@ -126,7 +126,9 @@ export class S3MultipartSink extends Writable {
       const uploadId = created.UploadId as string
       if (!resume) return new S3MultipartSink(client, loc, uploadId, partSize, concurrency)
       const data: BuildUploadRecord = {version: 1, url: name, endpoint: options.endpoint ?? null, uploadId, partSize, created: resume.created, identity: resume.identity, parts: {}}
-      await writeRecordFile(resume.recordPath, data).catch((error) => {
+      await writeRecordFile(resume.recordPath, data).catch(async (error) => {
+        // no record, no resuming: the upload just started is not left behind
+        await withRetry(() => client.send(new AbortMultipartUploadCommand({Bucket: loc.bucket, Key: loc.key, UploadId: uploadId}))).catch(() => {})
         throw fromFsError(error, resume.recordPath, 'upload record')
       })
       return new S3MultipartSink(client, loc, uploadId, partSize, concurrency, {path: resume.recordPath, data, known: new Map()})
