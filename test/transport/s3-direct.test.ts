@@ -331,6 +331,43 @@ describe('bundles that never touch local disk: build into S3, read from S3 (s3rv
     }
   })
 
+  it('--resume: a build whose source changes mid-upload keeps its upload (exit 3, saying how to resume); the rebuild with --resume sees a different bundle and starts a new upload', async () => {
+    const big = join(dir, 'src', 'late-resume.bin')
+    await writeFile(big, randomBytes(12 * MiB))
+    const changing = join(dir, 'changing.yaml')
+    const record = `${changing}.s3-upload.json`
+    await writeFile(changing, 'apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {name: t, version: 1.0.0}\nspec:\n  files:\n    - {source: ./src/payload.bin, as: payload.bin}\n    - {source: ./src/late-resume.bin, as: late.bin}\n')
+    const args = ['bundle', 'build', changing, '--key', f.keys.key, '--out', `s3://${s3.bucket}/changing/direct.tar`, ...s3args, '--part-size', '5M', '--s3-concurrency', '1', '--resume', '--json']
+    try {
+      const child = spawn(process.execPath, [BIN, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+      let out = ''
+      let err = ''
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()))
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+      let finished = false
+      void exited.then(() => (finished = true))
+      while (!finished && !existsSync(record)) await new Promise((r) => setTimeout(r, 5))
+      await writeFile(big, randomBytes(12 * MiB))
+      const code = await exited
+      assert.equal(code, 3, out + err)
+      assert.equal(JSON.parse(out).error.code, 'DIGEST_MISMATCH')
+      assert.match(err, /kept.*--resume/)
+      assert.ok(existsSync(record), 'the record of the kept upload stays')
+      await assert.rejects(s3.objectFile('changing/direct.tar').then((p) => readFile(p)), 'no object under the key')
+
+      const again = await runCli(args, {env})
+      assert.equal(again.code, 0, again.stderr)
+      assert.equal(again.json.s3.partsResumed, 0)
+      assert.ok(again.json.notes.some((n: string) => /bundle differs/.test(n)), JSON.stringify(again.json.notes))
+      assert.equal(existsSync(record), false)
+    } finally {
+      await rm(record, {force: true})
+      await rm(changing, {force: true})
+      await rm(big, {force: true})
+    }
+  })
+
   it('a build whose source fails mid-upload leaves no object under the key', async () => {
     // the file changes between planning and writing: the writer's re-hash catches it after parts were sent
     const big = join(dir, 'src', 'late.bin')
