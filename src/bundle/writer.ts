@@ -1,4 +1,4 @@
-import type {KeyObject} from 'node:crypto'
+import {createHash, type KeyObject} from 'node:crypto'
 import {createWriteStream} from 'node:fs'
 import type {Writable} from 'node:stream'
 import {finished} from 'node:stream/promises'
@@ -40,6 +40,9 @@ export interface S3OutOptions {
   partSize: number
   concurrency: number
   force?: boolean
+  /** keep the upload on failure, and continue the one recorded there (bundle build --resume) */
+  resume?: {recordPath: string}
+  onNote?: (text: string) => void
 }
 
 const DEFAULT_S3_OUT: S3OutOptions = {partSize: 8 * 1024 * 1024, concurrency: 4}
@@ -126,7 +129,11 @@ export async function writeBundle(options: WriteBundleOptions): Promise<WrittenB
   if (isS3Url(options.out)) {
     // the AWS SDK is loaded only for a build into S3; the tar overhead is a small fraction of the content
     const {S3MultipartSink} = await import('../transport/s3-sink.js')
-    const upload = await S3MultipartSink.start(options.out, {...(options.s3 ?? DEFAULT_S3_OUT), expectedSize: total + total / 64 + (entries.length + 8) * 2048})
+    const s3 = options.s3 ?? DEFAULT_S3_OUT
+    // every byte of the tar follows from these (each entry is checked against its listed digest as it streams)
+    const identity = () => createHash('sha256').update(sums).update(signature).update(options.signer.pem).update(`\0${root}\0${options.mtime.toISOString()}\0${options.gzip ? `gzip ${process.versions.zlib}` : 'tar'}`).digest('hex')
+    const resume = s3.resume ? {recordPath: s3.resume.recordPath, identity: identity(), created: options.mtime.toISOString()} : undefined
+    const upload = await S3MultipartSink.start(options.out, {...s3, resume, expectedSize: total + total / 64 + (entries.length + 8) * 2048})
     const unregister = cleanupOnInterrupt(() => upload.abort())
     try {
       const written = await streamInto(upload)

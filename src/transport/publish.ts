@@ -244,17 +244,17 @@ async function alreadyPublished(client: S3Client, loc: S3Location, size: number,
   }
 }
 
-type ListedParts = Map<number, {etag: string; size: number; sha256?: string}>
+export type ListedParts = Map<number, {etag: string; size: number; sha256?: string; crc32?: string}>
 
 /** The store's own list of what it holds; 'unsupported' for stores without ListParts, 'gone' for an upload that was aborted or expired. */
-async function listUploadedParts(client: S3Client, loc: S3Location, uploadId: string): Promise<ListedParts | 'unsupported' | 'gone'> {
+export async function listUploadedParts(client: S3Client, loc: S3Location, uploadId: string): Promise<ListedParts | 'unsupported' | 'gone'> {
   const parts: ListedParts = new Map()
   let marker: string | undefined
   try {
     for (;;) {
       const page = await withRetry(() => client.send(new ListPartsCommand({Bucket: loc.bucket, Key: loc.key, UploadId: uploadId, PartNumberMarker: marker})))
       for (const p of page.Parts ?? []) {
-        if (p.PartNumber && p.ETag) parts.set(p.PartNumber, {etag: p.ETag, size: p.Size ?? -1, sha256: p.ChecksumSHA256})
+        if (p.PartNumber && p.ETag) parts.set(p.PartNumber, {etag: p.ETag, size: p.Size ?? -1, sha256: p.ChecksumSHA256, crc32: p.ChecksumCRC32})
       }
       if (!page.IsTruncated) return parts
       marker = page.NextPartNumberMarker
@@ -284,16 +284,46 @@ async function uploadPart(client: S3Client, loc: S3Location, uploadId: string, f
   const start = (n - 1) * partSize
   const length = partLength(n, size, partSize)
   // a fresh stream per attempt: a body is consumed by the attempt that sends it
-  return sendPart(client, loc, uploadId, n, length, sha256, () => (length === 0 ? Buffer.alloc(0) : createReadStream(file, {start, end: start + length - 1, highWaterMark: READ_CHUNK})))
+  return sendPart(client, loc, uploadId, n, length, sha256Checksum(sha256), () => (length === 0 ? Buffer.alloc(0) : createReadStream(file, {start, end: start + length - 1, highWaterMark: READ_CHUNK})))
 }
 
 /**
- * Sends one part of a multipart upload under the retry policy, with its SHA-256 as
- * `x-amz-checksum-sha256` (the store rejects a part damaged on the way) and as the signed payload
- * hash. `body` is called once per attempt. Used by publish (parts read from the file) and by
- * `bundle build --out s3://` (parts cut from the tar stream in memory).
+ * A part's integrity checksum as S3 carries it: the algorithm named at CreateMultipartUpload, and
+ * the digest in base64 (big-endian), sent as `x-amz-checksum-ALGORITHM` on the part and repeated in
+ * CompleteMultipartUpload. The store recomputes it over the bytes it received and refuses the part
+ * (BadDigest) when they differ.
  */
-export async function sendPart(client: S3Client, loc: S3Location, uploadId: string, n: number, length: number, sha256: string, body: () => Buffer | Readable, abortSignal?: AbortSignal): Promise<string> {
+export interface PartChecksum {
+  algorithm: 'SHA256' | 'CRC32'
+  base64: string
+}
+
+export function sha256Checksum(hex: string): PartChecksum {
+  return {algorithm: 'SHA256', base64: Buffer.from(hex, 'hex').toString('base64')}
+}
+
+export function crc32Checksum(crc: number): PartChecksum {
+  const b = Buffer.allocUnsafe(4)
+  b.writeUInt32BE(crc >>> 0)
+  return {algorithm: 'CRC32', base64: b.toString('base64')}
+}
+
+/** The checksum field of a part in UploadPart, CompleteMultipartUpload and ListParts. */
+export function checksumField(c: PartChecksum): {ChecksumSHA256: string} | {ChecksumCRC32: string} {
+  return c.algorithm === 'SHA256' ? {ChecksumSHA256: c.base64} : {ChecksumCRC32: c.base64}
+}
+
+/**
+ * Sends one part of a multipart upload under the retry policy, with its checksum as
+ * `x-amz-checksum-*` (the store rejects a part damaged on the way). A SHA-256 is also the signed
+ * payload hash (the signature then covers the bytes; the signer would otherwise read the part again
+ * to compute it); a part sent with a CRC32 is signed as UNSIGNED-PAYLOAD, its CRC32 header being
+ * signed instead. `body` is called once per attempt. Used by publish (parts read from the file, each
+ * with its SHA-256) and by `bundle build --out s3://` (parts cut from the tar stream, each with its
+ * CRC32: see S3MultipartSink).
+ */
+export async function sendPart(client: S3Client, loc: S3Location, uploadId: string, n: number, length: number, checksum: PartChecksum, body: () => Buffer | Readable, abortSignal?: AbortSignal): Promise<string> {
+  const payloadHash = checksum.algorithm === 'SHA256' ? Buffer.from(checksum.base64, 'base64').toString('hex') : 'UNSIGNED-PAYLOAD'
   try {
     return await withRetry(async () => {
       const command = new UploadPartCommand({
@@ -302,15 +332,13 @@ export async function sendPart(client: S3Client, loc: S3Location, uploadId: stri
         UploadId: uploadId,
         PartNumber: n,
         ContentLength: length,
-        ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
+        ...checksumField(checksum),
         Body: body(),
       })
-      // The part's SHA-256 is already known: giving it to the signer as the payload hash spares the
-      // SDK another read of the part and makes the signature cover the bytes.
       command.middlewareStack.add(
         (next) => async (args) => {
           const request = args.request as {headers?: Record<string, string>}
-          if (request.headers) request.headers['x-amz-content-sha256'] = sha256
+          if (request.headers) request.headers['x-amz-content-sha256'] = payloadHash
           return next(args)
         },
         {step: 'build', name: 'airlockPayloadSha256'},

@@ -3,7 +3,10 @@ import {spawn, spawnSync, execFileSync} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {mkdir, readFile, readdir, rm, writeFile} from 'node:fs/promises'
+import {createServer, request as httpRequest} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import {join} from 'node:path'
+import {crc32} from 'node:zlib'
 
 import {GetObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
@@ -77,6 +80,51 @@ describe('bundles that never touch local disk: build into S3, read from S3 (s3rv
     assert.equal(again.json.s3.sha256, await sha256Of(local))
     assert.equal(again.json.s3.parts, Math.ceil(again.json.s3.size / (5 * MiB)))
     assert.equal(again.json.s3.checksumUrl, `s3://${s3.bucket}/json/direct.tar.sha256`)
+  })
+
+  it('sends every part with the CRC32 of its bytes (x-amz-checksum-crc32, what the store checks to refuse a damaged part)', async () => {
+    // a recording proxy in front of s3rver (which checks no part checksum itself): what went over the wire
+    const seen: {n: number; header: string | undefined; crc: number; bytes: number}[] = []
+    let algorithm: string | undefined
+    const target = new URL(s3.endpoint)
+    const proxy = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', s3.endpoint)
+      if (req.method === 'POST' && url.searchParams.has('uploads')) algorithm = req.headers['x-amz-checksum-algorithm'] as string | undefined
+      const upstream = httpRequest({host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers}, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers)
+        up.pipe(res)
+      })
+      upstream.on('error', () => res.destroy())
+      if (req.method === 'PUT' && url.searchParams.has('partNumber')) {
+        let crc = 0
+        let bytes = 0
+        req.on('data', (c: Buffer) => {
+          crc = crc32(c, crc)
+          bytes += c.length
+        })
+        req.on('end', () => seen.push({n: Number(url.searchParams.get('partNumber')), header: req.headers['x-amz-checksum-crc32'] as string | undefined, crc, bytes}))
+      }
+      req.pipe(upstream)
+    })
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
+    try {
+      const port = (proxy.address() as AddressInfo).port
+      const r = await runCli(['bundle', 'build', spec, '--key', f.keys.key, '--out', `s3://${s3.bucket}/crc/direct.tar`, '--insecure-registry', f.plain.host, '--endpoint', `http://127.0.0.1:${port}`, '--part-size', '5M', '--json'], {env})
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(algorithm, 'CRC32')
+      assert.equal(seen.length, r.json.s3.parts)
+      assert.ok(seen.length >= 3)
+      for (const p of seen.sort((a, b) => a.n - b.n)) {
+        const be = Buffer.alloc(4)
+        be.writeUInt32BE(p.crc >>> 0)
+        assert.equal(p.header, be.toString('base64'), `part ${p.n}`)
+        assert.equal(p.bytes, p.n < seen.length ? 5 * MiB : r.json.s3.size - (seen.length - 1) * 5 * MiB)
+      }
+      assert.equal(await sha256Of(await s3.objectFile('crc/direct.tar')), await sha256Of(local))
+    } finally {
+      proxy.closeAllConnections()
+      await new Promise((r) => proxy.close(r))
+    }
   })
 
   it('refuses an object already under the key (exit 2, naming it) unless --force', async () => {
@@ -213,6 +261,112 @@ describe('bundles that never touch local disk: build into S3, read from S3 (s3rv
       await assert.rejects(s3.objectFile(`${partial}.sha256`).then((p) => readFile(p)), 'no KEY.sha256')
     })
   }
+
+  it('--resume: an interrupted build keeps its upload and record; the same build with --resume sends only the missing parts and gives the bytes of an uninterrupted build', async () => {
+    const target = 'resumed/direct.tar'
+    const record = `${spec}.s3-upload.json`
+    // no SOURCE_DATE_EPOCH: the rerun must take the interrupted build's clock from the record
+    const noEpoch = {...process.env, ...env, SOURCE_DATE_EPOCH: ''}
+    const args = ['bundle', 'build', spec, '--key', f.keys.key, '--out', `s3://${s3.bucket}/${target}`, '--insecure-registry', f.plain.host, ...s3args, '--part-size', '5M', '--s3-concurrency', '1', '--resume']
+    const rebuilt = join(dir, 'local', 'resumed', 'direct.tar')
+    try {
+      const child = spawn(process.execPath, [BIN, ...args], {env: noEpoch, stdio: ['ignore', 'ignore', 'pipe']})
+      let err = ''
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()))
+      const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((r) => child.once('exit', (code, sig) => r({code, signal: sig})))
+      let finished = false
+      void exited.then(() => (finished = true))
+      const parts = async () => Object.keys((JSON.parse(await readFile(record, 'utf8').catch(() => '{}')) as {parts?: object}).parts ?? {}).length
+      while (!finished && (await parts()) < 1) await new Promise((r) => setTimeout(r, 10))
+      assert.equal(finished, false, `the build finished before it could be interrupted: ${err}`)
+      child.kill('SIGINT')
+      const end = await exited
+      assert.equal(end.signal, 'SIGINT', err)
+      assert.match(err, /--resume/)
+      await assert.rejects(s3.objectFile(target).then((p) => readFile(p)), 'no object under the key')
+      const kept = JSON.parse(await readFile(record, 'utf8')) as {created: string; parts: Record<string, unknown>}
+      assert.ok(Object.keys(kept.parts).length >= 1)
+
+      const again = await runCli([...args, '--json'], {env: noEpoch})
+      assert.equal(again.code, 0, again.stderr)
+      assert.ok(again.json.s3.partsResumed >= 1, JSON.stringify(again.json.s3))
+      assert.ok(again.json.s3.partsResumed < again.json.s3.parts)
+      assert.equal(again.json.created, kept.created)
+      assert.equal(existsSync(record), false, 'the record is removed once the object is complete')
+      // the object is exactly what one uninterrupted build with that clock writes
+      const epoch = String(Date.parse(kept.created) / 1000)
+      const local2 = await runCli(['bundle', 'build', spec, '--key', f.keys.key, '--out', rebuilt, '--insecure-registry', f.plain.host, '--json'], {env: {...env, SOURCE_DATE_EPOCH: epoch}})
+      assert.equal(local2.code, 0, local2.stderr)
+      const digest = await sha256Of(rebuilt)
+      assert.equal(await sha256Of(await s3.objectFile(target)), digest)
+      assert.equal(again.json.s3.sha256, digest)
+    } finally {
+      await rm(record, {force: true})
+      await rm(join(dir, 'local', 'resumed'), {recursive: true, force: true})
+    }
+  })
+
+  it('--resume starts a new upload, saying why, when the bundle differs from the interrupted build; --resume with a file --out is refused', async () => {
+    const target = 'resumed-changed/direct.tar'
+    const record = `${spec}.s3-upload.json`
+    try {
+      // a record of an upload whose bytes were another bundle's (another identity)
+      const start = await runCli(['bundle', 'build', spec, '--key', f.keys.key, '--out', `s3://${s3.bucket}/${target}`, '--insecure-registry', f.plain.host, ...s3args, '--part-size', '5M', '--resume', '--json'], {env})
+      assert.equal(start.code, 0, start.stderr)
+      assert.equal(start.json.s3.partsResumed, 0)
+      await writeFile(record, JSON.stringify({version: 1, url: `s3://${s3.bucket}/${target}`, endpoint: s3.endpoint, uploadId: 'f'.repeat(32), partSize: 5 * MiB, created: '2025-01-01T00:00:00.000Z', identity: '0'.repeat(64), parts: {'1': {etag: '"x"', size: 5 * MiB, crc32: 'AAAAAA=='}}}))
+      const r = await runCli(['bundle', 'build', spec, '--key', f.keys.key, '--out', `s3://${s3.bucket}/${target}`, '--insecure-registry', f.plain.host, ...s3args, '--part-size', '5M', '--resume', '--force', '--json'], {env})
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.json.s3.partsResumed, 0)
+      assert.ok(r.json.notes.some((n: string) => /bundle differs/.test(n) && /new upload/.test(n)), JSON.stringify(r.json.notes))
+      assert.equal(await sha256Of(await s3.objectFile(target)), await sha256Of(local))
+      assert.equal(existsSync(record), false)
+
+      const file = await runCli(['bundle', 'build', spec, '--key', f.keys.key, '--out', join(dir, 'no.tar'), '--resume', '--json'], {env})
+      assert.equal(file.code, 2)
+      assert.equal(file.json.error.code, 'USAGE')
+      assert.match(file.json.error.message, /--resume/)
+    } finally {
+      await rm(record, {force: true})
+    }
+  })
+
+  it('--resume: a build whose source changes mid-upload keeps its upload (exit 3, saying how to resume); the rebuild with --resume sees a different bundle and starts a new upload', async () => {
+    const big = join(dir, 'src', 'late-resume.bin')
+    await writeFile(big, randomBytes(12 * MiB))
+    const changing = join(dir, 'changing.yaml')
+    const record = `${changing}.s3-upload.json`
+    await writeFile(changing, 'apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {name: t, version: 1.0.0}\nspec:\n  files:\n    - {source: ./src/payload.bin, as: payload.bin}\n    - {source: ./src/late-resume.bin, as: late.bin}\n')
+    const args = ['bundle', 'build', changing, '--key', f.keys.key, '--out', `s3://${s3.bucket}/changing/direct.tar`, ...s3args, '--part-size', '5M', '--s3-concurrency', '1', '--resume', '--json']
+    try {
+      const child = spawn(process.execPath, [BIN, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+      let out = ''
+      let err = ''
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()))
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+      let finished = false
+      void exited.then(() => (finished = true))
+      while (!finished && !existsSync(record)) await new Promise((r) => setTimeout(r, 5))
+      await writeFile(big, randomBytes(12 * MiB))
+      const code = await exited
+      assert.equal(code, 3, out + err)
+      assert.equal(JSON.parse(out).error.code, 'DIGEST_MISMATCH')
+      assert.match(err, /kept.*--resume/)
+      assert.ok(existsSync(record), 'the record of the kept upload stays')
+      await assert.rejects(s3.objectFile('changing/direct.tar').then((p) => readFile(p)), 'no object under the key')
+
+      const again = await runCli(args, {env})
+      assert.equal(again.code, 0, again.stderr)
+      assert.equal(again.json.s3.partsResumed, 0)
+      assert.ok(again.json.notes.some((n: string) => /bundle differs/.test(n)), JSON.stringify(again.json.notes))
+      assert.equal(existsSync(record), false)
+    } finally {
+      await rm(record, {force: true})
+      await rm(changing, {force: true})
+      await rm(big, {force: true})
+    }
+  })
 
   it('a build whose source fails mid-upload leaves no object under the key', async () => {
     // the file changes between planning and writing: the writer's re-hash catches it after parts were sent

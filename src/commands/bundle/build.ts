@@ -1,10 +1,12 @@
 import {Args, Flags} from '@oclif/core'
 
-import {buildBundle, type BuildResult} from '../../bundle/build.js'
+import {S3_OUT_DEFAULTS, buildBundle, type BuildResult} from '../../bundle/build.js'
 import {formatBytes, formatTransfer} from '../../ui/progress.js'
+import {AirlockError} from '../../ui/errors.js'
 import {BaseCommand} from '../base.js'
 import {parseSetFlags, passphraseFromEnv, s3Flags} from '../flags.js'
 import {parseSize} from '../../transport/size.js'
+import {buildUploadRecordPath} from '../../transport/build-upload-record.js'
 import {isPackaged} from '../../sea/runtime.js'
 import {parseTrust} from '../../signing/trust.js'
 import {readSmallFile} from '../../util/fs.js'
@@ -13,7 +15,7 @@ export type BundleBuildResult = BuildResult
 
 export default class BundleBuild extends BaseCommand {
   static override summary = 'Build one signed bundle from a bundle spec.'
-  static override description = 'Resolves everything the spec names, writes SHA256SUMS and its signature first, then streams every entry into OUT.partial, hashing each byte as it is copied, and renames to OUT only when the last byte is written. With --out s3://BUCKET/KEY the same bytes stream into a multipart upload instead (no local copy; memory bounded by parts in flight x part size), completed only after the last byte, then KEY.sha256 is written as bundle publish writes it; a failed or interrupted build aborts the upload, leaving nothing under the key. Set SOURCE_DATE_EPOCH for byte-identical rebuilds.'
+  static override description = 'Resolves everything the spec names, writes SHA256SUMS and its signature first, then streams every entry into OUT.partial, hashing each byte as it is copied, and renames to OUT only when the last byte is written. With --out s3://BUCKET/KEY the same bytes stream into a multipart upload instead (no local copy; memory bounded by parts in flight x part size), completed only after the last byte, then KEY.sha256 is written as bundle publish writes it; a failed or interrupted build aborts the upload, leaving nothing under the key (with --resume it keeps the parts the store acknowledged instead, and the same build with --resume sends only the rest). Set SOURCE_DATE_EPOCH for byte-identical rebuilds.'
   static override examples = [
     '<%= config.bin %> <%= command.id %> bundles/demo.yaml --key keys/release.key --out demo.tar',
     '<%= config.bin %> <%= command.id %> bundles/wallaroo-2025.1.yaml --key keys/release.key --out wallaroo.tar --set files.app=./wallaroo.airgap --set kots.cores=16',
@@ -28,8 +30,9 @@ export default class BundleBuild extends BaseCommand {
     out: Flags.string({char: 'o', required: true, description: 'bundle file to write (.tar, or .tar.gz with --gzip), or s3://BUCKET/KEY to stream it into S3 with no local copy'}),
     force: Flags.boolean({description: 'replace a file or S3 object already at --out'}),
     ...s3Flags,
-    'part-size': Flags.string({default: '8M', description: 'with --out s3://: bytes per multipart part (5M or more; raised when the bundle would need more than 10,000 parts; memory is about (--s3-concurrency + 1) x this)'}),
-    's3-concurrency': Flags.integer({default: 4, min: 1, max: 64, description: 'with --out s3://: parts uploading at once'}),
+    'part-size': Flags.string({default: `${S3_OUT_DEFAULTS.partSize / 1024 / 1024}M`, description: 'with --out s3://: bytes per multipart part (5M or more; raised when the bundle would need more than 10,000 parts; memory is about (--s3-concurrency + 1) x this)'}),
+    's3-concurrency': Flags.integer({default: S3_OUT_DEFAULTS.concurrency, min: 1, max: 64, description: 'with --out s3://: parts uploading at once'}),
+    resume: Flags.boolean({description: 'with --out s3://: if the build fails or is interrupted, keep the parts already uploaded (listed in SPEC.s3-upload.json) instead of aborting the upload; the same build with --resume again sends only the parts the store does not have'}),
     key: Flags.string({char: 'k', required: true, description: 'signing private key (PEM)'}),
     cert: Flags.string({description: 'signer certificate chain (PEM, leaf first) to put in the bundle instead of the bare public key'}),
     'passphrase-env': Flags.string({description: 'environment variable holding the signing key passphrase'}),
@@ -54,6 +57,9 @@ export default class BundleBuild extends BaseCommand {
 
   async run(): Promise<BundleBuildResult> {
     const {args, flags} = await this.parse(BundleBuild)
+    if (flags.resume && !flags.out.startsWith('s3://')) {
+      throw new AirlockError('USAGE', '--resume continues an upload: it applies to --out s3://BUCKET/KEY only', {subject: '--resume', hint: 'a build to a file is written again from the start; drop --resume'})
+    }
     const spinner = this.progress('resolving the spec')
     let started = 0
     try {
@@ -62,7 +68,7 @@ export default class BundleBuild extends BaseCommand {
           specPath: args.spec,
           out: flags.out,
           force: flags.force,
-          s3: {endpoint: flags.endpoint, region: flags.region, partSize: parseSize(flags['part-size'], '--part-size'), concurrency: flags['s3-concurrency']},
+          s3: {endpoint: flags.endpoint, region: flags.region, partSize: parseSize(flags['part-size'], '--part-size'), concurrency: flags['s3-concurrency'], ...(flags.resume ? {resume: {recordPath: buildUploadRecordPath(args.spec)}} : {})},
           keyPath: flags.key,
           certPath: flags.cert,
           passphrase: passphraseFromEnv(flags['passphrase-env']),
@@ -92,7 +98,7 @@ export default class BundleBuild extends BaseCommand {
       )
       spinner.succeed(`built ${result.out}`)
       this.out(`bundle       ${result.out}`)
-      if (result.s3) this.out(`sha256       ${result.s3.sha256} (also in ${result.s3.checksumUrl}), ${result.s3.parts} part(s) of ${formatBytes(result.s3.partSize)}`)
+      if (result.s3) this.out(`sha256       ${result.s3.sha256} (also in ${result.s3.checksumUrl}), ${result.s3.parts} part(s) of ${formatBytes(result.s3.partSize)}${result.s3.partsResumed > 0 ? `, ${result.s3.partsResumed} of them already in the store (--resume)` : ''}`)
       this.out(`name         ${result.name} ${result.version}`)
       this.out(`signer       ${result.signer.subject ?? result.signer.fingerprint}`)
       this.out(`entries      ${result.entries} (${formatBytes(result.contentBytes)})`)
