@@ -68,6 +68,8 @@ describe('single executable (npm run package)', function () {
   }
 
   before(async function () {
+    // npm run package makes 20 scripts and their code caches, two at a time: 75-100 s on two loaded cores
+    this.timeout(300_000)
     const built = await new Promise<{code: number; stderr: string}>((resolve, reject) => {
       const child = spawn('npm', ['run', '--silent', 'package'], {cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe']})
       const err: Buffer[] = []
