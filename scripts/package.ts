@@ -124,6 +124,10 @@ async function bundleApp(out: string, id?: string): Promise<void> {
     target: 'node20',
     format: 'cjs',
     minify: process.env.AIRLOCK_SEA_DEBUG ? false : true,
+    // main.ts compiles the script with vm.Script, which has no loader for import(): every import()
+    // left in it (of a built-in such as node:zlib or node:tls, loaded when first needed) becomes a
+    // require() behind a promise, as esbuild already does for the modules it bundles.
+    supported: {'dynamic-import': false},
     // oclif checks `engines.node` by require()-ing its own package.json from disk at import time;
     // inside the executable the node version is the one baked in, so the check only makes noise.
     banner: {js: `process.env.OCLIF_DISABLE_ENGINE_WARNING = '1';${requireGuard(Boolean(process.env.AIRLOCK_SEA_DEBUG))}`},

@@ -1,6 +1,8 @@
 import {createHash, type Hash} from 'node:crypto'
 import {availableParallelism} from 'node:os'
-import {Worker} from 'node:worker_threads'
+import type {Worker} from 'node:worker_threads'
+
+import {startWorker} from './range-hasher.js'
 
 /*
  * SHA-256 is the limit of verifying a bundle (about 1 GB/s on one core). Entries carry their own
@@ -189,7 +191,7 @@ export class HashPool {
         this.ring = new Uint8Array(shared)
         this.free = Array.from({length: SLOTS}, (_, i) => i)
       }
-      const worker = new Worker(WORKER_SOURCE, {eval: true, workerData: {ring: this.ring.buffer}})
+      const worker = startWorker(WORKER_SOURCE, {workerData: {ring: this.ring.buffer}})
       worker.on('message', (m: {t: string; slot?: number; id?: number; d?: string; size?: number; code?: string; message?: string}) => {
         if (m.t === 'a') {
           this.free.push(m.slot as number)

@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto'
 import {readSync} from 'node:fs'
-import {Worker} from 'node:worker_threads'
+import {createRequire} from 'node:module'
+import type {Worker, WorkerOptions} from 'node:worker_threads'
 
 /*
  * SHA-256 of many byte ranges of one open file, shared out between this thread and worker threads
@@ -69,6 +70,15 @@ for (;;) {
 /** Node 20 has it (V8 8.7+); TypeScript's ES2022 library does not declare it yet. */
 const waitAsync = (Atomics as unknown as {waitAsync(a: Int32Array, i: number, v: number): {async: boolean; value: Promise<string> | string}}).waitAsync
 
+/**
+ * A worker thread running `source`. node:worker_threads is loaded on the first one: a verify of a
+ * small bundle starts none, and loading the module costs several ms of every start.
+ */
+export function startWorker(source: string, options: WorkerOptions): Worker {
+  const {Worker: WorkerClass} = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads')
+  return new WorkerClass(source, {...options, eval: true})
+}
+
 export class RangeHasher {
   private readonly ctrl: Int32Array
   private readonly state: Int32Array
@@ -97,7 +107,7 @@ export class RangeHasher {
     this.ranges = new Float64Array(sab, layout.ranges, 2 * capacity)
     this.out = Buffer.from(sab, layout.out, 32 * capacity)
     for (let i = 0; i < workers; i++) {
-      const worker = new Worker(WORKER_SOURCE, {eval: true, workerData: {fd, sab, capacity, layout}})
+      const worker = startWorker(WORKER_SOURCE, {workerData: {fd, sab, capacity, layout}})
       const fail = (error: Error) => {
         if (this.closing) return
         this.failed ??= error
