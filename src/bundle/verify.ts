@@ -86,6 +86,8 @@ interface Pending {
   digest: Promise<string> | (() => Promise<string>)
   writer?: EntryWriter
   keep?: Buffer[]
+  /** a range hashed by position: its end, reported as progress once its digest is checked */
+  end?: number
 }
 
 /** Splits `ROOT/rel` and refuses anything that is not under the bundle's single root folder. */
@@ -191,7 +193,14 @@ async function walkBundle(reader: TarReader, input: BundleInput, options: WalkOp
 }
 
 async function walkEntries(reader: TarReader, input: BundleInput, options: WalkOptions, pool: HashPool, ranges: RangeHasher | undefined): Promise<Walked> {
-  const {trust, sink, onProgress} = options
+  const {trust, sink} = options
+  // never backwards: ranges report when checked, streamed bodies as they pass
+  let reported = 0
+  const onProgress = options.onProgress && ((bytes: number) => {
+    if (bytes <= reported) return
+    reported = bytes
+    options.onProgress?.(bytes)
+  })
   const hashing = trust !== undefined
   const {root, data: sums} = await readHead(reader, SUMS, MAX_SUMS_BYTES, undefined)
   const {data: sig} = await readHead(reader, SIG, MAX_SIG_BYTES, root)
@@ -234,10 +243,12 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
   // LAG entries behind the reader, so the first bad entry is the one reported.
   const queue: Pending[] = []
   let queuedBytes = 0
-  const settleNext = () => {
+  const settleNext = async () => {
     const item = queue.shift() as Pending
     queuedBytes -= item.size
-    return settle(item)
+    await settle(item)
+    // the walk runs ahead of the hashing: progress is what has been checked
+    if (item.end !== undefined) onProgress?.(item.end)
   }
   const settle = async (item: Pending) => {
     try {
@@ -303,7 +314,7 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
         // thread is free; this one collects the digests in tar order once the walk is far enough ahead.
         const ticket = ranges.add(entry.dataOffset, entry.dataOffset + entry.size)
         item.digest = () => ranges.digest(ticket)
-        onProgress?.(reader.position)
+        item.end = entry.dataOffset + entry.size
         while (queue.length > RANGE_LAG || queuedBytes > RANGE_AHEAD_BYTES) await settleNext()
         continue
       }
