@@ -67,8 +67,8 @@ for (;;) {
 }
 `
 
-/** Node 20 has it (V8 8.7+); TypeScript's ES2022 library does not declare it yet. */
-const waitAsync = (Atomics as unknown as {waitAsync(a: Int32Array, i: number, v: number): {async: boolean; value: Promise<string> | string}}).waitAsync
+/** Node 20 has it (V8 8.7+); TypeScript's ES2022 library does not declare it yet. Looked up when called, not at load. */
+const waitAsync = (a: Int32Array, i: number, v: number) => (Atomics as unknown as {waitAsync(a: Int32Array, i: number, v: number): {async: boolean; value: Promise<string> | string}}).waitAsync(a, i, v)
 
 /**
  * A worker thread running `source`. node:worker_threads is loaded on the first one: a verify of a
