@@ -124,6 +124,10 @@ async function bundleApp(out: string, id?: string): Promise<void> {
     target: 'node20',
     format: 'cjs',
     minify: process.env.AIRLOCK_SEA_DEBUG ? false : true,
+    // main.ts compiles the script with vm.Script, which has no loader for import(): every import()
+    // left in it (of a built-in such as node:zlib or node:tls, loaded when first needed) becomes a
+    // require() behind a promise, as esbuild already does for the modules it bundles.
+    supported: {'dynamic-import': false},
     // oclif checks `engines.node` by require()-ing its own package.json from disk at import time;
     // inside the executable the node version is the one baked in, so the check only makes noise.
     banner: {js: `process.env.OCLIF_DISABLE_ENGINE_WARNING = '1';${requireGuard(Boolean(process.env.AIRLOCK_SEA_DEBUG))}`},
@@ -156,36 +160,92 @@ async function bundleApp(out: string, id?: string): Promise<void> {
  * the script exactly as main.ts does, evaluates the modules that command evaluates (app.ts warm())
  * and then asks V8 for the cache, which then holds every function compiled so far. Node's own SEA
  * code cache is taken before anything runs, so it holds little more than the top level.
+ *
+ * The commands in RUN_TO_WARM are run instead, for real, on a small bundle made here: their cache
+ * then also holds what the command runs (oclif's parsing and execution, the command's own work),
+ * which V8 would otherwise compile again on every start (10-20 ms of a small `bundle verify`). The
+ * script reads its assets through a stand-in for node:sea that serves the files the blob is made of.
  */
 const WARM = `
 const {Script} = require('node:vm')
 const {readFileSync, writeFileSync} = require('node:fs')
-const [file, filename, id, out] = process.argv.slice(1)
+const [file, filename, id, out, assetsFile, argvJson] = process.argv.slice(1)
+const assets = JSON.parse(readFileSync(assetsFile, 'utf8'))
+const asset = (key) => {
+  if (!Object.hasOwn(assets, key)) throw new Error('no asset ' + key)
+  const b = readFileSync(assets[key])
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.length)
+}
+const sea = {isSea: () => true, getAsset: asset, getRawAsset: asset}
 const script = new Script(readFileSync(file, 'latin1'), {filename})
 const module = {exports: {}}
-script.runInThisContext()(module.exports, require, module, filename, '/airlock-sea')
-module.exports.warm(id === '${DEFAULT_APP}' ? undefined : id).then(() => {
-  writeFileSync(out, script.createCachedData())
+script.runInThisContext()(module.exports, (m) => (m === 'node:sea' || m === 'sea' ? sea : require(m)), module, filename, '/airlock-sea')
+const argv = argvJson ? JSON.parse(argvJson) : undefined
+const done = argv ? module.exports.run(argv) : module.exports.warm(id === '${DEFAULT_APP}' ? undefined : id)
+done.then(() => {
+  if (process.exitCode) {
+    process.stderr.write('warm-up run of ' + argv.join(' ') + ' failed (exit ' + process.exitCode + ')\\n')
+    process.exit(1)
+  }
+  if (out) writeFileSync(out, script.createCachedData())
   process.exit(0)
 })
 `
 
+/** What a warm-up run works on: a key pair and a small bundle signed with it. */
+interface WarmFiles {
+  bundle: string
+  pub: string
+}
+
+/** Commands whose code cache is made after running them once (see WARM), with their arguments. */
+const RUN_TO_WARM: Record<string, (w: WarmFiles) => string[]> = {
+  'bundle:verify': (w) => ['bundle', 'verify', w.bundle, '--trust', w.pub],
+  'bundle:inspect': (w) => ['bundle', 'inspect', w.bundle],
+}
+
+/** Runs the CLI script `script` in a fresh node with `argv`, through WARM; `out`: where to write its code cache. */
+async function runScript(script: string, id: string, assetsFile: string, cwd: string, argv?: string[], out?: string): Promise<void> {
+  await run(process.execPath, ['-e', WARM, script, APP_FILENAME, id, out ?? '', assetsFile, ...(argv ? [JSON.stringify(argv)] : [])], {cwd, env: {...process.env, NODE_OPTIONS: ''}, maxBuffer: 1 << 24})
+}
+
+/** A key pair and a one-file bundle, made by the CLI script with every command, for the warm-up runs. */
+async function warmFiles(allScript: string, assetsFile: string, dir: string): Promise<WarmFiles> {
+  await mkdir(join(dir, 'in'), {recursive: true})
+  await writeFile(join(dir, 'in', 'a.txt'), 'warm-up\n')
+  await writeFile(join(dir, 'spec.yaml'), 'apiVersion: airlock.dev/v1\nkind: Bundle\nmetadata: {name: warm, version: 1.0.0}\nspec:\n  files:\n    - {source: ./in/a.txt, as: a.txt}\n')
+  await runScript(allScript, DEFAULT_APP, assetsFile, dir, ['keys', 'generate', '--out', 'signer', '--quiet'])
+  await runScript(allScript, DEFAULT_APP, assetsFile, dir, ['bundle', 'build', 'spec.yaml', '--key', 'signer.key', '--out', 'warm.tar', '--no-include-self', '--quiet'])
+  return {bundle: join(dir, 'warm.tar'), pub: join(dir, 'signer.pub')}
+}
+
 /** The CLI for every command and for each alone, with their code caches: SEA assets by key. */
-async function appAssets(ids: string[], dir: string, useCodeCache: boolean): Promise<Record<string, string>> {
-  await mkdir(dir, {recursive: true})
+async function appAssets(ids: string[], dir: string, useCodeCache: boolean, embedded: Record<string, string>): Promise<Record<string, string>> {
+  await mkdir(join(dir, 'warm'), {recursive: true})
   const assets: Record<string, string> = {}
-  const queue = [DEFAULT_APP, ...ids]
+  const assetsFile = join(dir, 'assets.json')
+  await writeFile(assetsFile, JSON.stringify(embedded))
+  const scriptOf = (id: string) => join(dir, `${id.replaceAll(':', '-')}.cjs`)
+  // The script with every command makes the warm-up runs' key and bundle, while the other lane
+  // bundles the commands that need none; the commands run to warm come last.
+  const allReady = bundleApp(scriptOf(DEFAULT_APP))
+  const warmReady = useCodeCache ? allReady.then(() => warmFiles(scriptOf(DEFAULT_APP), assetsFile, join(dir, 'warm'))) : allReady.then(() => undefined)
+  const queue = [DEFAULT_APP, ...ids.filter((id) => !Object.hasOwn(RUN_TO_WARM, id)), ...ids.filter((id) => Object.hasOwn(RUN_TO_WARM, id))]
   const one = async (): Promise<void> => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-      const base = join(dir, id.replaceAll(':', '-'))
-      await bundleApp(`${base}.cjs`, id === DEFAULT_APP ? undefined : id)
-      assets[appAssetKey(id)] = `${base}.cjs`
+      const script = scriptOf(id)
+      if (id === DEFAULT_APP) await allReady
+      else await bundleApp(script, id)
+      assets[appAssetKey(id)] = script
       if (!useCodeCache) continue
-      await run(process.execPath, ['-e', WARM, `${base}.cjs`, APP_FILENAME, id, `${base}.cache`], {env: {...process.env, NODE_OPTIONS: ''}})
-      assets[cacheAssetKey(id)] = `${base}.cache`
+      const argvOf = Object.hasOwn(RUN_TO_WARM, id) ? RUN_TO_WARM[id] : undefined
+      const warm = argvOf ? await warmReady : undefined
+      const cache = script.replace(/\.cjs$/, '.cache')
+      await runScript(script, id, assetsFile, join(dir, 'warm'), warm && argvOf?.(warm), cache)
+      assets[cacheAssetKey(id)] = cache
     }
   }
-  await Promise.all([one(), one()])
+  await Promise.all([one(), one(), warmReady])
   // In a fixed order (two workers finish in any), so that --no-code-cache builds stay byte-identical.
   return Object.fromEntries(Object.entries(assets).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 }
@@ -232,7 +292,8 @@ async function main(): Promise<void> {
     await writeFile(indexPath, `${JSON.stringify(Object.keys(templates).map((key) => key.slice('templates/'.length)).sort())}\n`)
     const useCodeCache = !process.argv.includes('--no-code-cache')
     step(`bundling the CLI for every command and for each of ${Object.keys(COMMANDS).length} alone${useCodeCache ? ', with V8 code caches' : ''}`)
-    const apps = await appAssets(Object.keys(COMMANDS), join(work, 'app'), useCodeCache)
+    const embedded = {[PJSON_ASSET]: pjsonPath, [MANIFEST_ASSET]: manifestPath, [TEMPLATE_INDEX_ASSET]: indexPath, ...templates}
+    const apps = await appAssets(Object.keys(COMMANDS), join(work, 'app'), useCodeCache, embedded)
     const blob = join(work, 'airlock.blob')
     const seaConfig = {
       // Relative, with the work folder as cwd: the blob records this path, and the folder's random
@@ -245,7 +306,7 @@ async function main(): Promise<void> {
       // --no-code-cache trades start-up time for an executable that is byte-identical across builds
       // of the same sources with the same node.
       useCodeCache,
-      assets: {[PJSON_ASSET]: pjsonPath, [MANIFEST_ASSET]: manifestPath, [TEMPLATE_INDEX_ASSET]: indexPath, ...apps, ...templates},
+      assets: {...embedded, ...apps},
     }
     const configPath = join(work, 'sea-config.json')
     await writeFile(configPath, `${JSON.stringify(seaConfig, null, 2)}\n`)

@@ -1,4 +1,4 @@
-import {createHash} from 'node:crypto'
+import {readSync} from 'node:fs'
 import {open, type FileHandle} from 'node:fs/promises'
 
 import {partsIndexFor} from '../transport/parts.js'
@@ -7,21 +7,23 @@ import {isGzipMagic} from '../util/fs.js'
 import {READ_CHUNK} from './entry.js'
 import type {PositionalBytes} from './tar-reader.js'
 
-/** Headers and small bodies come out of one window read: one pread for a header and the small entries after it. */
-const WINDOW = 64 << 10
-const HASH_CHUNK = 2 << 20
+/**
+ * Headers come out of one window read: one pread for a header and the small entries after it. The
+ * bodies verify hashes are read by the RangeHasher, so a window only needs to reach past the small
+ * entries (configs, manifests) that sit between two layers.
+ */
+const WINDOW = 16 << 10
 
 /**
  * A bundle that is one plain, uncompressed, regular file, open once and read by position. `bundle
- * verify` walks its headers on this thread through a SeekSource and lets the hash pool's workers read
- * large bodies through the same descriptor (`fd`), so no byte is copied between threads. The same
+ * verify` walks its headers on this thread through a SeekSource, and this thread and worker threads
+ * (RangeHasher) read the bodies through the same descriptor (`fd`), so no byte is copied between threads. The same
  * file is read, whatever happens to the path meanwhile (a rename, a replacement), by every thread.
  */
 export class FileBytes implements PositionalBytes {
   private readonly window = Buffer.allocUnsafe(WINDOW)
   private windowAt = 0
   private windowLength = 0
-  private hashBuffer: Buffer | undefined
 
   private constructor(
     private readonly handle: FileHandle,
@@ -68,13 +70,17 @@ export class FileBytes implements PositionalBytes {
     return this.handle.close()
   }
 
-  /** Exactly `length` bytes at `offset` into `into`, or TRUNCATED when the file is shorter than it was. */
-  private async fill(into: Buffer, length: number, offset: number): Promise<void> {
+  /**
+   * Exactly `length` bytes at `offset` into `into`, or TRUNCATED when the file is shorter than it was.
+   * Read synchronously: a header or a small body is a few KB from the page cache, which costs less
+   * than a round trip through libuv's thread pool (hundreds of them per bundle, this thread idle).
+   */
+  private fill(into: Buffer, length: number, offset: number): void {
     let got = 0
     while (got < length) {
       let bytesRead: number
       try {
-        ;({bytesRead} = await this.handle.read(into, got, length - got, offset + got))
+        bytesRead = readSync(this.handle.fd, into, got, length - got, offset + got)
       } catch (error) {
         throw fromFsError(error, this.path, 'bundle')
       }
@@ -87,30 +93,17 @@ export class FileBytes implements PositionalBytes {
   async readBuffer(offset: number, length: number): Promise<Buffer> {
     if (length > WINDOW) {
       const out = Buffer.allocUnsafe(length)
-      await this.fill(out, length, offset)
+      this.fill(out, length, offset)
       return out
     }
     if (offset < this.windowAt || offset + length > this.windowAt + this.windowLength) {
       const n = Math.min(WINDOW, this.size - offset)
       this.windowLength = 0
-      await this.fill(this.window, Math.max(n, length), offset)
+      this.fill(this.window, Math.max(n, length), offset)
       this.windowAt = offset
       this.windowLength = Math.max(n, length)
     }
     return Buffer.from(this.window.subarray(offset - this.windowAt, offset - this.windowAt + length))
-  }
-
-  /** SHA-256 (hex) of the bytes [offset, offset + length), read through one reused buffer. */
-  async sha256(offset: number, length: number): Promise<string> {
-    const hash = createHash('sha256')
-    this.hashBuffer ??= Buffer.allocUnsafe(HASH_CHUNK)
-    for (let at = offset; at < offset + length; ) {
-      const n = Math.min(HASH_CHUNK, offset + length - at)
-      await this.fill(this.hashBuffer, n, at)
-      hash.update(this.hashBuffer.subarray(0, n))
-      at += n
-    }
-    return hash.digest('hex')
   }
 
   async *read(offset: number, length: number): AsyncGenerator<Buffer> {

@@ -1,6 +1,8 @@
 import {createHash, type Hash} from 'node:crypto'
 import {availableParallelism} from 'node:os'
-import {Worker} from 'node:worker_threads'
+import type {Worker} from 'node:worker_threads'
+
+import {startWorker} from './range-hasher.js'
 
 /*
  * SHA-256 is the limit of verifying a bundle (about 1 GB/s on one core). Entries carry their own
@@ -8,7 +10,7 @@ import {Worker} from 'node:worker_threads'
  * entry's chunks into slots of one SharedArrayBuffer, and a worker hashes them in place. Nothing is
  * allocated per chunk and the slots bound the bytes in flight, so memory stays flat whatever the
  * bundle's size; the reader may reuse its own buffer as soon as the copy is made. A plain file needs
- * no copy at all: a worker reads an entry's range itself through the same descriptor (hashRange).
+ * no copy at all: see RangeHasher (range-hasher.ts), which `bundle verify` uses for one.
  */
 
 const WORKER_SOURCE = `
@@ -58,25 +60,8 @@ function hashRange(m) {
     if (fd !== undefined) fs.closeSync(fd)
   }
 }
-function hashFd(m) {
-  fileBuffer = fileBuffer || Buffer.allocUnsafe(4 << 20)
-  const h = createHash('sha256')
-  try {
-    for (let pos = m.from; pos < m.to; ) {
-      const n = fs.readSync(m.fd, fileBuffer, 0, Math.min(fileBuffer.length, m.to - pos), pos)
-      if (n === 0) throw Object.assign(new Error('the file ended at byte ' + pos), {code: 'TRUNCATED'})
-      h.update(fileBuffer.subarray(0, n))
-      pos += n
-    }
-    parentPort.postMessage({t: 'd', id: m.id, d: h.digest('hex')})
-  } catch (error) {
-    parentPort.postMessage({t: 'x', id: m.id, code: error.code, message: error.message})
-  }
-}
 parentPort.on('message', (m) => {
-  if (m.t === 'h') {
-    hashFd(m)
-  } else if (m.t === 'f') {
+  if (m.t === 'f') {
     hashFile(m)
   } else if (m.t === 'r') {
     hashRange(m)
@@ -199,39 +184,6 @@ export class HashPool {
     }
   }
 
-  /**
-   * SHA-256 of the bytes [from, to) of an open file, read and hashed on a worker through the same
-   * descriptor: `bundle verify` of a plain file hands each large entry over by position, so both
-   * cores hash and no byte crosses threads. Rejects with code TRUNCATED if the file ends first.
-   */
-  hashRange(fd: number, from: number, to: number): Promise<string> {
-    if (this.failed) return Promise.reject(this.failed)
-    const slot = this.pick()
-    const id = this.nextId++
-    const bytes = to - from
-    slot.queued += bytes
-    const digest = this.hold(
-      new Promise<string>((resolve, reject) => {
-        this.pending.set(id, {resolve: (d) => resolve(d), reject})
-        slot.worker.postMessage({t: 'h', id, fd, from, to})
-      }),
-    ).finally(() => {
-      slot.queued -= bytes
-    })
-    digest.catch(() => {})
-    return digest
-  }
-
-  /** Starts every worker now, so that their start-up overlaps with work on this thread. */
-  warm(): void {
-    while (this.slots.length < this.size) this.pick()
-  }
-
-  /** Bytes handed to workers and not hashed yet. */
-  get backlog(): number {
-    return this.slots.reduce((sum, s) => sum + s.queued, 0)
-  }
-
   private pick(): Slot {
     if (this.slots.length < this.size) {
       if (!this.ring) {
@@ -239,7 +191,7 @@ export class HashPool {
         this.ring = new Uint8Array(shared)
         this.free = Array.from({length: SLOTS}, (_, i) => i)
       }
-      const worker = new Worker(WORKER_SOURCE, {eval: true, workerData: {ring: this.ring.buffer}})
+      const worker = startWorker(WORKER_SOURCE, {workerData: {ring: this.ring.buffer}})
       worker.on('message', (m: {t: string; slot?: number; id?: number; d?: string; size?: number; code?: string; message?: string}) => {
         if (m.t === 'a') {
           this.free.push(m.slot as number)

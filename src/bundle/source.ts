@@ -1,6 +1,5 @@
 import {createReadStream} from 'node:fs'
 import {open, stat} from 'node:fs/promises'
-import {createGunzip} from 'node:zlib'
 
 import {openPartsIndex, partsIndexFor, streamParts} from '../transport/parts.js'
 import {isS3Url, s3ReadSettings} from '../transport/s3-input.js'
@@ -115,6 +114,8 @@ async function* sniffGzip(raw: AsyncIterable<Buffer>, input: string): AsyncGener
     }
   }
   if (first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b) {
+    // loaded here: a plain bundle never needs zlib, and loading it costs a few ms of every start
+    const {createGunzip} = await import('node:zlib')
     const gunzip = createGunzip({chunkSize: 1 << 20})
     const feeding = (async () => {
       try {

@@ -20,6 +20,7 @@ import {EntryNames, checkEntryName, checkEntryType} from './path-safety.js'
 import {checkListedSize, checkManifest, checkManifestInventory} from './manifest-check.js'
 import {FileBytes} from './file-bytes.js'
 import {HashPool} from './hash-pool.js'
+import {RangeHasher} from './range-hasher.js'
 import {openBundleStream, type BundleInput} from './source.js'
 import {SeekSource, TarReader, type PositionalBytes, type TarEntry} from './tar-reader.js'
 
@@ -68,24 +69,25 @@ export interface EntryWriter {
 
 const LAG = 8
 /**
- * Over a plain file, entries at least this large are hashed by a worker reading them by position;
- * smaller ones cost less to hash here than a message costs. Nothing is held in memory per entry, so
- * the walk may run further ahead of the digests.
+ * Over a plain file every entry but manifest.json is hashed by position, by this thread and the
+ * workers alike (RangeHasher): the walk runs at most this many entries, and this many bytes, ahead
+ * of the digests it checks. Nothing is held in memory per entry, so it may run far ahead.
  */
-const RANGE_MIN_BYTES = 64 << 10
-const RANGE_LAG = 64
-/** Workers' queued bytes above which this thread hashes the next entry itself. */
-const HERE_ABOVE_BACKLOG = 32 << 20
-/** From this size on, the workers are started before the first entry is reached. */
-const WARM_MIN_BYTES = 64 << 20
+const RANGE_LAG = 512
+const RANGE_AHEAD_BYTES = 256 << 20
+/** A worker costs a start-up (tens of ms): below this size this thread hashes the whole file alone. */
+const WORKERS_FROM_BYTES = 48 << 20
 
 interface Pending {
   path: string
   size: number
   expected: string
-  digest: Promise<string>
+  /** a promise, or (a range queued in the RangeHasher) a function that collects it when its turn comes */
+  digest: Promise<string> | (() => Promise<string>)
   writer?: EntryWriter
   keep?: Buffer[]
+  /** a range hashed by position: its end, reported as progress once its digest is checked */
+  end?: number
 }
 
 /** Splits `ROOT/rel` and refuses anything that is not under the bundle's single root folder. */
@@ -175,19 +177,30 @@ interface WalkOptions {
 type Walked = Omit<VerifyResult, 'verified' | 'signer'> & {signer?: VerifiedSigner; manifest: BundleManifest}
 
 async function walkBundle(reader: TarReader, input: BundleInput, options: WalkOptions): Promise<Walked> {
-  // Over a plain file this thread hashes too: one worker fewer than cores (each costs a start-up)
-  const pool = options.file ? new HashPool(Math.min(availableParallelism() - 1, 3)) : new HashPool()
-  // a large plain file is hashed by workers: they start now, while this thread checks the signature
-  if (options.trust && options.file && options.file.size >= WARM_MIN_BYTES) pool.warm()
+  const {file} = options
+  // A plain file is hashed by range, by this thread and one worker fewer than cores (started now,
+  // while this thread checks the signature) once the file is large enough to pay for their start.
+  // Bodies that pass through this thread (streams, manifest.json, a sink's writers) are hashed here.
+  const workers = file && file.size >= WORKERS_FROM_BYTES ? Math.max(0, Math.min(availableParallelism() - 1, 3)) : 0
+  const ranges = options.trust && file ? new RangeHasher(file.fd, workers) : undefined
+  const pool = new HashPool(file ? 1 : undefined)
   try {
-    return await walkEntries(reader, input, options, pool)
+    return await walkEntries(reader, input, options, pool, ranges)
   } finally {
+    await ranges?.close()
     await pool.close()
   }
 }
 
-async function walkEntries(reader: TarReader, input: BundleInput, options: WalkOptions, pool: HashPool): Promise<Walked> {
-  const {trust, sink, onProgress} = options
+async function walkEntries(reader: TarReader, input: BundleInput, options: WalkOptions, pool: HashPool, ranges: RangeHasher | undefined): Promise<Walked> {
+  const {trust, sink} = options
+  // never backwards: ranges report when checked, streamed bodies as they pass
+  let reported = 0
+  const onProgress = options.onProgress && ((bytes: number) => {
+    if (bytes <= reported) return
+    reported = bytes
+    options.onProgress?.(bytes)
+  })
   const hashing = trust !== undefined
   const {root, data: sums} = await readHead(reader, SUMS, MAX_SUMS_BYTES, undefined)
   const {data: sig} = await readHead(reader, SIG, MAX_SIG_BYTES, root)
@@ -229,6 +242,14 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
   // Digests of large entries come back from worker threads; they are checked in tar order, at most
   // LAG entries behind the reader, so the first bad entry is the one reported.
   const queue: Pending[] = []
+  let queuedBytes = 0
+  const settleNext = async () => {
+    const item = queue.shift() as Pending
+    queuedBytes -= item.size
+    await settle(item)
+    // the walk runs ahead of the hashing: progress is what has been checked
+    if (item.end !== undefined) onProgress?.(item.end)
+  }
   const settle = async (item: Pending) => {
     try {
       await settleOne(item)
@@ -240,7 +261,7 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
     }
   }
   const settleOne = async (item: Pending) => {
-    const actual = await item.digest.catch((error: unknown) => {
+    const actual = await (typeof item.digest === 'function' ? item.digest() : item.digest).catch((error: unknown) => {
       if (error instanceof AirlockError) throw error
       if ((error as {code?: string}).code === 'TRUNCATED') {
         throw new AirlockError('TRUNCATED', `the bundle ends early, inside ${item.path}`, {subject: item.path, hint: 'the file was cut short in transfer; copy it again'})
@@ -287,14 +308,14 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
       }
       const item: Pending = {path: entry.path, size: entry.size, expected: digest, digest: Promise.resolve(''), keep: isManifest ? [] : undefined, writer}
       queue.push(item)
-      if (options.file && !writer && !isManifest && entry.size >= RANGE_MIN_BYTES) {
-        // The body is jumped over by the next header read and hashed by position: by a worker while
-        // the workers have little queued, else here, so that this thread's core hashes too.
-        const {file} = options
-        if (pool.size > 0 && pool.backlog < HERE_ABOVE_BACKLOG) item.digest = pool.hashRange(file.fd, entry.dataOffset, entry.dataOffset + entry.size)
-        else item.digest = Promise.resolve(await file.sha256(entry.dataOffset, entry.size))
-        onProgress?.(reader.position)
-        while (queue.length > RANGE_LAG) await settle(queue.shift() as Pending)
+      queuedBytes += entry.size
+      if (ranges && !writer && !isManifest) {
+        // The body is jumped over by the next header read and hashed by position by whichever
+        // thread is free; this one collects the digests in tar order once the walk is far enough ahead.
+        const ticket = ranges.add(entry.dataOffset, entry.dataOffset + entry.size)
+        item.digest = () => ranges.digest(ticket)
+        item.end = entry.dataOffset + entry.size
+        while (queue.length > RANGE_LAG || queuedBytes > RANGE_AHEAD_BYTES) await settleNext()
         continue
       }
       const job = pool.begin(entry.size)
@@ -306,9 +327,9 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
       }
       item.digest = job.digest()
       // the manifest decides how later entries are written (roles), so it is settled at once
-      while (queue.length > (item.keep ? 0 : options.file ? RANGE_LAG : LAG)) await settle(queue.shift() as Pending)
+      while (queue.length > (item.keep ? 0 : ranges ? RANGE_LAG : LAG)) await settleNext()
     }
-    while (queue.length > 0) await settle(queue.shift() as Pending)
+    while (queue.length > 0) await settleNext()
   } catch (error) {
     for (const item of queue) await item.writer?.abort()
     throw error

@@ -98,18 +98,22 @@ describe('bundle verify', () => {
     await expectFailure(file, pub, 'TRUNCATED', 't-1.0.0/files/b.bin')
   })
 
-  it('hashes large entries of a plain file on workers by position, with the same verdicts as a stream', async () => {
-    // entries large enough to be read and hashed by a worker (over 64 KiB), between small ones
-    const big = (n: number) => Buffer.alloc(300_000 + n * 4099, n + 1)
-    const extra = [0, 1, 2, 3].flatMap((n) => [{path: `t-1.0.0/files/big-${n}.bin`, body: big(n)}, {path: `t-1.0.0/files/small-${n}.txt`, body: Buffer.from(`small ${n}\n`)}])
-    // listed in manifest.json too, as a build would: its inventory must match SHA256SUMS
+  /** The good bundle plus `extra` entries, listed in manifest.json too (as a build would: its inventory must match SHA256SUMS). */
+  const withExtra = (extra: CraftEntry[]) => {
     const listed = entries.map((e) => {
       if (!e.path.endsWith('/manifest.json')) return e
       const m = JSON.parse(e.body!.toString('utf8'))
-      m.files.push(...extra.map((x) => ({path: x.path.slice('t-1.0.0/'.length), size: x.body.length, sha256: createHash('sha256').update(x.body).digest('hex'), role: 'file'})))
+      m.files.push(...extra.map((x) => ({path: x.path.slice('t-1.0.0/'.length), size: x.body!.length, sha256: createHash('sha256').update(x.body!).digest('hex'), role: 'file'})))
       return {...e, body: Buffer.from(JSON.stringify(m))}
     })
-    const list = sealed([...listed, ...extra])
+    return sealed([...listed, ...extra])
+  }
+
+  it('hashes the entries of a plain file by position, with the same verdicts as a stream', async () => {
+    // entries of several sizes, between small ones
+    const big = (n: number) => Buffer.alloc(300_000 + n * 4099, n + 1)
+    const extra = [0, 1, 2, 3].flatMap((n) => [{path: `t-1.0.0/files/big-${n}.bin`, body: big(n)}, {path: `t-1.0.0/files/small-${n}.txt`, body: Buffer.from(`small ${n}\n`)}])
+    const list = withExtra(extra)
     const ok = await tampered('big-ok', list)
     const plain = await verifyBundle(ok, parseTrust(pub, 'k'))
     const gz = join(dir, 'big-ok.tar.gz')
@@ -127,6 +131,16 @@ describe('bundle verify', () => {
     const cut = join(dir, 'big-cut.tar')
     await writeFile(cut, data.subarray(0, data.indexOf(big(2)) + 100_000))
     await expectFailure(cut, pub, 'TRUNCATED', 't-1.0.0/files/big-2.bin')
+  })
+
+  it('a bundle large enough for hash workers (64 MB, 200 entries): every entry checked, the first changed one in tar order named', async () => {
+    const extra = Array.from({length: 200}, (_, n) => ({path: `t-1.0.0/files/e-${String(n).padStart(3, '0')}.bin`, body: n % 4 === 0 ? Buffer.alloc(500 + n, n) : Buffer.alloc(400_000 + n * 1000, n)}))
+    const list = withExtra(extra)
+    const ok = await tampered('workers-ok', list)
+    assert.equal((await verifyBundle(ok, parseTrust(pub, 'k'))).entries, entries.length - 3 + extra.length)
+    const flip = (body: Buffer) => Buffer.concat([body.subarray(0, 100), Buffer.from([body[100]! ^ 1]), body.subarray(101)])
+    const changed = list.map((e) => (/e-(150|151|199)\.bin$/.test(e.path) ? {...e, body: flip(e.body!)} : e))
+    await expectFailure(await tampered('workers-flip', changed), pub, 'DIGEST_MISMATCH', 't-1.0.0/files/e-150.bin')
   })
 
   it('rejects entries outside the bundle folder, absolute and .. paths, even when signed', async () => {

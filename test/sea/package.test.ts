@@ -3,6 +3,7 @@ import {execFileSync, spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {copyFile, mkdir, readdir, readFile, rm, stat, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
+import {gzipSync} from 'node:zlib'
 
 import {checkoutExecutable, locateSelf, SELF_ENTRY} from '../../src/sea/contribute-self.js'
 import {AirlockError} from '../../src/ui/errors.js'
@@ -68,6 +69,8 @@ describe('single executable (npm run package)', function () {
   }
 
   before(async function () {
+    // npm run package makes 20 scripts and their code caches, two at a time: 75-100 s on two loaded cores
+    this.timeout(300_000)
     const built = await new Promise<{code: number; stderr: string}>((resolve, reject) => {
       const child = spawn('npm', ['run', '--silent', 'package'], {cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe']})
       const err: Buffer[] = []
@@ -110,6 +113,20 @@ describe('single executable (npm run package)', function () {
     // Packaged, --include-self is on by default: the bundle carries this very executable.
     const self = build.json.files.find((f: {path: string}) => f.path === SELF_ENTRY)
     assert.deepEqual(self, {path: SELF_ENTRY, size: (await stat(exe)).size, sha256: exeSha, role: 'executable'})
+  })
+
+  it('loads a built-in it needs only on the way (zlib for a gzip bundle) from inside the executable', async () => {
+    const work = join(dir, 'gzip')
+    await mkdir(work)
+    const keys = await runIsolated(exe, ['keys', 'generate', '--out', 'signer', '--quiet'], work)
+    assert.equal(keys.code, 0, keys.stderr)
+    const spec = await filesSpec(join(work, 'spec'), {'a.txt': 'alpha\n'})
+    const build = await runIsolated(exe, ['bundle', 'build', spec, '--key', 'signer.key', '--out', 'b.tar', '--no-include-self', '--quiet'], work)
+    assert.equal(build.code, 0, build.stderr)
+    await writeFile(join(work, 'b.tar.gz'), gzipSync(await readFile(join(work, 'b.tar'))))
+    const verify = await runIsolated(exe, ['bundle', 'verify', 'b.tar.gz', '--trust', 'signer.pub', '--json'], work)
+    assert.equal(verify.code, 0, verify.stderr)
+    assert.equal(verify.json.verified, true)
   })
 
   it('carries every command of the explicit map', async () => {
