@@ -63,6 +63,7 @@ const SILENCE_MS = 120_000
 /** TLS settings of an HTTPS agent that a connection of ours takes over (trust, client certificates, versions) */
 const TLS_SETTINGS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'crl', 'rejectUnauthorized', 'checkServerIdentity', 'ciphers', 'ecdhCurve', 'minVersion', 'maxVersion', 'secureOptions', 'sigalgs', 'secureContext'] as const
 
+/** A failure of the connection (code as Node's own, so the retry policy knows it) or of the protocol (HTTP_PROTOCOL). */
 function networkError(message: string, code: string): Error {
   return Object.assign(new Error(message), {code, ...(code === 'ETIMEDOUT' ? {name: 'TimeoutError'} : {})})
 }
@@ -117,7 +118,7 @@ class Exchange {
       const head = this.head ? Buffer.concat([this.head, bytes]) : Buffer.from(bytes)
       const end = head.indexOf('\r\n\r\n')
       if (end < 0) {
-        if (head.length > MAX_HEAD_BYTES) return this.fail(networkError('the response headers are too large', 'EPROTO'))
+        if (head.length > MAX_HEAD_BYTES) return this.fail(networkError('the response headers are too large', 'HTTP_PROTOCOL'))
         this.head = head
         return
       }
@@ -128,7 +129,7 @@ class Exchange {
         if (rest.length > 0) this.receive(rest)
         return
       }
-      if (rest.length > 0 || this.framing === 'length') this.receiveBody(rest)
+      if (!this.done && (rest.length > 0 || this.framing === 'length')) this.receiveBody(rest)
       return
     }
     this.receiveBody(bytes)
@@ -139,7 +140,7 @@ class Exchange {
     const lines = text.split('\r\n')
     const status = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(lines[0] ?? '')
     if (!status) {
-      this.fail(networkError(`the server answered something other than HTTP/1.1: ${JSON.stringify((lines[0] ?? '').slice(0, 80))}`, 'EPROTO'))
+      this.fail(networkError(`the server answered something other than HTTP/1.1: ${JSON.stringify((lines[0] ?? '').slice(0, 80))}`, 'HTTP_PROTOCOL'))
       return true
     }
     const code = Number(status[2])
@@ -199,17 +200,17 @@ class Exchange {
       const upTo = nl < 0 ? bytes.length : nl
       this.line += bytes.subarray(at, upTo).toString('latin1')
       at = upTo
-      if (this.line.length > 4096) return this.fail(networkError('a chunk header of the response is too long', 'EPROTO'))
+      if (this.line.length > 4096) return this.fail(networkError('a chunk header of the response is too long', 'HTTP_PROTOCOL'))
       if (nl < 0) break
       at++
       const line = this.line.replace(/\r$/, '')
       this.line = ''
       if (this.chunkState === 'data-end') {
-        if (line !== '') return this.fail(networkError('a chunk of the response is longer than it said', 'EPROTO'))
+        if (line !== '') return this.fail(networkError('a chunk of the response is longer than it said', 'HTTP_PROTOCOL'))
         this.chunkState = 'size'
       } else if (this.chunkState === 'size') {
         const size = /^([0-9a-fA-F]+)\s*(?:;.*)?$/.exec(line)
-        if (!size) return this.fail(networkError('the response has a malformed chunk size', 'EPROTO'))
+        if (!size) return this.fail(networkError('the response has a malformed chunk size', 'HTTP_PROTOCOL'))
         this.left = Number.parseInt(size[1] as string, 16)
         this.chunkState = this.left === 0 ? 'trailer' : 'data'
       } else if (line === '') {
@@ -291,7 +292,7 @@ export class ResponseBody extends Readable {
         const got = this.into.got + bytes.length
         const {resolve} = this.into
         this.into = undefined
-        this.exchange.fail(networkError('the body is longer than the buffer given', 'EPROTO'))
+        this.exchange.fail(networkError('the body is longer than the buffer given', 'HTTP_PROTOCOL'))
         return resolve(got)
       }
       bytes.copy(dst, this.into.got)

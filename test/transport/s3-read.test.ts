@@ -17,7 +17,7 @@ import {startS3, type TestS3} from '../support/s3.js'
 const MiB = 1024 * 1024
 
 /** How the store in front of s3rver misbehaves, GET by GET (1-based); undefined passes the answer on. */
-type Fault = 'cut' | 'long' | 'chunked' | 'stale'
+type Fault = 'cut' | 'long' | 'chunked' | 'stale' | 'garbage'
 
 interface Store {
   endpoint: string
@@ -46,6 +46,11 @@ async function storeProxy(target: string, fault: (get: number) => Fault | undefi
       res.writeHead(412, {'content-type': 'application/xml'})
       res.write(xml.slice(0, 40))
       res.end(xml.slice(40))
+      return
+    }
+    if (how === 'garbage') {
+      // something that is not HTTP (a misrouted port, a broken proxy)
+      res.socket?.end('SSH-2.0-OpenSSH_9.6\r\n\r\n')
       return
     }
     const up = request({host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers}, (answer) => {
@@ -158,6 +163,18 @@ describe('s3:// read in place: ranged GETs received straight into the range buff
       assert.match(e.message, /more than the \d+ bytes asked for at 0/)
       return true
     })
+  })
+
+  it('names the object when the store answers something other than HTTP (exit 4), without retrying it', async () => {
+    const store = await storeProxy(s3.endpoint, (get) => (get === 2 ? 'garbage' : undefined))
+    await assert.rejects(readAll(store.endpoint), (e: Error & {code?: string; hint?: string}) => {
+      assert.equal(e.code, 'S3_ERROR')
+      assert.match(e.message, /s3:\/\/airlock-test\/object\.bin at byte \d+ is not valid HTTP: .*SSH-2\.0/)
+      assert.match(e.hint ?? '', /--endpoint/)
+      return true
+    })
+    // the two ranges in flight and the one started when the first arrived; a retry would ask again
+    assert.ok(store.gets <= 3, `${store.gets} GETs`)
   })
 
   it('reads answers in chunked encoding (as some S3-compatible stores send them) byte for byte', async () => {
