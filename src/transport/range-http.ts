@@ -169,6 +169,18 @@ class Exchange {
     return true
   }
 
+  /** Where the next read may land straight in the body's destination (its exact remaining bytes), if anywhere. */
+  inPlace(): Buffer | undefined {
+    return this.framing === 'length' && this.left > 0 && !this.done ? this.body?.inPlace(this.left) : undefined
+  }
+
+  /** `n` bytes of the body were read straight into the slice inPlace() gave. */
+  receivedInPlace(n: number): void {
+    this.left -= n
+    ;(this.body as ResponseBody).advance(n)
+    if (this.left === 0) this.finish()
+  }
+
   private receiveBody(bytes: Buffer): void {
     const body = this.body as ResponseBody
     if (this.framing === 'close') {
@@ -284,6 +296,17 @@ export class ResponseBody extends Readable {
     })
   }
 
+  /** @internal the free part of the destination, at most `max` bytes, while the body is read into one */
+  inPlace(max: number): Buffer | undefined {
+    if (this.mode !== 'into' || !this.into || this.into.got >= this.into.dst.length) return undefined
+    return this.into.dst.subarray(this.into.got, this.into.got + Math.min(max, this.into.dst.length - this.into.got))
+  }
+
+  /** @internal `n` bytes landed in the slice inPlace() gave */
+  advance(n: number): void {
+    if (this.into) this.into.got += n
+  }
+
   /** @internal bytes of the body, valid only during this call */
   deliver(bytes: Buffer): void {
     if (this.mode === 'into' && this.into) {
@@ -363,14 +386,17 @@ class Connection {
 
   constructor(
     readonly key: string,
-    socket: (onread: {buffer: Buffer; callback: (n: number, buf: Buffer) => boolean}) => Socket,
+    socket: (onread: {buffer: () => Buffer; callback: (n: number, buf: Buffer) => boolean}) => Socket,
     private readonly pool: RangeGetHandler,
   ) {
-    const buffer = Buffer.allocUnsafe(READ_BYTES)
+    const own = Buffer.allocUnsafe(READ_BYTES)
     this.socket = socket({
-      buffer,
+      // Node asks after each read where the next one lands: in the body's destination while a
+      // body of known length is read into one (the kernel's copy is then the only one), else here
+      buffer: () => this.exchange?.inPlace() ?? own,
       callback: (n, buf) => {
-        if (this.exchange) this.exchange.receive(buf.subarray(0, n))
+        if (buf !== own) this.exchange?.receivedInPlace(n)
+        else if (this.exchange) this.exchange.receive(buf.subarray(0, n))
         // bytes nobody asked for (between answers): the connection is out of step
         else this.destroy()
         return true
@@ -470,7 +496,8 @@ export class RangeGetHandler implements SdkRequestHandler {
       const conn = new Connection(
         key,
         (onread) => {
-          if (!secure) return netConnect({host, port, onread, noDelay: true})
+          // (Node's types have `onread.buffer` as a buffer only; a function returning one is documented too)
+          if (!secure) return netConnect({host, port, onread: onread as unknown as {buffer: Buffer; callback: (n: number, buf: Buffer) => boolean}, noDelay: true})
           // the SDK's HTTPS agent carries the TLS settings (CA, client certificates) the client was given
           const agent = (this.fallback.httpHandlerConfigs?.().httpsAgent as {options?: Record<string, unknown>} | undefined)?.options ?? {}
           const settings = Object.fromEntries(TLS_SETTINGS.filter((k) => agent[k] !== undefined).map((k) => [k, agent[k]]))
