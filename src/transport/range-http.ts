@@ -57,6 +57,8 @@ const READ_BYTES = 64 * 1024
 const MAX_HEAD_BYTES = 64 * 1024
 /** idle connections kept per host */
 const MAX_IDLE = 16
+/** connections open at once when the SDK's agent names no limit */
+const DEFAULT_MAX_SOCKETS = 16
 /** a connection silent this long while an answer is awaited is given up (and the GET retried) */
 const SILENCE_MS = 120_000
 
@@ -450,6 +452,7 @@ class Connection {
   destroy(): void {
     this.dead = true
     this.socket.destroy()
+    this.pool.forget(this)
   }
 }
 
@@ -461,6 +464,8 @@ export class RangeGetHandler implements SdkRequestHandler {
   readonly metadata = {handlerProtocol: 'http/1.1'}
   private readonly idle = new Map<string, Connection[]>()
   private readonly all = new Set<Connection>()
+  /** GETs waiting for a connection while as many are open as the SDK's agent allows */
+  private readonly waiting: (() => void)[] = []
   private destroyed = false
 
   constructor(
@@ -476,8 +481,7 @@ export class RangeGetHandler implements SdkRequestHandler {
     const head = requestHead(request, request.hostname)
     const key = `${request.protocol}//${host}:${port}`
     for (;;) {
-      const parked = this.idle.get(key)?.pop()
-      const conn = parked ?? (await this.connect(key, secure, host, port))
+      const {conn, parked} = await this.acquire(key, secure, host, port)
       try {
         const {response} = await conn.send(head, options)
         return {response}
@@ -487,6 +491,25 @@ export class RangeGetHandler implements SdkRequestHandler {
         if ((error as {staleConnection?: boolean}).staleConnection && parked) continue
         throw error
       }
+    }
+  }
+
+  /**
+   * A kept-alive connection to the host, else a new one while fewer are open than the SDK's agent
+   * allows (its maxSockets: ranges in flight + 2), else the next one freed, as the agent would queue.
+   */
+  private async acquire(key: string, secure: boolean, host: string, port: number): Promise<{conn: Connection; parked: boolean}> {
+    const agent = this.fallback.httpHandlerConfigs?.()[secure ? 'httpsAgent' : 'httpAgent'] as {maxSockets?: number} | undefined
+    const max = Math.max(1, agent?.maxSockets ?? DEFAULT_MAX_SOCKETS)
+    for (;;) {
+      if (this.destroyed) throw Object.assign(new Error('the S3 client was closed'), {name: 'AbortError'})
+      const parked = this.idle.get(key)?.pop()
+      if (parked) return {conn: parked, parked: true}
+      if (this.all.size < max) return {conn: await this.connect(key, secure, host, port), parked: false}
+      // at the limit with idle connections to another host: one of those makes room
+      const other = [...this.idle.values()].find((list) => list.length > 0)?.[0]
+      if (other) other.destroy()
+      else await new Promise<void>((resolve) => this.waiting.push(resolve))
     }
   }
 
@@ -530,20 +553,24 @@ export class RangeGetHandler implements SdkRequestHandler {
     if (this.destroyed || list.length >= MAX_IDLE) return conn.destroy()
     list.push(conn)
     this.idle.set(conn.key, list)
+    this.waiting.shift()?.()
   }
 
   /** @internal a closed connection leaves the pool */
   forget(conn: Connection): void {
-    this.all.delete(conn)
+    if (!this.all.delete(conn)) return
     const list = this.idle.get(conn.key)
     const at = list?.indexOf(conn) ?? -1
     if (list && at >= 0) list.splice(at, 1)
+    this.waiting.shift()?.()
   }
 
   destroy(): void {
     this.destroyed = true
     for (const conn of [...this.all]) conn.destroy()
     this.idle.clear()
+    // GETs still waiting for a connection fail (their reader is gone)
+    for (const wake of this.waiting.splice(0)) wake()
     this.fallback.destroy?.()
   }
 

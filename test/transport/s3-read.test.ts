@@ -144,6 +144,28 @@ describe('s3:// read in place: ranged GETs received straight into the range buff
     assert.deepEqual(store.ifMatch, Array(5).fill(etag))
   })
 
+  it('reads side by side share as many connections as the SDK agent allows (ranges in flight + 2), the rest wait their turn', async () => {
+    const store = await storeProxy(s3.endpoint, () => undefined)
+    const bundle = await openS3RandomAccess(url(), {endpoint: store.endpoint, concurrency: 1})
+    try {
+      // four reads of a range and a half each, two GETs in flight per read: eight GETs wanted at once
+      const at = [0, 1, 2, 3].map((i) => i * RANGE_BYTES)
+      const got = await Promise.all(
+        at.map(async (offset) => {
+          const parts: Buffer[] = []
+          for await (const chunk of bundle.read(offset, RANGE_BYTES + RANGE_BYTES / 2)) parts.push(Buffer.from(chunk))
+          return Buffer.concat(parts)
+        }),
+      )
+      for (const [i, offset] of at.entries()) assert.equal(sha(got[i] as Buffer), sha(object.subarray(offset, offset + RANGE_BYTES + RANGE_BYTES / 2)))
+      assert.equal(store.gets, 8)
+      // three for the GETs, one for the HEAD (the SDK's own)
+      assert.ok(store.connections <= 4, `${store.connections} connections`)
+    } finally {
+      await bundle.close()
+    }
+  })
+
   it('fetches a range again when the store cuts it short: the bytes arrive whole and in order', async () => {
     const store = await storeProxy(s3.endpoint, (get) => (get === 2 ? 'cut' : undefined))
     assert.equal(sha(await readAll(store.endpoint)), sha(object))
