@@ -441,11 +441,14 @@ class Connection {
     this.pool.park(this)
   }
 
+  /** Stops reading until the body's reader wants more: a slow reader is not a silent store, so the clock stops too. */
   pause(): void {
     this.socket.pause()
+    this.socket.setTimeout(0)
   }
 
   resume(): void {
+    this.socket.setTimeout(SILENCE_MS)
     this.socket.resume()
   }
 
