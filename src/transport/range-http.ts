@@ -7,9 +7,10 @@ import {connect as tlsConnect, type ConnectionOptions} from 'node:tls'
  * from a store on the same host cost 1.8-2.4 s of CPU through node:http (curl: 0.3 s): Node's HTTP
  * client reads each 64 KiB from the socket into a freshly allocated buffer, so every byte received
  * is a page fault, and the external memory drives the collector through a full mark-compact of the
- * whole heap every few tens of MB. Here each connection reads into one buffer of its own (the socket
- * `onread` option), and a body's bytes are copied from it straight into the caller's range buffer:
- * nothing is allocated per read, and the same 512 MB cost 0.5 s.
+ * whole heap every few tens of MB. Here a connection reads with the socket `onread` option: the
+ * head into one buffer of its own, and a body of known length straight into the caller's range
+ * buffer, so the kernel's copy is the only one and nothing is allocated per read. The same 512 MB
+ * cost 0.5 s.
  *
  * Only the transfer is done here: the SDK still resolves the endpoint (path-style, region), takes
  * the credentials from its chain, signs the request and parses the answer (an error's XML included),
@@ -259,9 +260,9 @@ class Exchange {
 
 /**
  * A response body. It is a plain Readable for whoever reads it so (the SDK reads an error's XML
- * this way); `readInto` instead copies the body from the connection's buffer straight into the
- * caller's, one copy in all. Until one of the two begins, bytes that came with the head are kept
- * and the socket paused, so nothing is lost and nothing piles up.
+ * this way); `readInto` instead has the socket read the body into the caller's buffer (only bytes
+ * that came with the head, or a chunked body, are copied there). Until one of the two begins, those
+ * bytes are kept and the socket paused, so nothing is lost and nothing piles up.
  */
 export class ResponseBody extends Readable {
   private mode: 'waiting' | 'stream' | 'into' = 'waiting'
