@@ -270,7 +270,7 @@ export class ResponseBody extends Readable {
   private ended = false
   /** a failure before anyone read: reported to the first reader (an 'error' nobody listens to would end the process) */
   private failure: Error | undefined
-  private into: {dst: Buffer; got: number; resolve: (n: number) => void; reject: (e: Error) => void} | undefined
+  private into: {dst: Buffer; got: number; landed?: (n: number) => void; resolve: (n: number) => void; reject: (e: Error) => void} | undefined
 
   constructor(
     private readonly conn: Connection,
@@ -282,14 +282,15 @@ export class ResponseBody extends Readable {
   /**
    * Fills `dst` from its start with the body; resolves with the body's length once it has ended, or
    * as soon as it proves longer than `dst` (the count so far, more than dst.length; the connection
-   * is then dropped). Only for a body not yet read otherwise.
+   * is then dropped). `landed` is told how many bytes are in `dst` as they arrive, so that a body
+   * cut short still tells how much of it came. Only for a body not yet read otherwise.
    */
-  readInto(dst: Buffer): Promise<number> {
+  readInto(dst: Buffer, landed?: (n: number) => void): Promise<number> {
     if (this.mode !== 'waiting') return Promise.reject(new Error('the response body is already being read'))
     this.mode = 'into'
     if (this.failure) return Promise.reject(this.failure)
     return new Promise<number>((resolve, reject) => {
-      this.into = {dst, got: 0, resolve, reject}
+      this.into = {dst, got: 0, landed, resolve, reject}
       for (const b of this.kept.splice(0)) {
         this.deliver(b)
         if (!this.into) return
@@ -307,7 +308,9 @@ export class ResponseBody extends Readable {
 
   /** @internal `n` bytes landed in the slice inPlace() gave */
   advance(n: number): void {
-    if (this.into) this.into.got += n
+    if (!this.into) return
+    this.into.got += n
+    this.into.landed?.(this.into.got)
   }
 
   /** @internal bytes of the body, valid only during this call */
@@ -323,6 +326,7 @@ export class ResponseBody extends Readable {
       }
       bytes.copy(dst, this.into.got)
       this.into.got += bytes.length
+      this.into.landed?.(this.into.got)
     } else if (this.mode === 'stream') {
       if (!this.push(Buffer.from(bytes))) this.conn.pause()
     } else if (this.mode === 'waiting') {

@@ -47,24 +47,37 @@ export class S3Object {
     }
   }
 
-  /** The bytes [start, start + length) as one buffer (`into`, when given, is reused), under the retry policy. */
+  /**
+   * The bytes [start, start + length) as one buffer (`into`, when given, is reused), under the retry
+   * policy. A connection cut mid-range costs only the rest of it: the bytes already in the buffer
+   * are of the version the ETag names (If-Match), so the next attempt asks for what follows them.
+   */
   async range(start: number, length: number, into?: Buffer): Promise<Buffer> {
     if (length === 0) return Buffer.alloc(0)
+    const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length)
+    const tooLong = () => new AirlockError('SIZE_MISMATCH', `the store sent more than the ${length} bytes asked for at ${start}`, {subject: this.url})
+    let done = 0
     try {
-      return await withRetry(async () => {
-        const out = await this.client.send(new GetObjectCommand({Bucket: this.loc.bucket, Key: this.loc.key, Range: `bytes=${start}-${start + length - 1}`, ...(this.etag ? {IfMatch: this.etag} : {})}))
-        const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length)
-        const tooLong = () => new AirlockError('SIZE_MISMATCH', `the store sent more than the ${length} bytes asked for at ${start}`, {subject: this.url})
-        if (out.ContentLength !== undefined && out.ContentLength > length) {
+      await withRetry(async () => {
+        const from = done
+        const out = await this.client.send(new GetObjectCommand({Bucket: this.loc.bucket, Key: this.loc.key, Range: `bytes=${start + from}-${start + length - 1}`, ...(this.etag ? {IfMatch: this.etag} : {})}))
+        if (out.ContentLength !== undefined && out.ContentLength > length - from) {
           ;(out.Body as Readable | undefined)?.destroy()
           throw tooLong()
         }
-        const got = out.Body instanceof ResponseBody ? await out.Body.readInto(buf) : await copyInto(out.Body as Readable, buf)
-        if (got > length) throw tooLong()
-        // a range cut short is a network accident: worth another attempt
-        if (got !== length) throw Object.assign(new Error(`range at ${start} ended after ${got} of ${length} bytes`), {code: 'ECONNRESET'})
-        return buf
+        // bytes placed by position must be the bytes asked for: a store (or proxy) answering another range is refused
+        if (out.ContentRange && !out.ContentRange.startsWith(`bytes ${start + from}-`)) {
+          ;(out.Body as Readable | undefined)?.destroy()
+          throw new AirlockError('S3_ERROR', `the store answered ${out.ContentRange} when asked for bytes ${start + from}-${start + length - 1} of ${this.url}`, {subject: this.url, hint: 'check --endpoint and any proxy between airlock and the store'})
+        }
+        const rest = buf.subarray(from)
+        const landed = (n: number) => (done = from + n)
+        const got = out.Body instanceof ResponseBody ? await out.Body.readInto(rest, landed) : await copyInto(out.Body as Readable, rest, landed)
+        if (got > rest.length) throw tooLong()
+        // a range cut short is a network accident: worth another attempt (for the rest)
+        if (done !== length) throw Object.assign(new Error(`range at ${start} ended after ${done} of ${length} bytes`), {code: 'ECONNRESET'})
       })
+      return buf
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'HTTP_PROTOCOL') {
         throw new AirlockError('S3_ERROR', `the store's answer for ${this.url} at byte ${start} is not valid HTTP: ${(error as Error).message}`, {subject: this.url, hint: 'check --endpoint and any proxy between airlock and the store', cause: error})
@@ -112,8 +125,11 @@ export class S3Object {
   }
 }
 
-/** A body read as a stream (a handler other than ours) into `buf`: its length, or more than buf.length when it is longer. */
-async function copyInto(body: Readable, buf: Buffer): Promise<number> {
+/**
+ * A body read as a stream (a handler other than ours) into `buf`: its length, or more than
+ * buf.length when it is longer; `landed` is told how many bytes are in `buf` as they arrive.
+ */
+async function copyInto(body: Readable, buf: Buffer, landed: (n: number) => void): Promise<number> {
   let got = 0
   for await (const data of body) {
     const chunk = data as Buffer
@@ -123,6 +139,7 @@ async function copyInto(body: Readable, buf: Buffer): Promise<number> {
     }
     chunk.copy(buf, got)
     got += chunk.length
+    landed(got)
   }
   return got
 }

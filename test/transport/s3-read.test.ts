@@ -17,7 +17,7 @@ import {startS3, type TestS3} from '../support/s3.js'
 const MiB = 1024 * 1024
 
 /** How the store in front of s3rver misbehaves, GET by GET (1-based); undefined passes the answer on. */
-type Fault = 'cut' | 'long' | 'chunked' | 'stale' | 'garbage'
+type Fault = 'cut' | 'long' | 'chunked' | 'stale' | 'garbage' | 'shifted'
 
 interface Store {
   endpoint: string
@@ -25,6 +25,8 @@ interface Store {
   connections: number
   /** If-Match of every GET, in order */
   ifMatch: (string | undefined)[]
+  /** Range of every GET, in order */
+  ranges: (string | undefined)[]
   /** answers a GET whose If-Match differs from this with 412, as S3 does for a replaced object */
   etag: string | undefined
 }
@@ -35,11 +37,12 @@ interface Store {
  */
 async function storeProxy(target: string, fault: (get: number) => Fault | undefined, tls?: {cert: Buffer; key: Buffer}): Promise<Store> {
   const to = new URL(target)
-  const store: Store = {endpoint: '', gets: 0, connections: 0, ifMatch: [], etag: undefined}
+  const store: Store = {endpoint: '', gets: 0, connections: 0, ifMatch: [], ranges: [], etag: undefined}
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const get = req.method === 'GET' ? ++store.gets : 0
     const how = get ? fault(get) : undefined
     if (get) store.ifMatch.push(req.headers['if-match'] as string | undefined)
+    if (get) store.ranges.push(req.headers.range)
     if (get && store.etag !== undefined && req.headers['if-match'] !== store.etag) {
       const xml = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-Match</Condition></Error>'
       // chunked, as S3 sends its errors
@@ -53,7 +56,9 @@ async function storeProxy(target: string, fault: (get: number) => Fault | undefi
       res.socket?.end('SSH-2.0-OpenSSH_9.6\r\n\r\n')
       return
     }
-    const up = request({host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers}, (answer) => {
+    // a broken cache in between: the first range's bytes whatever was asked
+    const headers = how === 'shifted' ? {...req.headers, range: `bytes=0-${Number(/-(\d+)$/.exec(req.headers.range ?? '')?.[1]) - Number(/=(\d+)-/.exec(req.headers.range ?? '')?.[1])}`} : req.headers
+    const up = request({host: to.hostname, port: to.port, method: req.method, path: req.url, headers}, (answer) => {
       const headers = {...answer.headers}
       const size = Number(headers['content-length'] ?? 0)
       if (how === 'chunked') delete headers['content-length']
@@ -166,10 +171,25 @@ describe('s3:// read in place: ranged GETs received straight into the range buff
     }
   })
 
-  it('fetches a range again when the store cuts it short: the bytes arrive whole and in order', async () => {
+  it('fetches the rest of a range the store cuts short: the bytes arrive whole and in order', async () => {
     const store = await storeProxy(s3.endpoint, (get) => (get === 2 ? 'cut' : undefined))
     assert.equal(sha(await readAll(store.endpoint)), sha(object))
-    assert.equal(store.gets, 6, 'the cut range is asked for once more')
+    assert.equal(store.gets, 6, 'one GET more')
+    // the second range (bytes 8 MiB to 16 MiB) was cut near its middle: the next GET asks for what follows
+    const cut = store.ranges[1] as string
+    assert.equal(cut, `bytes=${RANGE_BYTES}-${2 * RANGE_BYTES - 1}`)
+    const again = store.ranges.find((r) => r !== cut && r?.endsWith(`-${2 * RANGE_BYTES - 1}`))
+    const from = Number(/^bytes=(\d+)-/.exec(again ?? '')?.[1])
+    assert.ok(from > RANGE_BYTES && from <= RANGE_BYTES * 1.5, `the retry asked for ${again}`)
+  })
+
+  it('refuses a store that answers another range than the one asked for (exit 4), never placing its bytes', async () => {
+    const store = await storeProxy(s3.endpoint, (get) => (get === 2 ? 'shifted' : undefined))
+    await assert.rejects(readAll(store.endpoint), (e: Error & {code?: string}) => {
+      assert.equal(e.code, 'S3_ERROR')
+      assert.match(e.message, new RegExp(`answered bytes 0-\\d+/\\d+ when asked for bytes ${RANGE_BYTES}-`))
+      return true
+    })
   })
 
   it('sends a GET again on a new connection when a kept-alive one closes unanswered', async () => {
