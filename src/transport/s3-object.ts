@@ -14,8 +14,9 @@ export const RANGE_BYTES = 8 * 1024 * 1024
 /**
  * A bundle object read in place with ranged GETs. Every GET carries If-Match with the ETag the HEAD
  * saw, so an object replaced while it is read fails (PreconditionFailed, exit 4) instead of yielding
- * bytes of two versions. Each range is fetched whole under the one retry policy: a connection cut
- * mid-range costs that range again, never a gap or a duplicate.
+ * bytes of two versions. Each range is completed under the one retry policy before it is handed
+ * out: a connection cut mid-range costs the rest of that range again, never a gap or a duplicate.
+ * The GETs' bodies land straight in the range buffers (range-http.ts).
  */
 export class S3Object {
   private constructor(
@@ -35,7 +36,7 @@ export class S3Object {
     const name = s3Url(loc)
     const inFlight = Math.max(1, settings.concurrency)
     const client = createS3Client({endpoint: settings.endpoint, region: settings.region, concurrency: inFlight})
-    // the GETs' bodies land straight in the range buffers (range-http.ts: half the CPU node:http costs)
+    // the GETs' bodies land straight in the range buffers (range-http.ts: a fraction of node:http's CPU)
     const config = client.config as unknown as {requestHandler: SdkRequestHandler}
     config.requestHandler = new RangeGetHandler(config.requestHandler)
     try {
