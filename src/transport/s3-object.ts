@@ -4,6 +4,7 @@ import type {Readable} from 'node:stream'
 import {READ_CHUNK} from '../bundle/entry.js'
 import {AirlockError} from '../ui/errors.js'
 import type {RandomAccessBundle} from './random-access.js'
+import {RangeGetHandler, ResponseBody, type SdkRequestHandler} from './range-http.js'
 import {createS3Client, fromS3Error, parseS3Url, s3Url, withRetry, type S3Location} from './s3.js'
 import type {S3ReadSettings} from './s3-input.js'
 
@@ -13,8 +14,9 @@ export const RANGE_BYTES = 8 * 1024 * 1024
 /**
  * A bundle object read in place with ranged GETs. Every GET carries If-Match with the ETag the HEAD
  * saw, so an object replaced while it is read fails (PreconditionFailed, exit 4) instead of yielding
- * bytes of two versions. Each range is fetched whole under the one retry policy: a connection cut
- * mid-range costs that range again, never a gap or a duplicate.
+ * bytes of two versions. Each range is completed under the one retry policy before it is handed
+ * out: a connection cut mid-range costs the rest of that range again, never a gap or a duplicate.
+ * The GETs' bodies land straight in the range buffers (range-http.ts).
  */
 export class S3Object {
   private constructor(
@@ -34,6 +36,9 @@ export class S3Object {
     const name = s3Url(loc)
     const inFlight = Math.max(1, settings.concurrency)
     const client = createS3Client({endpoint: settings.endpoint, region: settings.region, concurrency: inFlight})
+    // the GETs' bodies land straight in the range buffers (range-http.ts: a fraction of node:http's CPU)
+    const config = client.config as unknown as {requestHandler: SdkRequestHandler}
+    config.requestHandler = new RangeGetHandler(config.requestHandler)
     try {
       const head = await withRetry(() => client.send(new HeadObjectCommand({Bucket: loc.bucket, Key: loc.key})))
       return new S3Object(name, loc, client, head.ContentLength ?? 0, head.ETag ?? '', inFlight)
@@ -43,25 +48,41 @@ export class S3Object {
     }
   }
 
-  /** The bytes [start, start + length) as one buffer (`into`, when given, is reused), under the retry policy. */
+  /**
+   * The bytes [start, start + length) as one buffer (`into`, when given, is reused), under the retry
+   * policy. A connection cut mid-range costs only the rest of it: the bytes already in the buffer
+   * are of the version the ETag names (If-Match), so the next attempt asks for what follows them.
+   */
   async range(start: number, length: number, into?: Buffer): Promise<Buffer> {
     if (length === 0) return Buffer.alloc(0)
+    const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length)
+    const tooLong = () => new AirlockError('SIZE_MISMATCH', `the store sent more than the ${length} bytes asked for at ${start}`, {subject: this.url})
+    let done = 0
     try {
-      return await withRetry(async () => {
-        const out = await this.client.send(new GetObjectCommand({Bucket: this.loc.bucket, Key: this.loc.key, Range: `bytes=${start}-${start + length - 1}`, ...(this.etag ? {IfMatch: this.etag} : {})}))
-        const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length)
-        let got = 0
-        for await (const data of out.Body as Readable) {
-          const chunk = data as Buffer
-          if (got + chunk.length > length) throw new AirlockError('SIZE_MISMATCH', `the store sent more than the ${length} bytes asked for at ${start}`, {subject: this.url})
-          chunk.copy(buf, got)
-          got += chunk.length
+      await withRetry(async () => {
+        const from = done
+        const out = await this.client.send(new GetObjectCommand({Bucket: this.loc.bucket, Key: this.loc.key, Range: `bytes=${start + from}-${start + length - 1}`, ...(this.etag ? {IfMatch: this.etag} : {})}))
+        if (out.ContentLength !== undefined && out.ContentLength > length - from) {
+          ;(out.Body as Readable | undefined)?.destroy()
+          throw tooLong()
         }
-        // a range cut short is a network accident: worth another attempt
-        if (got !== length) throw Object.assign(new Error(`range at ${start} ended after ${got} of ${length} bytes`), {code: 'ECONNRESET'})
-        return buf
+        // bytes placed by position must be the bytes asked for: a store (or proxy) answering another range is refused
+        if (out.ContentRange && !out.ContentRange.startsWith(`bytes ${start + from}-`)) {
+          ;(out.Body as Readable | undefined)?.destroy()
+          throw new AirlockError('S3_ERROR', `the store answered ${out.ContentRange} when asked for bytes ${start + from}-${start + length - 1} of ${this.url}`, {subject: this.url, hint: 'check --endpoint and any proxy between airlock and the store'})
+        }
+        const rest = buf.subarray(from)
+        const landed = (n: number) => (done = from + n)
+        const got = out.Body instanceof ResponseBody ? await out.Body.readInto(rest, landed) : await copyInto(out.Body as Readable, rest, landed)
+        if (got > rest.length) throw tooLong()
+        // a range cut short is a network accident: worth another attempt (for the rest)
+        if (done !== length) throw Object.assign(new Error(`range at ${start} ended after ${done} of ${length} bytes`), {code: 'ECONNRESET'})
       })
+      return buf
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'HTTP_PROTOCOL') {
+        throw new AirlockError('S3_ERROR', `the store's answer for ${this.url} at byte ${start} is not valid HTTP: ${(error as Error).message}`, {subject: this.url, hint: 'check --endpoint and any proxy between airlock and the store', cause: error})
+      }
       throw fromS3Error(error, this.url, 'reading')
     }
   }
@@ -103,6 +124,25 @@ export class S3Object {
   close(): void {
     this.client.destroy()
   }
+}
+
+/**
+ * A body read as a stream (a handler other than ours) into `buf`: its length, or more than
+ * buf.length when it is longer; `landed` is told how many bytes are in `buf` as they arrive.
+ */
+async function copyInto(body: Readable, buf: Buffer, landed: (n: number) => void): Promise<number> {
+  let got = 0
+  for await (const data of body) {
+    const chunk = data as Buffer
+    if (got + chunk.length > buf.length) {
+      body.destroy()
+      return got + chunk.length
+    }
+    chunk.copy(buf, got)
+    got += chunk.length
+    landed(got)
+  }
+  return got
 }
 
 /** The whole object as one stream, for the tar walk of verify, inspect and extract. */
