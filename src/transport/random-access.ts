@@ -20,6 +20,12 @@ export interface RandomAccessBundle {
   read(offset: number, length: number): AsyncGenerator<Buffer>
   /** a small range as one buffer (headers, manifests) */
   readBuffer(offset: number, length: number): Promise<Buffer>
+  /**
+   * Fills `into` with the bytes from `offset` on, for a caller that reuses its buffers (images serve
+   * sends a blob through a few buffers instead of allocating one per chunk). Absent where each read
+   * yields a fresh buffer anyway (S3): use `read` there.
+   */
+  readInto?(into: Buffer, offset: number): Promise<void>
   close(): Promise<void>
 }
 
@@ -88,31 +94,43 @@ async function openFileRandomAccess(input: string): Promise<RandomAccessBundle> 
       throw fromFsError(error, s.path, 'part')
     }))
 
+  const checkRange = (offset: number, length: number) => {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
+      throw new AirlockError('TRUNCATED', `${input}: the range ${offset}+${length} lies beyond the end of the bundle (${size} bytes)`, {subject: input, hint: 'the bundle is cut short; copy it again'})
+    }
+  }
+  /** Fills `into` from the bundle position `at` on, across part boundaries. */
+  const fill = async (into: Buffer, at: number): Promise<void> => {
+    let got = 0
+    for (const s of segments) {
+      if (got === into.length) break
+      const pos = at + got
+      if (pos >= s.offset + s.size) continue
+      const handle = await handleOf(s)
+      const want = Math.min(into.length, got + s.offset + s.size - pos)
+      while (got < want) {
+        const {bytesRead} = await handle.read(into, got, want - got, at + got - s.offset)
+        if (bytesRead === 0) throw new AirlockError('TRUNCATED', `${s.path} ended early at ${at + got - s.offset} bytes`, {subject: s.path, hint: 'the file shrank while it was read; copy it again'})
+        got += bytesRead
+      }
+    }
+  }
+
   const bundle: RandomAccessBundle = {
     size,
     async *read(offset: number, length: number) {
-      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
-        throw new AirlockError('TRUNCATED', `${input}: the range ${offset}+${length} lies beyond the end of the bundle (${size} bytes)`, {subject: input, hint: 'the bundle is cut short; copy it again'})
+      checkRange(offset, length)
+      for (let pos = offset; pos < offset + length; ) {
+        // a fresh buffer per chunk: callers keep them (push retries a range, S3 uploads hold parts)
+        const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, offset + length - pos))
+        await fill(buf, pos)
+        pos += buf.length
+        yield buf
       }
-      let pos = offset
-      const end = offset + length
-      for (const s of segments) {
-        if (pos >= end) break
-        if (pos >= s.offset + s.size) continue
-        const handle = await handleOf(s)
-        while (pos < end && pos < s.offset + s.size) {
-          const want = Math.min(READ_CHUNK, end - pos, s.offset + s.size - pos)
-          const buf = Buffer.allocUnsafe(want)
-          let got = 0
-          while (got < want) {
-            const {bytesRead} = await handle.read(buf, got, want - got, pos - s.offset + got)
-            if (bytesRead === 0) throw new AirlockError('TRUNCATED', `${s.path} ended early at ${pos - s.offset + got} bytes`, {subject: s.path, hint: 'the file shrank while it was read; copy it again'})
-            got += bytesRead
-          }
-          pos += want
-          yield buf
-        }
-      }
+    },
+    async readInto(into: Buffer, offset: number) {
+      checkRange(offset, into.length)
+      await fill(into, offset)
     },
     async readBuffer(offset: number, length: number) {
       const chunks: Buffer[] = []
