@@ -3,6 +3,7 @@ import {open, stat, type FileHandle} from 'node:fs/promises'
 import {READ_CHUNK} from '../bundle/entry.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
 import {isGzipMagic} from '../util/fs.js'
+import {identityOf, pinnable, sameFile, unchanged, type FileIdentity} from './file-pin.js'
 import {openPartsIndex, partsIndexFor} from './parts.js'
 import {isS3Url, s3ReadSettings} from './s3-input.js'
 
@@ -26,7 +27,25 @@ export interface RandomAccessBundle {
    * yields a fresh buffer anyway (S3): use `read` there.
    */
   readInto?(into: Buffer, offset: number): Promise<void>
+  /**
+   * Pins the identity of every file the bundle is read from (see BundlePin), through the handles it
+   * reads with; undefined when a change could go unseen (S3, a network file system, a file changed
+   * in the last seconds): the caller then hashes what it reads.
+   */
+  pin?(): Promise<BundlePin | undefined>
   close(): Promise<void>
+}
+
+/**
+ * The files of a bundle as they were when pinned. Taken before the bundle is verified and checked
+ * after, it says the bytes verified are the bytes these handles read; checked after a blob is read,
+ * that the blob is still what was verified, without hashing it again.
+ */
+export interface BundlePin {
+  /** after verifying by path: each path still names the file pinned, and none has changed */
+  checkPaths(): Promise<void>
+  /** none of the files holding [offset, offset + length) has changed since it was pinned */
+  check(offset: number, length: number): Promise<void>
 }
 
 interface Segment {
@@ -34,6 +53,7 @@ interface Segment {
   offset: number
   size: number
   handle?: Promise<FileHandle>
+  pinned?: FileIdentity
 }
 
 /** `input`: a bundle file, its first part, its `.split.json` index, or `s3://BUCKET/KEY` (ranged GETs). A gzip bundle has no offsets to seek to and is refused. */
@@ -71,6 +91,8 @@ async function isGzip(bundle: RandomAccessBundle): Promise<boolean> {
 
 async function openFileRandomAccess(input: string): Promise<RandomAccessBundle> {
   const index = await partsIndexFor(input)
+  // before the index is read, so that a pin covers the very index these parts came from
+  const indexIdentity = index ? await stat(index, {bigint: true}).then(identityOf, () => undefined) : undefined
   let segments: Segment[]
   if (index) {
     segments = (await openPartsIndex(index)).parts.map((p) => ({path: p.path, offset: p.offset, size: p.size}))
@@ -131,6 +153,32 @@ async function openFileRandomAccess(input: string): Promise<RandomAccessBundle> 
     async readInto(into: Buffer, offset: number) {
       checkRange(offset, into.length)
       await fill(into, offset)
+    },
+    async pin() {
+      if (index && !(indexIdentity && (await pinnable(index, indexIdentity)))) return undefined
+      for (const s of segments) {
+        s.pinned = identityOf(await (await handleOf(s)).stat({bigint: true}))
+        if (s.pinned.size !== BigInt(s.size) || !(await pinnable(s.path, s.pinned))) return undefined
+      }
+      const changed = (path: string) =>
+        new AirlockError('DIGEST_MISMATCH', `${path} changed on disk after the bundle was verified`, {subject: path, hint: 'whatever writes the bundle must finish first; then run bundle verify, and serve again'})
+      const checkHandle = async (s: Segment) => {
+        if (!unchanged(s.pinned as FileIdentity, identityOf(await (await handleOf(s)).stat({bigint: true})))) throw changed(s.path)
+      }
+      return {
+        async checkPaths() {
+          const indexNow = index ? await stat(index, {bigint: true}).then(identityOf, () => undefined) : undefined
+          if (index && !(indexNow && unchanged(indexIdentity as FileIdentity, indexNow))) throw changed(index)
+          for (const s of segments) {
+            const now = await stat(s.path, {bigint: true}).then(identityOf, () => undefined)
+            if (!now || !sameFile(now, s.pinned as FileIdentity)) throw changed(s.path)
+            await checkHandle(s)
+          }
+        },
+        async check(offset: number, length: number) {
+          for (const s of segments) if (s.offset < offset + length && offset < s.offset + s.size) await checkHandle(s)
+        },
+      }
     },
     async readBuffer(offset: number, length: number) {
       const chunks: Buffer[] = []
