@@ -36,6 +36,11 @@ export interface ServeResult {
   url: string
   tls: boolean
   verified: boolean
+  /**
+   * true: every blob is hashed as it is sent (--no-verify, S3, a network file system, a bundle
+   * changed just before serve started); false: checked against the files pinned at verification
+   */
+  rehash: boolean
   images: ServedImage[]
   /** tags two images claim (same repository path from two registries): the first listed wins */
   conflicts: string[]
@@ -94,6 +99,7 @@ export async function serveBundleImages(options: ServeOptions): Promise<ImageSer
       url: `${tls ? 'https' : 'http'}://${address}`,
       tls: Boolean(tls),
       verified: Boolean(options.trust),
+      rehash: !pin,
       images: images.map((i) => ({...i, reference: `${address}/${i.repository}${i.tag ? `:${i.tag}` : ''}@${i.digest}`})),
       conflicts,
     }

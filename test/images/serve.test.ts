@@ -247,14 +247,15 @@ describe('images serve', function () {
     await new Promise((r) => setTimeout(r, Math.max(0, newest + 2100 - Date.now())))
     const digest = f.app1.layers[0]!.digest
     const at = (await locateEntries(bundle)).get(`images/blobs/sha256/${digest.slice(7)}`)!
-    const cases: Array<{args: string[]; files: Array<{path: string; size: number}>}> = [
-      {args: [whole, '--trust', f.keys.pub], files: [{path: whole, size: at.offset + at.size}]},
-      {args: [loose, '--no-verify'], files: [{path: loose, size: at.offset + at.size}]},
-      {args: [split.json.index, '--trust', f.keys.pub], files: split.json.parts},
+    const cases: Array<{args: string[]; files: Array<{path: string; size: number}>; rehash: boolean}> = [
+      {args: [whole, '--trust', f.keys.pub], files: [{path: whole, size: at.offset + at.size}], rehash: false},
+      {args: [loose, '--no-verify'], files: [{path: loose, size: at.offset + at.size}], rehash: true},
+      {args: [split.json.index, '--trust', f.keys.pub], files: split.json.parts, rehash: false},
     ]
     for (const c of cases) {
       const s = await serve(c.args)
       try {
+        assert.equal(s.json.rehash, c.rehash, c.args.join(' '))
         const url = `http://${s.json.address}/v2/team/app1/blobs/${digest}`
         assert.equal(sha256(Buffer.from(await (await fetch(url)).arrayBuffer())), digest, c.args.join(' '))
         await flipByte(c.files, at.offset + 100)
