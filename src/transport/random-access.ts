@@ -39,7 +39,9 @@ export interface RandomAccessBundle {
 /**
  * The files of a bundle as they were when pinned. Taken before the bundle is verified and checked
  * after, it says the bytes verified are the bytes these handles read; checked after a blob is read,
- * that the blob is still what was verified, without hashing it again.
+ * that the blob is still what was verified, without hashing it again. It cannot see a writer that
+ * mapped the file for writing beforehand, nor a path swapped to another file and back while the
+ * verifier had it open by name (docs/differential-and-serve.md says so, and how to rule both out).
  */
 export interface BundlePin {
   /** after verifying by path: each path still names the file pinned, and none has changed */
