@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
-import {open, rename, stat, writeFile} from 'node:fs/promises'
+import {open, readFile, rename, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import {splitBundle} from '../../src/transport/parts.js'
 import {openRandomAccess} from '../../src/transport/random-access.js'
 import {makeTempDir} from '../support/cleanup.js'
 
@@ -41,6 +42,8 @@ describe('images serve: the bundle file pinned at verification', function () {
       // the same value written back still moves ctime: the pin cannot tell, so it refuses
       await writeByte(file, 2 << 20, 7)
       await assert.rejects(pin.check(1 << 20, 100), (e: {code: string; subject: string}) => e.code === 'DIGEST_MISMATCH' && e.subject === file)
+      // the same write while the bundle was being verified: serve stops before listening
+      await assert.rejects(pin.checkPaths(), (e: {code: string; subject: string}) => e.code === 'DIGEST_MISMATCH' && e.subject === file)
 
       const again = await openRandomAccess(other)
       try {
@@ -53,6 +56,36 @@ describe('images serve: the bundle file pinned at verification', function () {
       } finally {
         await again.close()
       }
+    } finally {
+      await bundle.close()
+    }
+  })
+
+  it('pins a split bundle: its index and every part, and reads across the part boundaries', async () => {
+    const dir = await makeTempDir('serve-pin')
+    const file = join(dir, 'split.tar')
+    const whole = Buffer.alloc(3_000_000)
+    for (let i = 0; i < whole.length; i++) whole[i] = (i * 13) % 253
+    await writeFile(file, whole)
+    const split = await splitBundle(file, 1 << 20)
+    await settled(split.index)
+    const bundle = await openRandomAccess(split.index)
+    try {
+      const into = Buffer.alloc(1_500_000)
+      await bundle.readInto?.(into, 1_000_000)
+      assert.ok(into.equals(whole.subarray(1_000_000, 2_500_000)))
+      const pin = await bundle.pin?.()
+      assert.ok(pin)
+      await pin.checkPaths()
+      // a part no blob in [0, 1 MiB) touches changes: only ranges it holds are refused
+      await writeByte(split.parts[2]!.path, 10, 1)
+      await pin.check(0, 1 << 20)
+      await assert.rejects(pin.check((2 << 20) + 5, 10), (e: {subject: string}) => e.subject === split.parts[2]!.path)
+      // an index rewritten while the parts were verified: they may not be the parts verified
+      const pin2 = await bundle.pin?.()
+      assert.equal(pin2, undefined, 'a part changed just now is not pinned again')
+      await writeFile(split.index, await readFile(split.index))
+      await assert.rejects(pin.checkPaths(), (e: {subject: string}) => e.subject === split.index)
     } finally {
       await bundle.close()
     }
