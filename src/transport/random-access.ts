@@ -55,7 +55,6 @@ interface Segment {
   offset: number
   size: number
   handle?: Promise<FileHandle>
-  pinned?: FileIdentity
 }
 
 /** `input`: a bundle file, its first part, its `.split.json` index, or `s3://BUCKET/KEY` (ranged GETs). A gzip bundle has no offsets to seek to and is refused. */
@@ -158,14 +157,16 @@ async function openFileRandomAccess(input: string): Promise<RandomAccessBundle> 
     },
     async pin() {
       if (index && !(indexIdentity && (await pinnable(index, indexIdentity)))) return undefined
+      const pinned = new Map<Segment, FileIdentity>()
       for (const s of segments) {
-        s.pinned = identityOf(await (await handleOf(s)).stat({bigint: true}))
-        if (s.pinned.size !== BigInt(s.size) || !(await pinnable(s.path, s.pinned))) return undefined
+        const id = identityOf(await (await handleOf(s)).stat({bigint: true}))
+        if (id.size !== BigInt(s.size) || !(await pinnable(s.path, id))) return undefined
+        pinned.set(s, id)
       }
       const changed = (path: string) =>
         new AirlockError('DIGEST_MISMATCH', `${path} changed on disk after the bundle was verified`, {subject: path, hint: 'whatever writes the bundle must finish first; then run bundle verify, and serve again'})
       const checkHandle = async (s: Segment) => {
-        if (!unchanged(s.pinned as FileIdentity, identityOf(await (await handleOf(s)).stat({bigint: true})))) throw changed(s.path)
+        if (!unchanged(pinned.get(s) as FileIdentity, identityOf(await (await handleOf(s)).stat({bigint: true})))) throw changed(s.path)
       }
       return {
         async checkPaths() {
@@ -173,7 +174,7 @@ async function openFileRandomAccess(input: string): Promise<RandomAccessBundle> 
           if (index && !(indexNow && unchanged(indexIdentity as FileIdentity, indexNow))) throw changed(index)
           for (const s of segments) {
             const now = await stat(s.path, {bigint: true}).then(identityOf, () => undefined)
-            if (!now || !sameFile(now, s.pinned as FileIdentity)) throw changed(s.path)
+            if (!now || !sameFile(now, pinned.get(s) as FileIdentity)) throw changed(s.path)
             await checkHandle(s)
           }
         },
