@@ -292,7 +292,7 @@ async function cpuOf(pid: number): Promise<number> {
 }
 
 async function serve(e: Env): Promise<{air: Sample; reg: Sample; serverRssMb: number; serverCpu: number}> {
-  const server = spawn(process.execPath, [BIN, 'images', 'serve', e.bundle, '--no-verify', '--listen', '127.0.0.1:0', '--json'], {stdio: ['ignore', 'pipe', 'pipe']})
+  const server = spawn(process.execPath, [BIN, 'images', 'serve', e.bundle, '--trust', e.keys.pub, '--listen', '127.0.0.1:0', '--json'], {stdio: ['ignore', 'pipe', 'pipe']})
   const gone = new Promise((r) => server.once('exit', r))
   onCleanup(async () => {
     if (server.exitCode === null && server.signalCode === null) {

@@ -4,7 +4,7 @@ import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 
 import {isDigest} from '../oci/digest.js'
-import type {RandomAccessBundle} from '../transport/random-access.js'
+import type {BundlePin, RandomAccessBundle} from '../transport/random-access.js'
 import {AirlockError} from '../ui/errors.js'
 import type {Located} from './bundle-read.js'
 import {hexOf, type Repository} from './serve-catalogue.js'
@@ -50,7 +50,13 @@ export function paginate(list: string[], url: URL, res: ServerResponse): string[
   return items
 }
 
-export async function answer(req: IncomingMessage, res: ServerResponse, repositories: Map<string, Repository>, bundle: RandomAccessBundle): Promise<void> {
+/** The bundle blobs are read from; `pin` when it was verified and its files pinned (see sendChecked). */
+export interface BlobSource {
+  bundle: RandomAccessBundle
+  pin?: BundlePin
+}
+
+export async function answer(req: IncomingMessage, res: ServerResponse, repositories: Map<string, Repository>, source: BlobSource): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     sendError(res, 405, 'UNSUPPORTED', 'this registry is read-only: it serves a bundle', {allow: 'GET, HEAD'})
     return
@@ -84,20 +90,71 @@ export async function answer(req: IncomingMessage, res: ServerResponse, reposito
   if (doc) return sendBytes(req, res, reference, doc.bytes.length, (start, length) => Readable.from([doc.bytes.subarray(start, start + length)]))
   const at = repo.blobs.get(reference)
   if (!at) return sendError(res, 404, 'BLOB_UNKNOWN', `blob ${name}@${reference} is not in this bundle`)
-  return sendBytes(req, res, reference, at.size, (start, length) => Readable.from(bundle.read(at.offset + start, length)), () => sendChecked(res, bundle, at, reference))
+  return sendBytes(req, res, reference, at.size, (start, length) => Readable.from(source.bundle.read(at.offset + start, length)), () => sendChecked(res, source, at, reference))
+}
+
+/** A piece of a blob to send; `release` hands its buffer back once the socket is done with it. */
+interface Chunk {
+  bytes: Buffer
+  release(): void
 }
 
 /**
- * A whole blob straight from the tar to the socket, hashed on the way: each chunk is written as the
- * next one is being read, with no stream in between (most pulls are whole blobs, and many are small:
- * a small blob leaves in one write with its headers). The last chunk is held back until the digest is
- * known: a blob changed on disk since the bundle was verified ends in a dropped connection, never in
- * bytes a client would accept.
+ * Blob buffers reused from one send to the next: a fresh 1 MiB buffer per chunk costs an allocation,
+ * page faults on untouched memory and garbage collection of external memory, which was a large share
+ * of the server's CPU, and on two cores that CPU is taken from the client pulling. A buffer comes
+ * back only from its socket write's callback, so none is ever refilled while the socket still holds
+ * it; one whose write never completes (a client gone) is left to the garbage collector.
  */
-async function sendChecked(res: ServerResponse, bundle: RandomAccessBundle, at: Located, digest: string): Promise<void> {
-  const hash = createHash('sha256')
-  const chunks = bundle.read(at.offset, at.size)
-  let held: Buffer | undefined
+const SEND_CHUNK = 1 << 20
+const SPARE_MAX = 16
+const spare: Buffer[] = []
+
+async function* chunksOf(bundle: RandomAccessBundle, offset: number, length: number): AsyncGenerator<Chunk> {
+  const readInto = bundle.readInto?.bind(bundle)
+  if (!readInto) {
+    // S3: one ranged GET streams the blob, each chunk a buffer of its own
+    for await (const bytes of bundle.read(offset, length)) yield {bytes, release: () => {}}
+    return
+  }
+  for (let pos = offset; pos < offset + length; ) {
+    const buf = spare.pop() ?? Buffer.allocUnsafeSlow(SEND_CHUNK)
+    const bytes = buf.subarray(0, Math.min(SEND_CHUNK, offset + length - pos))
+    try {
+      await readInto(bytes, pos)
+    } catch (error) {
+      spare.push(buf)
+      throw error
+    }
+    pos += bytes.length
+    yield {bytes, release: () => spare.length < SPARE_MAX && spare.push(buf)}
+  }
+}
+
+/**
+ * A whole blob straight from the tar to the socket: each chunk is written as the next one is being
+ * read, with no stream in between (most pulls are whole blobs, and many are small: a small blob
+ * leaves in one write with its headers). The last chunk is held back until the blob is known to be
+ * what was verified: a blob changed on disk since ends in a dropped connection, never in bytes a
+ * client would accept.
+ *
+ * Known how: when the bundle was verified at start and its files pinned (`source.pin`), by checking
+ * the pin before the first chunk is read and after the last: the files are the very ones verified
+ * (same device and inode, size, mtime and ctime of the open handles), so the bytes read between are
+ * the bytes verified, and hashing them again, the larger part of this server's CPU, would find
+ * nothing new. Otherwise (--no-verify, S3, a file a pin cannot vouch for), by hashing the blob on the
+ * way. Either way the same bytes are read and sent.
+ */
+async function sendChecked(res: ServerResponse, source: BlobSource, at: Located, digest: string): Promise<void> {
+  const {bundle, pin} = source
+  const hash = pin ? undefined : createHash('sha256')
+  await pin?.check(at.offset, at.size)
+  const chunks = chunksOf(bundle, at.offset, at.size)
+  let held: Chunk | undefined
+  const send = (c: Chunk, last: boolean) => {
+    const done = (error?: Error | null) => error || c.release()
+    return last ? (res.end(c.bytes, done), true) : res.write(c.bytes, done)
+  }
   try {
     const next = () => {
       const read = chunks.next()
@@ -109,15 +166,17 @@ async function sendChecked(res: ServerResponse, bundle: RandomAccessBundle, at: 
       const r = await ahead
       if (r.done) break
       ahead = next()
-      hash.update(r.value)
-      if (held && !res.write(held)) await drained(res)
+      hash?.update(r.value.bytes)
+      if (held && !send(held, false)) await drained(res)
       held = r.value
     }
   } finally {
     await chunks.return(undefined)
   }
-  if (hash.digest('hex') !== hexOf(digest)) throw new AirlockError('DIGEST_MISMATCH', `blob ${digest} in the bundle no longer matches its digest`, {subject: digest, hint: 'the bundle file changed while it was served; stop and run bundle verify'})
-  res.end(held)
+  await pin?.check(at.offset, at.size)
+  if (hash && hash.digest('hex') !== hexOf(digest)) throw new AirlockError('DIGEST_MISMATCH', `blob ${digest} in the bundle no longer matches its digest`, {subject: digest, hint: 'the bundle file changed while it was served; stop and run bundle verify'})
+  if (held) send(held, true)
+  else res.end()
 }
 
 /** Resolves when the socket takes more, rejects when the client has gone (so nothing waits forever). */

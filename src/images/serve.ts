@@ -36,6 +36,11 @@ export interface ServeResult {
   url: string
   tls: boolean
   verified: boolean
+  /**
+   * true: every blob is hashed as it is sent (--no-verify, S3, a network file system, a bundle
+   * changed just before serve started); false: checked against the files pinned at verification
+   */
+  rehash: boolean
   images: ServedImage[]
   /** tags two images claim (same repository path from two registries): the first listed wins */
   conflicts: string[]
@@ -67,14 +72,18 @@ export async function serveBundleImages(options: ServeOptions): Promise<ImageSer
   const bundle = await openRandomAccess(options.bundle)
   let server: Server | undefined
   try {
+    // Pinned before verifying and checked after: the bytes verified are the bytes served, and a blob
+    // is then checked against the pin instead of hashed again (see sendChecked)
+    const pin = options.trust ? await bundle.pin?.() : undefined
     const located = await locate(options, bundle, progress)
+    await pin?.checkPaths()
     const {repositories, images, conflicts} = await catalogue(options.bundle, bundle, located)
     const handler = (req: IncomingMessage, res: ServerResponse) => {
       const started = Date.now()
       const log = (how: string) => options.log?.(`${req.method} ${req.url} ${res.statusCode} ${Date.now() - started}ms${how}`)
       res.once('finish', () => log(''))
       res.once('close', () => res.writableFinished || log(' (cut short)'))
-      answer(req, res, repositories, bundle).catch((error: unknown) => {
+      answer(req, res, repositories, {bundle, pin}).catch((error: unknown) => {
         if (!res.headersSent) sendError(res, 500, 'UNKNOWN', (error as Error).message)
         else res.destroy(error as Error)
       })
@@ -90,6 +99,7 @@ export async function serveBundleImages(options: ServeOptions): Promise<ImageSer
       url: `${tls ? 'https' : 'http'}://${address}`,
       tls: Boolean(tls),
       verified: Boolean(options.trust),
+      rehash: !pin,
       images: images.map((i) => ({...i, reference: `${address}/${i.repository}${i.tag ? `:${i.tag}` : ''}@${i.digest}`})),
       conflicts,
     }

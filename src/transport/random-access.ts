@@ -3,6 +3,7 @@ import {open, stat, type FileHandle} from 'node:fs/promises'
 import {READ_CHUNK} from '../bundle/entry.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
 import {isGzipMagic} from '../util/fs.js'
+import {identityOf, pinnable, sameFile, unchanged, type FileIdentity} from './file-pin.js'
 import {openPartsIndex, partsIndexFor} from './parts.js'
 import {isS3Url, s3ReadSettings} from './s3-input.js'
 
@@ -20,7 +21,33 @@ export interface RandomAccessBundle {
   read(offset: number, length: number): AsyncGenerator<Buffer>
   /** a small range as one buffer (headers, manifests) */
   readBuffer(offset: number, length: number): Promise<Buffer>
+  /**
+   * Fills `into` with the bytes from `offset` on, for a caller that reuses its buffers (images serve
+   * sends a blob through a few buffers instead of allocating one per chunk). Absent where each read
+   * yields a fresh buffer anyway (S3): use `read` there.
+   */
+  readInto?(into: Buffer, offset: number): Promise<void>
+  /**
+   * Pins the identity of every file the bundle is read from (see BundlePin), through the handles it
+   * reads with; undefined when a change could go unseen (S3, a network file system, a file changed
+   * in the last seconds): the caller then hashes what it reads.
+   */
+  pin?(): Promise<BundlePin | undefined>
   close(): Promise<void>
+}
+
+/**
+ * The files of a bundle as they were when pinned. Taken before the bundle is verified and checked
+ * after, it says the bytes verified are the bytes these handles read; checked after a blob is read,
+ * that the blob is still what was verified, without hashing it again. It cannot see a writer that
+ * mapped the file for writing beforehand, nor a path swapped to another file and back while the
+ * verifier had it open by name (docs/differential-and-serve.md says so, and how to rule both out).
+ */
+export interface BundlePin {
+  /** after verifying by path: each path still names the file pinned, and none has changed */
+  checkPaths(): Promise<void>
+  /** none of the files holding [offset, offset + length) has changed since it was pinned */
+  check(offset: number, length: number): Promise<void>
 }
 
 interface Segment {
@@ -65,6 +92,8 @@ async function isGzip(bundle: RandomAccessBundle): Promise<boolean> {
 
 async function openFileRandomAccess(input: string): Promise<RandomAccessBundle> {
   const index = await partsIndexFor(input)
+  // before the index is read, so that a pin covers the very index these parts came from
+  const indexIdentity = index ? await stat(index, {bigint: true}).then(identityOf, () => undefined) : undefined
   let segments: Segment[]
   if (index) {
     segments = (await openPartsIndex(index)).parts.map((p) => ({path: p.path, offset: p.offset, size: p.size}))
@@ -88,30 +117,70 @@ async function openFileRandomAccess(input: string): Promise<RandomAccessBundle> 
       throw fromFsError(error, s.path, 'part')
     }))
 
+  const checkRange = (offset: number, length: number) => {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
+      throw new AirlockError('TRUNCATED', `${input}: the range ${offset}+${length} lies beyond the end of the bundle (${size} bytes)`, {subject: input, hint: 'the bundle is cut short; copy it again'})
+    }
+  }
+  /** Fills `into` from the bundle position `at` on, across part boundaries. */
+  const fill = async (into: Buffer, at: number): Promise<void> => {
+    let got = 0
+    for (const s of segments) {
+      if (got === into.length) break
+      const pos = at + got
+      if (pos >= s.offset + s.size) continue
+      const handle = await handleOf(s)
+      const want = Math.min(into.length, got + s.offset + s.size - pos)
+      while (got < want) {
+        const {bytesRead} = await handle.read(into, got, want - got, at + got - s.offset)
+        if (bytesRead === 0) throw new AirlockError('TRUNCATED', `${s.path} ended early at ${at + got - s.offset} bytes`, {subject: s.path, hint: 'the file shrank while it was read; copy it again'})
+        got += bytesRead
+      }
+    }
+  }
+
   const bundle: RandomAccessBundle = {
     size,
     async *read(offset: number, length: number) {
-      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
-        throw new AirlockError('TRUNCATED', `${input}: the range ${offset}+${length} lies beyond the end of the bundle (${size} bytes)`, {subject: input, hint: 'the bundle is cut short; copy it again'})
+      checkRange(offset, length)
+      for (let pos = offset; pos < offset + length; ) {
+        // a fresh buffer per chunk: callers keep them (push retries a range, S3 uploads hold parts)
+        const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, offset + length - pos))
+        await fill(buf, pos)
+        pos += buf.length
+        yield buf
       }
-      let pos = offset
-      const end = offset + length
+    },
+    async readInto(into: Buffer, offset: number) {
+      checkRange(offset, into.length)
+      await fill(into, offset)
+    },
+    async pin() {
+      if (index && !(indexIdentity && (await pinnable(index, indexIdentity)))) return undefined
+      const pinned = new Map<Segment, FileIdentity>()
       for (const s of segments) {
-        if (pos >= end) break
-        if (pos >= s.offset + s.size) continue
-        const handle = await handleOf(s)
-        while (pos < end && pos < s.offset + s.size) {
-          const want = Math.min(READ_CHUNK, end - pos, s.offset + s.size - pos)
-          const buf = Buffer.allocUnsafe(want)
-          let got = 0
-          while (got < want) {
-            const {bytesRead} = await handle.read(buf, got, want - got, pos - s.offset + got)
-            if (bytesRead === 0) throw new AirlockError('TRUNCATED', `${s.path} ended early at ${pos - s.offset + got} bytes`, {subject: s.path, hint: 'the file shrank while it was read; copy it again'})
-            got += bytesRead
+        const id = identityOf(await (await handleOf(s)).stat({bigint: true}))
+        if (id.size !== BigInt(s.size) || !(await pinnable(s.path, id))) return undefined
+        pinned.set(s, id)
+      }
+      const changed = (path: string) =>
+        new AirlockError('DIGEST_MISMATCH', `${path} changed on disk after the bundle was verified`, {subject: path, hint: 'whatever writes the bundle must finish first; then run bundle verify, and serve again'})
+      const checkHandle = async (s: Segment) => {
+        if (!unchanged(pinned.get(s) as FileIdentity, identityOf(await (await handleOf(s)).stat({bigint: true})))) throw changed(s.path)
+      }
+      return {
+        async checkPaths() {
+          const indexNow = index ? await stat(index, {bigint: true}).then(identityOf, () => undefined) : undefined
+          if (index && !(indexNow && unchanged(indexIdentity as FileIdentity, indexNow))) throw changed(index)
+          for (const s of segments) {
+            const now = await stat(s.path, {bigint: true}).then(identityOf, () => undefined)
+            if (!now || !sameFile(now, pinned.get(s) as FileIdentity)) throw changed(s.path)
+            await checkHandle(s)
           }
-          pos += want
-          yield buf
-        }
+        },
+        async check(offset: number, length: number) {
+          for (const s of segments) if (s.offset < offset + length && offset < s.offset + s.size) await checkHandle(s)
+        },
       }
     },
     async readBuffer(offset: number, length: number) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {spawn, type ChildProcess} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {copyFile, mkdir, open, readFile, writeFile} from 'node:fs/promises'
+import {copyFile, mkdir, open, readFile, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
 
@@ -232,6 +232,41 @@ describe('images serve', function () {
     }
   })
 
+  it('cuts a blob short once the bundle file changes on disk while served: verified, --no-verify, and split into parts', async () => {
+    const changing = join(dir, 'changing')
+    await mkdir(changing)
+    const whole = join(changing, 'verified.tar')
+    const loose = join(changing, 'no-verify.tar')
+    await copyFile(bundle, whole)
+    await copyFile(bundle, loose)
+    await copyFile(bundle, join(changing, 'parts.tar'))
+    const split = await runCli(['bundle', 'split', join(changing, 'parts.tar'), '--size', '200K', '--json'])
+    assert.equal(split.code, 0, split.stderr + split.stdout)
+    // a file changed in the last two seconds is hashed as it is sent; older ones are pinned instead
+    const newest = Math.max(...(await Promise.all([whole, ...split.json.parts.map((p: {path: string}) => p.path)].map(async (x) => (await stat(x)).ctimeMs))))
+    await new Promise((r) => setTimeout(r, Math.max(0, newest + 2100 - Date.now())))
+    const digest = f.app1.layers[0]!.digest
+    const at = (await locateEntries(bundle)).get(`images/blobs/sha256/${digest.slice(7)}`)!
+    const cases: Array<{args: string[]; files: Array<{path: string; size: number}>; rehash: boolean}> = [
+      {args: [whole, '--trust', f.keys.pub], files: [{path: whole, size: at.offset + at.size}], rehash: false},
+      {args: [loose, '--no-verify'], files: [{path: loose, size: at.offset + at.size}], rehash: true},
+      {args: [split.json.index, '--trust', f.keys.pub], files: split.json.parts, rehash: false},
+    ]
+    for (const c of cases) {
+      const s = await serve(c.args)
+      try {
+        assert.equal(s.json.rehash, c.rehash, c.args.join(' '))
+        const url = `http://${s.json.address}/v2/team/app1/blobs/${digest}`
+        assert.equal(sha256(Buffer.from(await (await fetch(url)).arrayBuffer())), digest, c.args.join(' '))
+        await flipByte(c.files, at.offset + 100)
+        await assert.rejects(fetch(url).then((r) => r.arrayBuffer()), c.args.join(' '))
+        await assert.rejects(skopeo(['copy', '--quiet', '--src-tls-verify=false', `docker://${s.json.address}/team/app1:1.0`, `oci:${join(changing, 'pulled')}:app1`]), c.args.join(' '))
+      } finally {
+        assert.equal(await s.stop(), 0)
+      }
+    }
+  })
+
   it('serves a differential bundle: manifests and configs, and 404 for the layers it leaves out', async () => {
     const spec = await writeImageSpec(dir, [`${f.plain.host}/team/app2:1.0`])
     const diff = join(dir, 'diff.tar')
@@ -282,12 +317,23 @@ describe('images serve', function () {
     await copyFile(bundle, file)
     const digest = f.app1.layers[0]!.digest
     const at = (await locateEntries(file)).get(`images/blobs/sha256/${digest.slice(7)}`)!
-    const handle = await open(file, 'r+')
-    const b = Buffer.alloc(1)
-    await handle.read(b, 0, 1, at.offset + 100)
-    b[0] = (b[0] as number) ^ 0xff
-    await handle.write(b, 0, 1, at.offset + 100)
-    await handle.close()
+    await flipByte([{path: file, size: at.offset + at.size}], at.offset + 100)
     return {file, digest}
+  }
+
+  /** Flips, in place, the byte at `offset` of the files joined in order (a bundle or its parts). */
+  async function flipByte(files: Array<{path: string; size: number}>, offset: number): Promise<void> {
+    let start = 0
+    const file = files.find((x) => offset < (start += x.size)) as {path: string; size: number}
+    const at = offset - (start - file.size)
+    const handle = await open(file.path, 'r+')
+    try {
+      const b = Buffer.alloc(1)
+      await handle.read(b, 0, 1, at)
+      b[0] = (b[0] as number) ^ 0xff
+      await handle.write(b, 0, 1, at)
+    } finally {
+      await handle.close()
+    }
   }
 })
