@@ -26,6 +26,7 @@ import {promisify} from 'node:util'
 import {makeKeys} from '../test/support/bundles.js'
 import {BIN} from '../test/support/paths.js'
 import {cleanupAll, onCleanup, startRegistry, tempDir, type Registry} from '../test/support/registry.js'
+import {airlockCommand, measure, type Sample} from './measure.js'
 import {checkSeeded, seedRegistry, writeScaleLayout, type Seeded} from './scale-seed.js'
 
 const run = promisify(execFile)
@@ -65,12 +66,6 @@ function parseArgs(argv: string[]): Args {
 
 // ---- measuring ----
 
-interface Sample {
-  seconds: number
-  rssMb: number
-  cpuSeconds: number
-}
-
 const ZERO: Sample = {seconds: 0, rssMb: 0, cpuSeconds: 0}
 
 /** Sums a sequence of processes (per-image loops): seconds and CPU add up, peak RSS is the largest. */
@@ -78,24 +73,7 @@ function add(a: Sample, b: Sample): Sample {
   return {seconds: a.seconds + b.seconds, rssMb: Math.max(a.rssMb, b.rssMb), cpuSeconds: a.cpuSeconds + b.cpuSeconds}
 }
 
-async function once(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Sample> {
-  const out = join(tmpdir(), `airlock-bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`)
-  const started = process.hrtime.bigint()
-  // stdout is thrown away (cat of a bundle, sha256sum lines), stderr kept for the error message
-  const child = spawn('/usr/bin/time', ['-o', out, '-f', '%M %U %S', cmd, ...args], {stdio: ['ignore', 'ignore', 'pipe'], env: {...process.env, ...env}})
-  let stderr = ''
-  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)))
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject)
-    child.once('close', resolve)
-  })
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  const timing = await readFile(out, 'utf8').catch(() => '')
-  await rm(out, {force: true})
-  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${code}): ${stderr}`)
-  const [rss, user, sys] = timing.trim().split(/\s+/).slice(-3).map(Number)
-  return {seconds, rssMb: (rss ?? 0) / 1024, cpuSeconds: (user ?? 0) + (sys ?? 0)}
-}
+const once = measure
 
 /** Best of `runs` (the machine is shared: the least disturbed run), `between` undoing each run. */
 async function best(runs: number, fn: () => Promise<Sample>, between?: () => Promise<void>): Promise<Sample> {
@@ -109,7 +87,8 @@ async function best(runs: number, fn: () => Promise<Sample>, between?: () => Pro
   return result as Sample
 }
 
-const airlock = (args: string[]) => once(process.execPath, [BIN, ...args])
+const [airlockBin, airlockPre] = airlockCommand(BIN)
+const airlock = (args: string[]) => once(airlockBin, [...airlockPre, ...args])
 const skopeo = (args: string[]) => once('skopeo', args, SKOPEO_ENV)
 
 // ---- the steps ----
@@ -292,7 +271,7 @@ async function cpuOf(pid: number): Promise<number> {
 }
 
 async function serve(e: Env): Promise<{air: Sample; reg: Sample; serverRssMb: number; serverCpu: number}> {
-  const server = spawn(process.execPath, [BIN, 'images', 'serve', e.bundle, '--trust', e.keys.pub, '--listen', '127.0.0.1:0', '--json'], {stdio: ['ignore', 'pipe', 'pipe']})
+  const server = spawn(airlockBin, [...airlockPre, 'images', 'serve', e.bundle, '--trust', e.keys.pub, '--listen', '127.0.0.1:0', '--json'], {stdio: ['ignore', 'pipe', 'pipe']})
   const gone = new Promise((r) => server.once('exit', r))
   onCleanup(async () => {
     if (server.exitCode === null && server.signalCode === null) {

@@ -10,24 +10,20 @@
  * --dir keeps the layout and bundle there and reuses them on the next run (default: a temp folder,
  * removed at the end).
  */
-import {execFile, spawn} from 'node:child_process'
+import {execFile} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {mkdir, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
-import {loadavg, tmpdir} from 'node:os'
+import {mkdir, readdir, stat, writeFile} from 'node:fs/promises'
+import {loadavg} from 'node:os'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
 import {makeKeys} from '../test/support/bundles.js'
 import {BIN} from '../test/support/paths.js'
 import {cleanupAll, tempDir} from '../test/support/registry.js'
+import {airlockCommand, measure, type Sample} from './measure.js'
 import {writeScaleLayout} from './scale-seed.js'
 
 const run = promisify(execFile)
-
-interface Sample {
-  seconds: number
-  cpu: number
-}
 
 function args(): {gb: number; images: number; runs: number; dir?: string} {
   const a: {gb: number; images: number; runs: number; dir?: string} = {gb: 0.5, images: 60, runs: 7}
@@ -43,25 +39,11 @@ function args(): {gb: number; images: number; runs: number; dir?: string} {
   return a
 }
 
-const airlockCmd = (): string[] => (process.env.AIRLOCK ? [process.env.AIRLOCK] : [process.execPath, BIN])
-
-async function once(cmd: string[]): Promise<Sample> {
-  const out = join(tmpdir(), `airlock-bench-time-${process.pid}-${Math.random().toString(36).slice(2)}`)
-  const started = process.hrtime.bigint()
-  const child = spawn('/usr/bin/time', ['-o', out, '-f', '%U %S', ...cmd], {stdio: ['ignore', 'ignore', 'pipe']})
-  let stderr = ''
-  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)))
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject)
-    child.once('close', resolve)
-  })
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  const timing = await readFile(out, 'utf8').catch(() => '')
-  await rm(out, {force: true})
-  if (code !== 0) throw new Error(`${cmd.join(' ')} failed (${code}): ${stderr}`)
-  const [user, sys] = timing.trim().split(/\s+/).slice(-2).map(Number)
-  return {seconds, cpu: (user ?? 0) + (sys ?? 0)}
+const airlockCmd = (): string[] => {
+  const [cmd, pre] = airlockCommand(BIN)
+  return [cmd, ...pre]
 }
+const once = ([cmd, ...args]: string[]): Promise<Sample> => measure(cmd as string, args)
 
 async function filesUnder(dir: string, prefix = ''): Promise<string[]> {
   const out: string[] = []
@@ -111,12 +93,12 @@ async function main(): Promise<void> {
   const size = (await stat(bundle)).size
   const load = loadavg().map((l) => l.toFixed(1)).join(' ')
   const line = (label: string, xs: Sample[]) =>
-    `  ${label.padEnd(22)} wall median ${median(xs.map((x) => x.seconds)).toFixed(3)} s (best ${Math.min(...xs.map((x) => x.seconds)).toFixed(3)})   CPU median ${median(xs.map((x) => x.cpu)).toFixed(2)} s (best ${Math.min(...xs.map((x) => x.cpu)).toFixed(2)})`
+    `  ${label.padEnd(22)} wall median ${median(xs.map((x) => x.seconds)).toFixed(3)} s (best ${Math.min(...xs.map((x) => x.seconds)).toFixed(3)})   CPU median ${median(xs.map((x) => x.cpuSeconds)).toFixed(2)} s (best ${Math.min(...xs.map((x) => x.cpuSeconds)).toFixed(2)})`
   console.log(`bundle ${(size / 1024 ** 2).toFixed(0)} MiB, ${entries} files, ${a.runs} runs interleaved, load ${load}, airlock = ${airlockCmd().join(' ')}`)
   console.log(line('openssl dgst -sha256', ossl))
   console.log(line('airlock bundle verify', air))
   const ratio = (f: (xs: number[]) => number, pick: (s: Sample) => number) => (f(air.map(pick)) / f(ossl.map(pick))).toFixed(2)
-  console.log(`  verify / openssl: wall ${ratio(median, (s) => s.seconds)} (best/best ${ratio((xs) => Math.min(...xs), (s) => s.seconds)}), CPU ${ratio(median, (s) => s.cpu)}   (target wall <= 1.0)`)
+  console.log(`  verify / openssl: wall ${ratio(median, (s) => s.seconds)} (best/best ${ratio((xs) => Math.min(...xs), (s) => s.seconds)}), CPU ${ratio(median, (s) => s.cpuSeconds)}   (target wall <= 1.0)`)
 }
 
 main()
