@@ -290,7 +290,7 @@ describe('both sides of the gap, end to end (built CLI, real registries, CA, par
       const printed = await sh('tar -xOf "$1" "$2"', [siteBundle, `${ROOT}/VERIFY.txt`])
       assert.equal(printed.code, 0, printed.stderr)
       await copyFile(ca.cert, join(isolated, 'release-ca.crt'))
-      const byHand = await sh(printed.stdout, [], {cwd: isolated, env: {PATH: process.env.PATH ?? '/usr/bin:/bin', TRUST_CA: 'release-ca.crt'}})
+      const byHand = await sh(printed.stdout, [], {cwd: isolated, env: {PATH: process.env.PATH ?? '/usr/bin:/bin', TRUST_CA: 'release-ca.crt', TMPDIR: isolated}})
       assert.equal(byHand.code, 0, byHand.stdout + byHand.stderr)
       assert.match(byHand.stdout, /Verified OK/)
       assert.match(byHand.stdout, new RegExp(`bundle verified: ${ROOT}`))
