@@ -1,6 +1,7 @@
 import {readSync} from 'node:fs'
 import {open, type FileHandle} from 'node:fs/promises'
 
+import {identityOf, type FileIdentity} from '../transport/file-pin.js'
 import {partsIndexFor} from '../transport/parts.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
 import {isGzipMagic} from '../util/fs.js'
@@ -30,6 +31,11 @@ export class FileBytes implements PositionalBytes {
     readonly size: number,
     private readonly path: string,
   ) {}
+
+  /** What the open file is and when it last changed (fstat of the descriptor every thread reads through). */
+  async identity(): Promise<FileIdentity> {
+    return identityOf(await this.handle.stat({bigint: true}))
+  }
 
   /**
    * The open file when `input` is a regular file holding an uncompressed tar; undefined for stdin, a

@@ -1,6 +1,7 @@
 import {availableParallelism} from 'node:os'
 
 import {checkSignerTrusted, parseSigner, type Trust} from '../signing/trust.js'
+import type {FileIdentity} from '../transport/file-pin.js'
 import {verifyDetached} from '../signing/keys.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
 import {
@@ -58,6 +59,12 @@ export interface EntrySink {
    * this thread anyway, so the bundle is read as one stream through reused buffers, not by position.
    */
   writesEveryBody?: boolean
+  /**
+   * After a plain file verified: the identity of the file the verifier read (through its own
+   * descriptor, opened by name). images serve compares it with the file it pinned, so that a path
+   * swapped to another file while it was verified cannot pass for the one served.
+   */
+  readFrom?(file: FileIdentity): void
 }
 
 export interface EntryWriter {
@@ -129,6 +136,7 @@ export async function verifyBundle(input: BundleInput, trust: Trust, sink?: Entr
     const reader = new TarReader(file ? new SeekSource(file) : await openBundleStream(input))
     try {
       const {manifest: _, signer, ...r} = await walkBundle(reader, input, {trust, sink, now, onProgress, file})
+      if (file && sink?.readFrom) sink.readFrom(await file.identity())
       return {bundle: r.bundle, verified: true, root: r.root, name: r.name, version: r.version, created: r.created, signer: signer as VerifiedSigner, entries: r.entries, contentBytes: r.contentBytes, images: r.images}
     } finally {
       await reader.close()

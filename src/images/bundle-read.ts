@@ -1,6 +1,7 @@
 import type {BundleManifest} from '../bundle/format.js'
 import {verifyBundle, walkBundleUnverified, type EntrySink} from '../bundle/verify.js'
 import type {Trust} from '../signing/trust.js'
+import type {FileIdentity} from '../transport/file-pin.js'
 import {openRandomAccess, type RandomAccessBundle} from '../transport/random-access.js'
 import {LAYOUT_DIR} from './contribute.js'
 
@@ -15,6 +16,8 @@ export interface LocatedBundle {
   located: Map<string, Located>
   manifest: BundleManifest
   verified: boolean
+  /** the file verified, when it was a plain file read by position (see EntrySink.readFrom) */
+  readFrom?: FileIdentity
 }
 
 /**
@@ -26,6 +29,7 @@ export interface LocatedBundle {
 export async function locateBundleEntries(bundle: RandomAccessBundle, input: string, options: {trust?: Trust; only?: string} = {}): Promise<LocatedBundle> {
   const located = new Map<string, Located>()
   let manifest: BundleManifest | undefined
+  let readFrom: FileIdentity | undefined
   const sink: EntrySink = {
     async open(rel, entry) {
       if (options.only === undefined || rel.startsWith(options.only)) located.set(rel, {size: entry.size, offset: entry.dataOffset})
@@ -34,11 +38,14 @@ export async function locateBundleEntries(bundle: RandomAccessBundle, input: str
     manifest(m) {
       manifest = m
     },
+    readFrom(file) {
+      readFrom = file
+    },
   }
   if (options.trust) await verifyBundle(input, options.trust, sink)
   else await walkBundleUnverified(bundle, input, sink)
   // both walks end in ENTRY_MISSING when there is no manifest.json
-  return {located, manifest: manifest as BundleManifest, verified: Boolean(options.trust)}
+  return {located, manifest: manifest as BundleManifest, verified: Boolean(options.trust), ...(readFrom ? {readFrom} : {})}
 }
 
 /** The image layout's entries only (`images/...`). */

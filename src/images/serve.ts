@@ -6,7 +6,7 @@ import type {Trust} from '../signing/trust.js'
 import {openRandomAccess, type RandomAccessBundle} from '../transport/random-access.js'
 import {AirlockError} from '../ui/errors.js'
 import {readSmallFile} from '../util/fs.js'
-import {locateBundleEntries, type Located} from './bundle-read.js'
+import {locateBundleEntries, type LocatedBundle} from './bundle-read.js'
 import {LAYOUT_DIR} from './contribute.js'
 import {answer, sendError} from './distribution-api.js'
 import {catalogue, type CatalogueImage} from './serve-catalogue.js'
@@ -75,8 +75,8 @@ export async function serveBundleImages(options: ServeOptions): Promise<ImageSer
     // Pinned before verifying and checked after: the bytes verified are the bytes served, and a blob
     // is then checked against the pin instead of hashed again (see sendChecked)
     const pin = options.trust ? await bundle.pin?.() : undefined
-    const located = await locate(options, bundle, progress)
-    await pin?.checkPaths()
+    const {located, readFrom} = await locate(options, bundle, progress)
+    await pin?.checkPaths(readFrom)
     const {repositories, images, conflicts} = await catalogue(options.bundle, bundle, located)
     const handler = (req: IncomingMessage, res: ServerResponse) => {
       const started = Date.now()
@@ -145,7 +145,7 @@ function listenOn(server: Server, listen: {host: string; port: number}, text: st
 }
 
 /** Offsets of the layout's entries: from the verifying pass itself, or from the same walk unhashed. */
-async function locate(options: ServeOptions, bundle: RandomAccessBundle, progress: (text: string) => void): Promise<Map<string, Located>> {
+async function locate(options: ServeOptions, bundle: RandomAccessBundle, progress: (text: string) => void): Promise<LocatedBundle> {
   if (options.trust) progress(`verifying ${options.bundle}`)
-  return (await locateBundleEntries(bundle, options.bundle, {trust: options.trust, only: `${LAYOUT_DIR}/`})).located
+  return locateBundleEntries(bundle, options.bundle, {trust: options.trust, only: `${LAYOUT_DIR}/`})
 }

@@ -40,12 +40,16 @@ export interface RandomAccessBundle {
  * The files of a bundle as they were when pinned. Taken before the bundle is verified and checked
  * after, it says the bytes verified are the bytes these handles read; checked after a blob is read,
  * that the blob is still what was verified, without hashing it again. It cannot see a writer that
- * mapped the file for writing beforehand, nor a path swapped to another file and back while the
- * verifier had it open by name (docs/differential-and-serve.md says so, and how to rule both out).
+ * mapped the file for writing beforehand (docs/differential-and-serve.md says so, and how to rule it
+ * out); a path swapped to another file and back while the verifier had it open by name is caught by
+ * checkPaths(verified) for a single file.
  */
 export interface BundlePin {
-  /** after verifying by path: each path still names the file pinned, and none has changed */
-  checkPaths(): Promise<void>
+  /**
+   * after verifying by path: each path still names the file pinned, and none has changed; `verified`
+   * (the identity of the file the verifier read, when it read one plain file) must be the pinned file
+   */
+  checkPaths(verified?: FileIdentity): Promise<void>
   /** none of the files holding [offset, offset + length) has changed since it was pinned */
   check(offset: number, length: number): Promise<void>
 }
@@ -169,7 +173,12 @@ async function openFileRandomAccess(input: string): Promise<RandomAccessBundle> 
         if (!unchanged(pinned.get(s) as FileIdentity, identityOf(await (await handleOf(s)).stat({bigint: true})))) throw changed(s.path)
       }
       return {
-        async checkPaths() {
+        async checkPaths(verified?: FileIdentity) {
+          // the verifier opened the path itself: a file swapped in for it and back again is caught here
+          const only = segments.length === 1 && !index ? segments[0] : undefined
+          if (verified && only && !unchanged(pinned.get(only) as FileIdentity, verified)) {
+            throw new AirlockError('DIGEST_MISMATCH', `${only.path} was replaced while it was verified: the file verified is not the file about to be served`, {subject: only.path, hint: 'keep the bundle in a folder only its owner can write; then serve again'})
+          }
           const indexNow = index ? await stat(index, {bigint: true}).then(identityOf, () => undefined) : undefined
           if (index && !(indexNow && unchanged(indexIdentity as FileIdentity, indexNow))) throw changed(index)
           for (const s of segments) {

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict'
-import {open, readFile, rename, stat, writeFile} from 'node:fs/promises'
+import {open, readFile, rename, stat, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import {locateBundleEntries} from '../../src/images/bundle-read.js'
+import {parseTrust} from '../../src/signing/trust.js'
 import {splitBundle} from '../../src/transport/parts.js'
 import {openRandomAccess} from '../../src/transport/random-access.js'
+import {buildTestBundle, makeKeys} from '../support/bundles.js'
 import {makeTempDir} from '../support/cleanup.js'
 
 /** Waits until `file` last changed more than two seconds ago: a file changed more recently is never pinned. */
@@ -56,6 +59,41 @@ describe('images serve: the bundle file pinned at verification', function () {
       } finally {
         await again.close()
       }
+    } finally {
+      await bundle.close()
+    }
+  })
+
+  it('refuses to serve a file other than the one verified: a path pointed elsewhere for verification and back again', async () => {
+    const dir = await makeTempDir('serve-pin-swap')
+    const keys = await makeKeys(dir)
+    const real = await buildTestBundle(dir, keys)
+    const decoy = join(dir, 'decoy.tar')
+    await writeFile(decoy, await readFile(real))
+    // the path served is a link (a release folder pointing at its current bundle): pointing it
+    // elsewhere and back changes neither file, so neither ctime tells
+    const file = join(dir, 'current.tar')
+    const pointAt = async (target: string) => {
+      await symlink(target, `${file}.next`)
+      await rename(`${file}.next`, file)
+    }
+    await pointAt(real)
+    await settled(real)
+    const trust = parseTrust(await readFile(keys.pub, 'utf8'), keys.pub)
+    const bundle = await openRandomAccess(file)
+    try {
+      const pin = await bundle.pin?.()
+      assert.ok(pin)
+      // the verified pass over the pinned file itself is accepted
+      const honest = await locateBundleEntries(bundle, file, {trust})
+      assert.ok(honest.readFrom, 'a plain file reports the file it verified')
+      await pin.checkPaths(honest.readFrom)
+      // someone who can write the folder points the path at another file (here the same bytes,
+      // which a real swap would not have) while it is verified, then back
+      await pointAt(decoy)
+      const swapped = await locateBundleEntries(bundle, file, {trust})
+      await pointAt(real)
+      await assert.rejects(pin.checkPaths(swapped.readFrom), (e: {code: string; subject: string; message: string}) => e.code === 'DIGEST_MISMATCH' && e.subject === file && /replaced while it was verified/.test(e.message))
     } finally {
       await bundle.close()
     }
