@@ -1,7 +1,7 @@
 import {readSync} from 'node:fs'
 import {open, type FileHandle} from 'node:fs/promises'
 
-import {identityOf, type FileIdentity} from '../transport/file-pin.js'
+import {handleIdentity, type FileIdentity} from '../transport/file-pin.js'
 import {partsIndexFor} from '../transport/parts.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
 import {isGzipMagic} from '../util/fs.js'
@@ -34,7 +34,7 @@ export class FileBytes implements PositionalBytes {
 
   /** What the open file is and when it last changed (fstat of the descriptor every thread reads through). */
   async identity(): Promise<FileIdentity> {
-    return identityOf(await this.handle.stat({bigint: true}))
+    return handleIdentity(this.handle)
   }
 
   /**

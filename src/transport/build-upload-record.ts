@@ -1,5 +1,12 @@
 import {readRecordFile} from './record.js'
 
+/** A part the store acknowledged: its ETag, length and CRC32 (base64, as S3 lists it). */
+export interface RecordedPart {
+  etag: string
+  size: number
+  crc32: string
+}
+
 /**
  * What `bundle build --out s3:// --resume` keeps beside the spec while its upload is open, so a rerun
  * can continue it: the upload, the build's `created` clock (reused, so the rerun makes the same
@@ -21,7 +28,7 @@ export interface BuildUploadRecord {
    */
   identity: string
   /** acknowledged parts by number: ETag, length, CRC32 (base64, as S3 lists it) */
-  parts: Record<string, {etag: string; size: number; crc32: string}>
+  parts: Record<string, RecordedPart>
 }
 
 export function buildUploadRecordPath(specPath: string): string {

@@ -1,5 +1,5 @@
 import type {BigIntStats} from 'node:fs'
-import {statfs} from 'node:fs/promises'
+import {statfs, type FileHandle} from 'node:fs/promises'
 
 /**
  * What a file is and when its data or metadata last changed. Two equal identities of the same open
@@ -17,6 +17,11 @@ export interface FileIdentity {
 
 export function identityOf(s: BigIntStats): FileIdentity {
   return {dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs}
+}
+
+/** The identity of an open file, whatever its path names now. */
+export async function handleIdentity(handle: FileHandle): Promise<FileIdentity> {
+  return identityOf(await handle.stat({bigint: true}))
 }
 
 export function sameFile(a: FileIdentity, b: FileIdentity): boolean {

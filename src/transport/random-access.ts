@@ -3,7 +3,7 @@ import {open, stat, type FileHandle} from 'node:fs/promises'
 import {READ_CHUNK} from '../bundle/entry.js'
 import {AirlockError, fromFsError} from '../ui/errors.js'
 import {isGzipMagic} from '../util/fs.js'
-import {identityOf, pinnable, sameFile, unchanged, type FileIdentity} from './file-pin.js'
+import {handleIdentity, identityOf, pinnable, sameFile, unchanged, type FileIdentity} from './file-pin.js'
 import {openPartsIndex, partsIndexFor} from './parts.js'
 import {isS3Url, s3ReadSettings} from './s3-input.js'
 
@@ -163,14 +163,14 @@ async function openFileRandomAccess(input: string): Promise<RandomAccessBundle> 
       if (index && !(indexIdentity && (await pinnable(index, indexIdentity)))) return undefined
       const pinned = new Map<Segment, FileIdentity>()
       for (const s of segments) {
-        const id = identityOf(await (await handleOf(s)).stat({bigint: true}))
+        const id = await handleIdentity(await handleOf(s))
         if (id.size !== BigInt(s.size) || !(await pinnable(s.path, id))) return undefined
         pinned.set(s, id)
       }
       const changed = (path: string) =>
         new AirlockError('DIGEST_MISMATCH', `${path} changed on disk after the bundle was verified`, {subject: path, hint: 'whatever writes the bundle must finish first; then run bundle verify, and serve again'})
       const checkHandle = async (s: Segment) => {
-        if (!unchanged(pinned.get(s) as FileIdentity, identityOf(await (await handleOf(s)).stat({bigint: true})))) throw changed(s.path)
+        if (!unchanged(pinned.get(s) as FileIdentity, await handleIdentity(await handleOf(s)))) throw changed(s.path)
       }
       return {
         async checkPaths(verified?: FileIdentity) {

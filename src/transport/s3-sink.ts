@@ -5,7 +5,7 @@ import {Writable} from 'node:stream'
 import {crc32} from 'node:zlib'
 
 import {AirlockError, fromFsError} from '../ui/errors.js'
-import {readBuildUploadRecord, type BuildUploadRecord} from './build-upload-record.js'
+import {readBuildUploadRecord, type BuildUploadRecord, type RecordedPart} from './build-upload-record.js'
 import {checksumField, crc32Checksum, effectivePartSize, listUploadedParts, putChecksumObject, sendPart, type PartChecksum} from './publish.js'
 import {writeRecordFile} from './record.js'
 import {createS3Client, fromS3Error, parseS3Url, s3ErrorName, s3Status, s3Url, withRetry, type S3Location} from './s3.js'
@@ -94,7 +94,7 @@ export class S3MultipartSink extends Writable {
     readonly partSize: number,
     private readonly concurrency: number,
     /** --resume: the record kept up to date, and the parts the store already has (by number) */
-    private readonly record?: {path: string; data: BuildUploadRecord; known: Map<number, {etag: string; size: number; crc32: string}>},
+    private readonly record?: {path: string; data: BuildUploadRecord; known: Map<number, RecordedPart>},
   ) {
     super({highWaterMark: 1 << 20})
     this.url = s3Url(loc)
@@ -128,7 +128,7 @@ export class S3MultipartSink extends Writable {
       const data: BuildUploadRecord = {version: 1, url: name, endpoint: options.endpoint ?? null, uploadId, partSize, created: resume.created, identity: resume.identity, parts: {}}
       await writeRecordFile(resume.recordPath, data).catch(async (error) => {
         // no record, no resuming: the upload just started is not left behind
-        await withRetry(() => client.send(new AbortMultipartUploadCommand({Bucket: loc.bucket, Key: loc.key, UploadId: uploadId}))).catch(() => {})
+        await abortMultipart(client, loc, uploadId)
         throw fromFsError(error, resume.recordPath, 'upload record')
       })
       return new S3MultipartSink(client, loc, uploadId, partSize, concurrency, {path: resume.recordPath, data, known: new Map()})
@@ -264,7 +264,7 @@ export class S3MultipartSink extends Writable {
   }
 
   /** --resume: notes an acknowledged part in the record (writes queued, so the last one written is the newest). */
-  private save(n: number, part: {etag: string; size: number; crc32: string}): Promise<void> {
+  private save(n: number, part: RecordedPart): Promise<void> {
     const record = this.record as NonNullable<typeof this.record>
     record.data.parts[String(n)] = part
     this.saving = this.saving.then(() => writeRecordFile(record.path, record.data)).catch((error: unknown) => {
@@ -312,10 +312,7 @@ export class S3MultipartSink extends Writable {
     // Never throws: the error that made the build stop is the one the user must see. A store that
     // cannot abort (s3rver has no AbortMultipartUpload) keeps the parts until its own lifecycle rule
     // drops them; they are never visible under the key either way.
-    const aborting = withRetry(() => this.client.send(new AbortMultipartUploadCommand({Bucket: this.loc.bucket, Key: this.loc.key, UploadId: this.uploadId}))).then(
-      () => {},
-      () => {},
-    )
+    const aborting = abortMultipart(this.client, this.loc, this.uploadId)
     let timer: NodeJS.Timeout | undefined
     try {
       await Promise.race([aborting, new Promise<void>((resolve) => (timer = setTimeout(resolve, ABORT_TIMEOUT_MS)))])
@@ -352,7 +349,15 @@ async function objectExists(client: S3Client, loc: S3Location): Promise<boolean>
  * build's part has the same length and CRC32. Anything else: a note, the stale upload
  * aborted, and a new upload.
  */
-async function continueRecorded(client: S3Client, loc: S3Location, partSize: number, options: S3SinkOptions, resume: NonNullable<S3SinkOptions['resume']>): Promise<{data: BuildUploadRecord; known: Map<number, {etag: string; size: number; crc32: string}>} | undefined> {
+/** Aborts a multipart upload under the retry policy; never throws (a store without Abort keeps the parts for its lifecycle rule). */
+function abortMultipart(client: S3Client, loc: S3Location, uploadId: string): Promise<void> {
+  return withRetry(() => client.send(new AbortMultipartUploadCommand({Bucket: loc.bucket, Key: loc.key, UploadId: uploadId}))).then(
+    () => {},
+    () => {},
+  )
+}
+
+async function continueRecorded(client: S3Client, loc: S3Location, partSize: number, options: S3SinkOptions, resume: NonNullable<S3SinkOptions['resume']>): Promise<{data: BuildUploadRecord; known: Map<number, RecordedPart>} | undefined> {
   const data = await readBuildUploadRecord(resume.recordPath)
   if (!data) return undefined
   const url = s3Url(loc)
@@ -364,7 +369,7 @@ async function continueRecorded(client: S3Client, loc: S3Location, partSize: num
   }
   const stale = async (why: string) => {
     note(why)
-    await withRetry(() => client.send(new AbortMultipartUploadCommand({Bucket: loc.bucket, Key: loc.key, UploadId: data.uploadId}))).catch(() => {})
+    await abortMultipart(client, loc, data.uploadId)
     return undefined
   }
   if (data.partSize !== partSize) return stale(`the interrupted upload used parts of ${data.partSize} bytes, this build ${partSize}`)
@@ -374,7 +379,7 @@ async function continueRecorded(client: S3Client, loc: S3Location, partSize: num
     note('the store no longer has the interrupted upload (completed, aborted or expired)')
     return undefined
   }
-  const known = new Map<number, {etag: string; size: number; crc32: string}>()
+  const known = new Map<number, RecordedPart>()
   if (listed === 'unsupported') {
     for (const [n, part] of Object.entries(data.parts)) known.set(Number(n), part)
   } else {
