@@ -52,7 +52,13 @@ export function buildClock(env: NodeJS.ProcessEnv = process.env): Date {
 export async function buildBundle(options: BuildOptions, progress: (text: string) => void = () => {}, onBytes?: (done: number, total: number) => void): Promise<BuildResult> {
   // s3://BUCKET/KEY: nothing of the bundle touches local disk; the upload checks the key itself
   const toS3 = isS3Url(options.out)
-  if (toS3) options = {...options, secretsDir: options.secretsDir ?? process.cwd()}
+  if (toS3) {
+    options = {...options, secretsDir: options.secretsDir ?? process.cwd()}
+    // Loading the AWS SDK costs about half a second of one core: started now, it runs while the
+    // inputs are read and hashed instead of after them, when the store would sit idle waiting for it.
+    // writeBundle's own import() of the module gets this same load; a failure surfaces there.
+    import('../transport/s3-sink.js').catch(() => {})
+  }
   const out = toS3 ? options.out : resolve(options.out)
   if (!toS3 && !options.force && (await pathExists(out))) {
     throw new AirlockError('FILE_EXISTS', `${out} already exists`, {subject: out, hint: 'remove it, choose another --out, or pass --force'})
