@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
-import {stat} from 'node:fs/promises'
+import {open, stat} from 'node:fs/promises'
 
 import {fromFsError} from '../ui/errors.js'
 import {PARALLEL_MIN_BYTES, sharedHashPool} from './hash-pool.js'
@@ -20,6 +20,7 @@ export interface EntrySource {
   mode?: number
   /** what to name in an error: "image quay.io/x:1 blob sha256:..." or the source file */
   label?: string
+  /** The bytes; a chunk may be overwritten once the next one is asked for (see readChunks). */
   open(): AsyncIterable<Buffer> | Iterable<Buffer> | Promise<AsyncIterable<Buffer> | Iterable<Buffer>>
 }
 
@@ -36,6 +37,36 @@ export function bufferEntry(path: string, data: Buffer | string, role: EntryRole
 }
 
 export const READ_CHUNK = 1 << 20
+
+/**
+ * A local file in chunks of READ_CHUNK, read into two buffers that take turns (one is read ahead while
+ * the caller works on the other): a chunk is valid only until the next one is asked for. The bundle
+ * writer copies each chunk on (into the hash ring, the output) before asking for the next. A fresh
+ * buffer per chunk, as fs streams allocate, left up to 64 MB of read chunks for the garbage collector,
+ * which V8 only looks for once that much memory outside its heap has piled up.
+ */
+export async function* readChunks(path: string): AsyncGenerator<Buffer> {
+  const handle = await open(path, 'r')
+  const buffers = [Buffer.allocUnsafeSlow(READ_CHUNK), Buffer.allocUnsafeSlow(READ_CHUNK)]
+  let position = 0
+  let turn = 0
+  let pending = handle.read(buffers[0] as Buffer, 0, READ_CHUNK, 0)
+  try {
+    for (;;) {
+      const {bytesRead} = await pending
+      if (bytesRead === 0) return
+      const current = (buffers[turn] as Buffer).subarray(0, bytesRead)
+      position += bytesRead
+      turn ^= 1
+      pending = handle.read(buffers[turn] as Buffer, 0, READ_CHUNK, position)
+      yield current
+    }
+  } finally {
+    // a caller that stops early leaves one read in flight: let it land before the handle closes
+    await pending.catch(() => undefined)
+    await handle.close()
+  }
+}
 
 /** SHA-256 and size of a local file, streamed: on a worker thread when large, so files hash side by side. */
 export async function hashFile(path: string): Promise<{sha256: string; size: number}> {
@@ -63,5 +94,5 @@ export async function fileEntry(path: string, source: string, role: EntryRole, m
     throw fromFsError(error, source)
   }
   const {sha256, size} = await hashFile(source)
-  return {path, size, sha256, role, mode, label: source, open: () => createReadStream(source, {highWaterMark: READ_CHUNK})}
+  return {path, size, sha256, role, mode, label: source, open: () => readChunks(source)}
 }

@@ -1,4 +1,3 @@
-import {once} from 'node:events'
 import type {Writable} from 'node:stream'
 import {Header, Pax} from 'tar'
 
@@ -41,9 +40,16 @@ export class TarWriter {
 
   constructor(private readonly out: Writable) {}
 
+  /**
+   * Resolves once the stream has taken the chunk (written it, or copied it on), not merely queued it:
+   * callers read entries into buffers they reuse (readChunks), so a chunk must be gone before the next
+   * read lands in its buffer.
+   */
   async write(chunk: Buffer): Promise<void> {
     this.position += chunk.length
-    if (!this.out.write(chunk)) await once(this.out, 'drain')
+    await new Promise<void>((resolve, reject) => {
+      this.out.write(chunk, (error) => (error ? reject(error) : resolve()))
+    })
   }
 
   async header(fields: TarHeaderFields): Promise<void> {

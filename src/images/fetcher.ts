@@ -1,10 +1,9 @@
 import {randomBytes} from 'node:crypto'
-import {createReadStream} from 'node:fs'
 import {mkdir, rm, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 import pLimit from 'p-limit'
 
-import {READ_CHUNK, type EntrySource} from '../bundle/entry.js'
+import {readChunks, type EntrySource} from '../bundle/entry.js'
 import {blobPath, digestHex} from '../oci/digest.js'
 import type {RegistryPool} from '../registry/client.js'
 import {fromFsError} from '../ui/errors.js'
@@ -133,7 +132,7 @@ export class BlobFetcher {
 
   private async *stream(file: string): AsyncGenerator<Buffer> {
     try {
-      for await (const chunk of createReadStream(file, {highWaterMark: READ_CHUNK})) yield chunk as Buffer
+      yield* readChunks(file)
     } finally {
       if (this.isTemp(file)) await rm(file, {force: true})
     }
