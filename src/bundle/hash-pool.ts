@@ -2,6 +2,7 @@ import {createHash, type Hash} from 'node:crypto'
 import {availableParallelism} from 'node:os'
 import type {Worker} from 'node:worker_threads'
 
+import {HASH_READ_SOURCE} from './hash-read.js'
 import {startWorker} from './range-hasher.js'
 
 /*
@@ -20,44 +21,34 @@ const fs = require('node:fs')
 const ring = new Uint8Array(workerData.ring)
 const jobs = new Map()
 let fileBuffer
-function hashFile(m) {
+${HASH_READ_SOURCE}
+function readJob(m, h) {
   fileBuffer = fileBuffer || Buffer.allocUnsafe(4 << 20)
-  const h = createHash('sha256')
-  let size = 0
   let fd
   try {
     fd = fs.openSync(m.path, 'r')
-    for (;;) {
-      const n = fs.readSync(fd, fileBuffer, 0, fileBuffer.length, null)
-      if (n === 0) break
-      h.update(fileBuffer.subarray(0, n))
-      size += n
-    }
-    parentPort.postMessage({t: 'd', id: m.id, d: h.digest('hex'), size})
-  } catch (error) {
-    parentPort.postMessage({t: 'x', id: m.id, code: error.code, message: error.message})
+    return hashRead(fs.readSync, fd, fileBuffer, h, m.from || 0, m.to === undefined ? Infinity : m.to)
   } finally {
     if (fd !== undefined) fs.closeSync(fd)
   }
 }
+function hashFile(m) {
+  try {
+    const h = createHash('sha256')
+    const size = readJob(m, h)
+    parentPort.postMessage({t: 'd', id: m.id, d: h.digest('hex'), size})
+  } catch (error) {
+    parentPort.postMessage({t: 'x', id: m.id, code: error.code, message: error.message})
+  }
+}
 function hashRange(m) {
-  fileBuffer = fileBuffer || Buffer.allocUnsafe(4 << 20)
   let h = jobs.get(m.id)
   if (!h) jobs.set(m.id, (h = createHash('sha256')))
-  let fd
   try {
-    fd = fs.openSync(m.path, 'r')
-    for (let pos = m.from; pos < m.to; ) {
-      const n = fs.readSync(fd, fileBuffer, 0, Math.min(fileBuffer.length, m.to - pos), pos)
-      if (n === 0) throw Object.assign(new Error('the file ended at ' + pos), {code: 'TRUNCATED'})
-      h.update(fileBuffer.subarray(0, n))
-      pos += n
-    }
+    readJob(m, h)
   } catch (error) {
     jobs.delete(m.id)
     parentPort.postMessage({t: 'x', id: m.id, code: error.code, message: error.message})
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd)
   }
 }
 parentPort.on('message', (m) => {

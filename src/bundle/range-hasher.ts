@@ -3,6 +3,8 @@ import {readSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import type {Worker, WorkerOptions} from 'node:worker_threads'
 
+import {HASH_READ_SOURCE, hashRead} from './hash-read.js'
+
 /*
  * SHA-256 of many byte ranges of one open file, shared out between this thread and worker threads
  * through one SharedArrayBuffer: `bundle verify` of a plain file. A real bundle has hundreds of
@@ -35,17 +37,13 @@ const state = new Int32Array(sab, layout.state, capacity)
 const ranges = new Float64Array(sab, layout.ranges, 2 * capacity)
 const out = Buffer.from(sab, layout.out, 32 * capacity)
 const buf = Buffer.allocUnsafe(${READ_BYTES})
+${HASH_READ_SOURCE}
 function hashSlot(s) {
   const from = ranges[2 * s]
   const to = ranges[2 * s + 1]
   try {
     const h = createHash('sha256')
-    for (let pos = from; pos < to; ) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, to - pos), pos)
-      if (n === 0) throw Object.assign(new Error('truncated'), {code: 'TRUNCATED'})
-      h.update(buf.subarray(0, n))
-      pos += n
-    }
+    hashRead(readSync, fd, buf, h, from, to)
     h.digest().copy(out, 32 * s)
     Atomics.store(state, s, ${DONE})
   } catch (error) {
@@ -179,17 +177,9 @@ export class RangeHasher {
     const buf = this.buffer
     try {
       const h = createHash('sha256')
-      let sinceYield = 0
-      for (let pos = from; pos < to; ) {
-        const n = readSync(this.fd, buf, 0, Math.min(buf.length, to - pos), pos)
-        if (n === 0) throw Object.assign(new Error('truncated'), {code: 'TRUNCATED'})
-        h.update(buf.subarray(0, n))
-        pos += n
-        sinceYield += n
-        if (sinceYield >= HERE_PIECE && pos < to) {
-          sinceYield = 0
-          await new Promise<void>((resolve) => setImmediate(resolve))
-        }
+      for (let pos = from; pos < to; pos += HERE_PIECE) {
+        if (pos > from) await new Promise<void>((resolve) => setImmediate(resolve))
+        hashRead(readSync, this.fd, buf, h, pos, Math.min(to, pos + HERE_PIECE))
       }
       h.digest().copy(this.out, 32 * s)
       Atomics.store(this.state, s, DONE)
