@@ -340,6 +340,14 @@ async function objectExists(client: S3Client, loc: S3Location): Promise<boolean>
   }
 }
 
+/** Aborts a multipart upload under the retry policy; never throws (a store without Abort keeps the parts for its lifecycle rule). */
+function abortMultipart(client: S3Client, loc: S3Location, uploadId: string): Promise<void> {
+  return withRetry(() => client.send(new AbortMultipartUploadCommand({Bucket: loc.bucket, Key: loc.key, UploadId: uploadId}))).then(
+    () => {},
+    () => {},
+  )
+}
+
 /**
  * --resume: the upload an interrupted build recorded, if this build can continue it: same key,
  * endpoint, part size and bundle identity (so the same bytes, part for part), and the store still
@@ -349,14 +357,6 @@ async function objectExists(client: S3Client, loc: S3Location): Promise<boolean>
  * build's part has the same length and CRC32. Anything else: a note, the stale upload
  * aborted, and a new upload.
  */
-/** Aborts a multipart upload under the retry policy; never throws (a store without Abort keeps the parts for its lifecycle rule). */
-function abortMultipart(client: S3Client, loc: S3Location, uploadId: string): Promise<void> {
-  return withRetry(() => client.send(new AbortMultipartUploadCommand({Bucket: loc.bucket, Key: loc.key, UploadId: uploadId}))).then(
-    () => {},
-    () => {},
-  )
-}
-
 async function continueRecorded(client: S3Client, loc: S3Location, partSize: number, options: S3SinkOptions, resume: NonNullable<S3SinkOptions['resume']>): Promise<{data: BuildUploadRecord; known: Map<number, RecordedPart>} | undefined> {
   const data = await readBuildUploadRecord(resume.recordPath)
   if (!data) return undefined
