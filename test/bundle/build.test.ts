@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import {execFileSync, spawn} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {mkdir, readFile, readdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -49,6 +50,17 @@ describe('bundle build', () => {
       assert.equal(manifest.created, '2023-11-14T22:13:20.000Z')
     })
   }
+
+  it('--gzip writes a bundle GNU tar and bundle verify read, with every byte of a file of several read chunks', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 4321)
+    const spec = await writeFilesSpec(join(dir, 'gz'), {'a.txt': 'a\n', 'big.bin': data})
+    const out = join(dir, 'gz.tar.gz')
+    const r = await runCli(['bundle', 'build', spec, '--key', keys.key, '--out', out, '--gzip', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.ok(execFileSync('tar', ['-xzOf', out, 't-1.0.0/files/big.bin'], {maxBuffer: 1 << 24}).equals(data), 'the file read back from the gzip bundle differs')
+    const v = await runCli(['bundle', 'verify', out, '--trust', keys.pub, '--json'])
+    assert.equal(v.code, 0, v.stderr)
+  })
 
   it('never replaces an existing bundle and leaves nothing behind on failure', async () => {
     const spec = await writeFilesSpec(join(dir, 'exists'), {'a.txt': 'a\n'})
