@@ -96,9 +96,12 @@ function registrySource(ref: ImageReference, env: ResolveEnv, lockedDigest: stri
       const pinned = ref.digest ?? lockedDigest
       if (pinned) return byDigest(pinned)
       // A HEAD gives the tag's digest; with a cache the document itself may then need no download.
+      // Only a cached copy is taken on the HEAD's word (and it is hashed): otherwise the tag is
+      // fetched, since a registry's Docker-Content-Digest is not always the digest of what it serves.
       if (env.cacheDir) {
         const head = await client.headManifest(ref.repository, ref.tag as string)
-        if (head) return byDigest(head.digest, head.mediaType)
+        const cached = head && (await fromCache(env.cacheDir, head.digest))
+        if (head && cached) return doc(cached, head.mediaType, head.digest)
       }
       const m = await client.getManifest(ref.repository, ref.tag as string)
       return doc(m.bytes, m.mediaType, m.digest)
@@ -164,6 +167,12 @@ async function localSource(local: NonNullable<ReturnType<typeof parseLocal>>, en
   return {source, name: localName(local.path, local.tag, top)}
 }
 
+/** The digest of the manifest an attestation manifest describes (BuildKit's `vnd.docker.reference.*` annotations). */
+function attestationOf(d: Descriptor): string | undefined {
+  const a = d.annotations
+  return a?.['vnd.docker.reference.type'] === 'attestation-manifest' ? a['vnd.docker.reference.digest'] : undefined
+}
+
 function wantsAll(platforms: string[]): boolean {
   return platforms.includes('all')
 }
@@ -218,6 +227,10 @@ export async function resolveImage(input: ResolveInput, env: ResolveEnv): Promis
         if (!match) throw missingPlatform(name, p, available.map((d) => formatPlatform(d.platform as Platform)), subject)
         if (!selected.includes(match)) selected.push(match)
       }
+      // BuildKit's attestation manifests (platform unknown/unknown) go with the image they describe, so
+      // that taking every platform an index has keeps the index, and its digest, as the registry has it.
+      const chosen = new Set(selected.map((d) => d.digest))
+      selected = parsed.manifests.filter((d) => chosen.has(d.digest) || (attestationOf(d) !== undefined && chosen.has(attestationOf(d) as string)))
     }
     if (selected.length !== parsed.manifests.length) {
       // Some platforms only: store an index of just those, so the layout is complete as it stands.
@@ -235,7 +248,7 @@ export async function resolveImage(input: ResolveInput, env: ResolveEnv): Promis
       child.mediaType = m.mediaType
       documents.push(child)
       manifests.push({doc: child, manifest: m})
-      if (d.platform) platforms.push(formatPlatform(d.platform))
+      if (isRunnablePlatform(d.platform)) platforms.push(formatPlatform(d.platform))
     }
   } else {
     documents.push(top)

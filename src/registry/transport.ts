@@ -125,11 +125,13 @@ export class Transport {
   }
 }
 
-export function retryAfter(headers: IncomingHttpHeaders): number | undefined {
-  const v = headers['retry-after']
+/** Retry-After in either form RFC 9110 allows: delay-seconds, or an HTTP-date (what some CDNs in front of registries send). */
+export function retryAfter(headers: IncomingHttpHeaders, now = Date.now()): number | undefined {
+  const v = headers['retry-after']?.trim()
   if (!v) return undefined
-  const secs = Number(v)
-  return Number.isFinite(secs) ? secs * 1000 : undefined
+  if (/^\d+$/.test(v)) return Number(v) * 1000
+  const at = Date.parse(v)
+  return Number.isFinite(at) ? Math.max(0, at - now) : undefined
 }
 
 /** A status worth retrying becomes a RetryableError; the body is drained so the socket is reused. */
@@ -137,7 +139,8 @@ export function throwIfRetryable(res: IncomingMessage, what: string): void {
   const status = res.statusCode ?? 0
   if (RETRY_STATUS.has(status)) {
     drain(res)
-    throw new RetryableError(`${what}: HTTP ${status}`, retryAfter(res.headers))
+    // 429 is the registry's pull-rate limit (Docker Hub's toomanyrequests): say so, since logging in often lifts it
+    throw new RetryableError(`${what}: HTTP ${status}${status === 429 ? ' (rate limited by the registry; credentials often raise the limit)' : ''}`, retryAfter(res.headers))
   }
 }
 
