@@ -62,10 +62,10 @@ export interface PushResult {
 
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
 
-/** `HOST[:PORT][/PREFIX]`, checked as strictly as an image reference. */
+/** `HOST[:PORT][/PREFIX]` (HOST may be an IPv6 literal in brackets), checked as strictly as an image reference. */
 export function parseDestination(text: string): {host: string; prefix: string} {
   const [host = '', ...prefix] = text.replace(/\/+$/, '').split('/')
-  const ok = /^(?:localhost|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::\d{1,5})?$/.test(host)
+  const ok = /^(?:localhost|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::\d{1,5})?$/.test(host)
   if (!ok || prefix.some((p) => !COMPONENT.test(p))) {
     throw new AirlockError('USAGE', `--registry ${text} is not HOST[:PORT][/PREFIX]`, {subject: '--registry', hint: 'e.g. registry.internal:5000/platform; the prefix is lower-case path components'})
   }

@@ -1,7 +1,7 @@
 import type {IncomingMessage} from 'node:http'
 
 import {AirlockError} from '../ui/errors.js'
-import {credentialFiles, findCredentials, type Credentials} from './credentials.js'
+import {credentialFiles, lookupCredentials, type CredentialLookup, type Credentials} from './credentials.js'
 import {drain, throwIfRetryable, type Transport} from './transport.js'
 
 export interface Challenge {
@@ -45,7 +45,7 @@ interface Token {
 export class RegistryAuth {
   private challenge: Challenge | undefined
   private readonly tokens = new Map<string, Token>()
-  private readonly creds = new Map<string, Promise<Credentials | undefined>>()
+  private readonly creds = new Map<string, Promise<CredentialLookup>>()
 
   constructor(
     readonly registry: string,
@@ -53,13 +53,17 @@ export class RegistryAuth {
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
-  credentials(repository: string): Promise<Credentials | undefined> {
+  private lookup(repository: string): Promise<CredentialLookup> {
     let c = this.creds.get(repository)
     if (!c) {
-      c = findCredentials(this.registry, repository, this.env)
+      c = lookupCredentials(this.registry, repository, this.env)
       this.creds.set(repository, c)
     }
     return c
+  }
+
+  async credentials(repository: string): Promise<Credentials | undefined> {
+    return (await this.lookup(repository)).credentials
   }
 
   /** The Authorization header for a request, when the registry's challenge is already known. */
@@ -84,22 +88,28 @@ export class RegistryAuth {
     const repository = scopes[0]?.repository ?? ''
     const creds = await this.credentials(repository)
     if (challenge.scheme === 'basic') {
-      if (!creds) throw this.missing(repository)
+      if (!creds) throw await this.missing(repository)
+      if (creds.identityToken && !creds.password) {
+        throw new AirlockError('REGISTRY_AUTH', `${this.registry} asks for a user and password, but ${creds.source} holds only an identity token (for registries with a token service)`, {subject: this.registry, hint: `log in with a user and password: skopeo login ${this.registry}`})
+      }
       return
     }
     const realm = challenge.params.realm
     if (!realm) throw new AirlockError('REGISTRY_AUTH', `${this.registry} asked for a bearer token without naming a realm`, {subject: this.registry})
-    const url = new URL(realm)
-    if (challenge.params.service) url.searchParams.set('service', challenge.params.service)
-    const wanted = scopes.length > 0 ? scopeString(scopes) : challenge.params.scope ? [challenge.params.scope] : []
-    for (const s of wanted) url.searchParams.append('scope', s)
-    const headers = creds ? {authorization: basic(creds)} : {}
+    let url: URL
+    try {
+      // the realm may carry its own query (?service=...&account=...): the parameters below are added to it
+      url = new URL(realm)
+    } catch (error) {
+      throw new AirlockError('REGISTRY_AUTH', `${this.registry} named a token realm that is not a URL: ${realm}`, {subject: this.registry, hint: 'the registry is misconfigured; ask its owner', cause: error})
+    }
+    const wanted = scopes.length > 0 ? scopeString(scopes) : (challenge.params.scope ?? '').split(' ').filter(Boolean)
     const value = await this.transport.retry(`token from ${url.host}`, this.registry, async () => {
-      const {res: tr} = await this.transport.follow('GET', url, headers)
+      const tr = creds?.identityToken ? await this.exchange(url, challenge, wanted, creds.identityToken) : await this.tokenGet(url, challenge, wanted, creds)
       throwIfRetryable(tr, `token from ${url.host}`)
       if (tr.statusCode === 401 || tr.statusCode === 403) {
         drain(tr)
-        throw creds ? this.refused(creds) : this.missing(repository)
+        throw creds ? this.refused(creds) : await this.missing(repository)
       }
       if (tr.statusCode !== 200) {
         drain(tr)
@@ -112,7 +122,11 @@ export class RegistryAuth {
         if (n > 1 << 20) throw new AirlockError('REGISTRY_AUTH', `the token service of ${this.registry} sent more than 1 MiB`, {subject: this.registry})
         chunks.push(c as Buffer)
       }
-      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as {token?: string; access_token?: string; expires_in?: number}
+      try {
+        return JSON.parse(Buffer.concat(chunks).toString('utf8')) as {token?: string; access_token?: string; expires_in?: number}
+      } catch (error) {
+        throw new AirlockError('REGISTRY_AUTH', `the token service ${url.host} of ${this.registry} answered something that is not JSON`, {subject: this.registry, hint: 'the realm in the registry\'s WWW-Authenticate may point at a login page; check the registry address', cause: error})
+      }
     })
     const token = value.token ?? value.access_token
     if (!token) throw new AirlockError('REGISTRY_AUTH', `the token service of ${this.registry} returned no token`, {subject: this.registry})
@@ -121,31 +135,55 @@ export class RegistryAuth {
     this.tokens.set(scopeString(scopes).join(' '), {value: token, expiresAt: Date.now() + ttl})
   }
 
+  /** The token request of docker's token spec: GET with service and scopes, Basic credentials when there are any. */
+  private async tokenGet(realm: URL, challenge: Challenge, scopes: string[], creds: Credentials | undefined): Promise<IncomingMessage> {
+    const url = new URL(realm)
+    if (challenge.params.service) url.searchParams.set('service', challenge.params.service)
+    for (const s of scopes) url.searchParams.append('scope', s)
+    const headers = creds ? {authorization: basic(creds)} : {}
+    return (await this.transport.follow('GET', url, headers)).res
+  }
+
+  /** An identity (refresh) token is exchanged by OAuth2 POST to the same realm, as docker does it (ACR, GCR). */
+  private async exchange(realm: URL, challenge: Challenge, scopes: string[], refreshToken: string): Promise<IncomingMessage> {
+    const form = new URLSearchParams({grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'airlock'})
+    if (challenge.params.service) form.set('service', challenge.params.service)
+    if (scopes.length > 0) form.set('scope', scopes.join(' '))
+    const body = Buffer.from(form.toString())
+    return (await this.transport.follow('POST', realm, {'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length}, body)).res
+  }
+
   /** The registry still says 401 (or 403) after authenticating. */
   async rejected(repository: string, status: number): Promise<AirlockError> {
     const creds = await this.credentials(repository)
     if (status === 403) {
-      return new AirlockError('REGISTRY_AUTH', `${this.registry} denied access to ${repository}${creds ? ` for ${creds.username} (credentials from ${creds.source})` : ''}`, {
+      return new AirlockError('REGISTRY_AUTH', `${this.registry} denied access to ${repository}${creds ? ` for ${who(creds)} (credentials from ${creds.source})` : ''}`, {
         subject: this.registry,
         hint: 'the account lacks permission on this repository (pull, or push for images push)',
       })
     }
-    return creds ? this.refused(creds) : this.missing(repository)
+    return creds ? this.refused(creds) : await this.missing(repository)
   }
 
   private refused(creds: Credentials): AirlockError {
-    return new AirlockError('REGISTRY_AUTH', `${this.registry} refused the credentials of ${creds.username} read from ${creds.source}`, {
+    return new AirlockError('REGISTRY_AUTH', `${this.registry} refused the credentials of ${who(creds)} read from ${creds.source}`, {
       subject: this.registry,
       hint: `log in again (skopeo login ${this.registry} or docker login ${this.registry}) or fix that entry`,
     })
   }
 
-  private missing(repository: string): AirlockError {
-    return new AirlockError('REGISTRY_AUTH', `${this.registry} requires credentials for ${repository}; none were found in ${credentialFiles(this.env).join(', ')}`, {
+  private async missing(repository: string): Promise<AirlockError> {
+    const {notes} = await this.lookup(repository)
+    const helpers = notes.length > 0 ? `; ${notes.join('; ')}` : ''
+    return new AirlockError('REGISTRY_AUTH', `${this.registry} requires credentials for ${repository}; none were found in ${credentialFiles(this.env).join(', ')}${helpers}`, {
       subject: this.registry,
-      hint: `log in first: skopeo login ${this.registry} (or docker login), or point REGISTRY_AUTH_FILE at an auth.json`,
+      hint: notes.length > 0 ? `install or fix that credential helper, or log in: skopeo login ${this.registry} (or point REGISTRY_AUTH_FILE at an auth.json)` : `log in first: skopeo login ${this.registry} (or docker login), or point REGISTRY_AUTH_FILE at an auth.json`,
     })
   }
+}
+
+function who(c: Credentials): string {
+  return c.username && !c.identityToken ? c.username : 'an identity token'
 }
 
 function basic(c: Credentials): string {
