@@ -262,7 +262,7 @@ export async function resolveImage(input: ResolveInput, env: ResolveEnv): Promis
       if (seen.has(b.digest)) continue
       seen.add(b.digest)
       blobs.push({digest: b.digest, size: b.size, mediaType: b.mediaType})
-      env.fetcher.register(b.digest, b.size, source.origin, `image ${name} blob ${b.digest}`)
+      env.fetcher.register(b.digest, b.size, source.origin, `image ${name} blob ${b.digest}`, Array.isArray(b.urls) ? b.urls.filter((u): u is string => typeof u === 'string') : undefined)
     }
   }
 

@@ -153,10 +153,12 @@ export class RegistryAuth {
     return (await this.transport.follow('POST', realm, {'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length}, body)).res
   }
 
-  /** The registry still says 401 (or 403) after authenticating. */
-  async rejected(repository: string, status: number): Promise<AirlockError> {
+  /** The registry still says 401 (or 403) after authenticating; `challenge` is its WWW-Authenticate. */
+  async rejected(repository: string, status: number, challenge?: string): Promise<AirlockError> {
     const creds = await this.credentials(repository)
-    if (status === 403) {
+    // a token that was issued but lacks the action (Harbor, GitLab, Docker Hub say error="insufficient_scope") is a permission matter, not a login one
+    const scopeShort = creds !== undefined && parseChallenge(challenge)?.params.error === 'insufficient_scope'
+    if (status === 403 || scopeShort) {
       return new AirlockError('REGISTRY_AUTH', `${this.registry} denied access to ${repository}${creds ? ` for ${who(creds)} (credentials from ${creds.source})` : ''}`, {
         subject: this.registry,
         hint: 'the account lacks permission on this repository (pull, or push for images push)',

@@ -108,7 +108,7 @@ export class RegistryClient {
       }
       if (status === 401 || (status === 403 && round > 0)) {
         drain(res)
-        throw await this.auth.rejected(o.scopes[0]?.repository ?? '', status)
+        throw await this.auth.rejected(o.scopes[0]?.repository ?? '', status, res.headers['www-authenticate'] as string | undefined)
       }
       throwIfRetryable(res, `${o.what} from ${this.registry}`)
       return res
@@ -188,19 +188,13 @@ export class RegistryClient {
    * request from the last byte written; a registry that ignores Range starts over. The digest and
    * size are checked at the end: a mismatch is never retried, it is reported.
    */
-  async fetchBlob(repository: string, digest: string, size: number, dest: string, label: string): Promise<void> {
+  async fetchBlob(repository: string, digest: string, size: number, dest: string, label: string, urls?: string[]): Promise<void> {
     const handle = await open(dest, 'w', 0o600)
     try {
       let have = 0
       let hash = createHash('sha256')
       await this.transport.retry(`${label}`, this.registry, async () => {
-        const res = await this.send({
-          method: 'GET',
-          path: `${repository}/blobs/${digest}`,
-          scopes: [{repository, actions: 'pull'}],
-          headers: have > 0 ? {range: `bytes=${have}-`} : {},
-          what: label,
-        })
+        const res = await this.openBlob(repository, digest, label, have, urls)
         const status = res.statusCode ?? 0
         if (status === 200 && have > 0) {
           have = 0
@@ -214,6 +208,9 @@ export class RegistryClient {
           }
         } else if (status === 404) {
           drain(res)
+          if (urls?.length) {
+            throw new AirlockError('REGISTRY_NOT_FOUND', `${label} is a non-distributable layer that neither ${this.registry}/${repository} nor its URLs (${urls.join(', ')}) served`, {subject: label, hint: 'make those URLs reachable from the build machine, or bundle an image built without foreign layers'})
+          }
           throw new AirlockError('REGISTRY_NOT_FOUND', `${label} is missing from ${this.registry}/${repository}`, {subject: label, hint: 'the registry lost the blob or the manifest is broken; ask its owner'})
         } else if (status !== 200) {
           return this.fail(res, label, label)
@@ -240,6 +237,33 @@ export class RegistryClient {
     } finally {
       await handle.close()
     }
+  }
+
+  /**
+   * The response for a blob download from `have` on. A layer whose descriptor lists `urls` (a
+   * non-distributable layer: Windows base layers) may be absent from the registry, as the spec allows:
+   * it is then fetched from those URLs, without the registry's credentials, and hashed like any other.
+   */
+  private async openBlob(repository: string, digest: string, label: string, have: number, urls: string[] | undefined): Promise<IncomingMessage> {
+    const range = have > 0 ? {range: `bytes=${have}-`} : {}
+    const res = await this.send({method: 'GET', path: `${repository}/blobs/${digest}`, scopes: [{repository, actions: 'pull'}], headers: range, what: label})
+    if (res.statusCode !== 404 || !urls?.length) return res
+    drain(res)
+    for (const u of urls) {
+      let url: URL
+      try {
+        url = new URL(u)
+      } catch {
+        continue
+      }
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') continue
+      const {res: other} = await this.transport.follow('GET', url, range)
+      const status = other.statusCode ?? 0
+      if (status === 200 || status === 206) return other
+      throwIfRetryable(other, `${label} from ${url.host}`)
+      drain(other)
+    }
+    return res
   }
 
   /** Whether the repository has the blob; a registry that refuses HEAD (405/501) is taken not to, so the blob is sent. */

@@ -158,6 +158,52 @@ describe('registry interop', function () {
       assert.deepEqual(out.json.images[0].platforms, ['linux/amd64', 'linux/arm64/v8'])
     })
 
+    it('fetches a non-distributable layer the registry does not hold from the URLs its descriptor lists', async () => {
+      const foreign = makeLayer('interop-foreign', 15_000)
+      const r = await registry({
+        hook: ({req, res, url}) => {
+          if (!url.pathname.startsWith('/mcr/')) return false
+          // the layer's own host: no registry credentials expected or needed
+          if (req.headers.authorization) return (res.writeHead(400).end(), true)
+          res.writeHead(200, {'content-length': foreign.size}).end(foreign.data)
+          return true
+        },
+      })
+      const config = Buffer.from(JSON.stringify({os: 'windows', architecture: 'amd64', rootfs: {type: 'layers', diff_ids: [foreign.diffId, base.diffId]}}))
+      r.putBlob('team/win', config)
+      r.putBlob('team/win', base.data)
+      const manifest = Buffer.from(JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        config: {mediaType: 'application/vnd.docker.container.image.v1+json', digest: sha256(config), size: config.length},
+        layers: [
+          {mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', digest: foreign.digest, size: foreign.size, urls: [`${r.origin}/mcr/${foreign.digest.slice(7)}`]},
+          {mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: base.digest, size: base.size},
+        ],
+      }))
+      const digest = r.putManifest('team/win', 'ltsc', manifest, 'application/vnd.docker.distribution.manifest.v2+json')
+      const {r: out, out: tar} = await build(r.host, [`{ref: "${r.host}/team/win:ltsc", platforms: [windows/amd64]}`])
+      assert.equal(out.code, 0, out.stderr + out.stdout)
+      assert.equal(out.json.images[0].digest, digest)
+      const {execFile} = await import('node:child_process')
+      const names = await new Promise<string>((resolve, reject) => execFile('tar', ['-tf', tar], (e, o) => (e ? reject(e) : resolve(o))))
+      assert.ok(names.includes(`blobs/sha256/${foreign.digest.slice(7)}`), 'the foreign layer is in the bundle')
+    })
+
+    it('pulls from and pushes to a registry named by an IPv6 literal', async () => {
+      const r = await startQuirkRegistry({listen: '::1'})
+      seedImage(r, 'team/app', '1.0', app)
+      assert.equal(r.host, `[::1]:${r.host.split(']:')[1]}`)
+      // quoted: a YAML scalar cannot start with "["
+      const {r: out, out: tar, keys} = await build(r.host, [`"${r.host}/team/app:1.0"`])
+      assert.equal(out.code, 0, out.stderr + out.stdout)
+      assert.equal(out.json.images[0].digest, app.manifest.digest)
+      const pushed = await runCli(['images', 'push', tar, '--registry', `${r.host}/site`, '--insecure-registry', r.host, '--trust', keys.pub, '--json'], {env: authEnv('/nonexistent/auth.json')})
+      assert.equal(pushed.code, 0, pushed.stderr + pushed.stdout)
+      assert.equal(pushed.json.images[0].destination, `${r.host}/site/team/app:1.0@${app.manifest.digest}`)
+      assert.equal(sha256(r.manifest('site/team/app', '1.0')?.bytes ?? ''), app.manifest.digest)
+    })
+
     it('refuses a Docker schema 1 manifest naming the image (exit 3)', async () => {
       const r = await registry()
       r.putManifest('team/old', 'v1', Buffer.from(JSON.stringify({schemaVersion: 1, name: 'team/old', tag: 'v1', fsLayers: [], history: []})), 'application/vnd.docker.distribution.manifest.v1+prettyjws')
@@ -212,6 +258,32 @@ describe('registry interop', function () {
       const {r: anon} = await build(open.host, [`${open.host}/team/app:1.0`], env)
       assert.equal(anon.code, 0, anon.stderr + anon.stdout)
       assert.ok(open.tokenRequests.every((t) => t.user === undefined), 'the token was asked for anonymously')
+    })
+
+    it('says a token without the push action is a permission problem, not a login one (insufficient_scope)', async () => {
+      const r = await registry({
+        auth: {kind: 'bearer', user: 'reader', password: 'p'},
+        hook: ({req, res, kind, repo}) => {
+          if (kind !== 'uploads') return false
+          res.writeHead(401, {'www-authenticate': `Bearer realm="${r.origin}/token",service="quirk",scope="repository:${repo}:pull,push",error="insufficient_scope"`, 'content-length': 0}).end()
+          return true
+        },
+      })
+      const dir = await makeTempDir('interop-scope')
+      await writeFile(join(dir, 'auth.json'), JSON.stringify({auths: {[`http://${r.host}`]: {auth: Buffer.from('reader:p').toString('base64')}}}))
+      const transport = new Transport({insecure: [r.host], backoffMs: 1})
+      try {
+        const client = new RegistryClient(r.host, transport, {env: authEnv(join(dir, 'auth.json'))})
+        const {Readable} = await import('node:stream')
+        await assert.rejects(client.pushBlob('team/app', base.digest, base.size, () => Readable.from([base.data])), (e: Error & {code?: string; hint?: string}) => {
+          assert.equal(e.code, 'REGISTRY_AUTH')
+          assert.match(e.message, /denied access to team\/app for reader/)
+          assert.match(e.hint ?? '', /lacks permission/)
+          return true
+        })
+      } finally {
+        transport.close()
+      }
     })
   })
 

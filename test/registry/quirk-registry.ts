@@ -56,6 +56,8 @@ export interface QuirkOptions {
   refuseMount?: boolean
   /** the status of a stored manifest PUT (older Quay answers 202) */
   manifestPutStatus?: number
+  /** address to listen on: 127.0.0.1, or ::1 for an IPv6 registry */
+  listen?: string
 }
 
 export interface TokenRequest {
@@ -277,15 +279,17 @@ export async function startQuirkRegistry(options: QuirkOptions = {}): Promise<Qu
       else res.destroy()
     })
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const address = options.listen ?? '127.0.0.1'
+  await new Promise<void>((r) => server.listen(0, address, r))
   const port = (server.address() as {port: number}).port
-  origin = `http://127.0.0.1:${port}`
+  const hostname = address.includes(':') ? `[${address}]` : address
+  origin = `http://${hostname}:${port}`
   const stop = registerCleanup(`quirk registry ${origin}`, () => new Promise<void>((r) => {
     server.closeAllConnections()
     server.close(() => r())
   }))
   const registry: QuirkRegistry = {
-    host: `127.0.0.1:${port}`,
+    host: `${hostname}:${port}`,
     origin,
     log,
     tokenRequests,
