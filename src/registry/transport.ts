@@ -159,9 +159,12 @@ function describeNetworkError(error: unknown, what: string, subject: string, att
   }
   // Never reached at all is "unreachable"; reached but dropped, 429 or 5xx until the bound is a registry error.
   const unreachable = ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(code)
+  const limited = error instanceof RetryableError && msg.includes('HTTP 429')
   return new AirlockError(unreachable ? 'REMOTE_UNREACHABLE' : 'REGISTRY_ERROR', `${what}: ${msg}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`, {
     subject,
-    hint: 'check that the registry is up and reachable; airlock retries dropped connections, 429 and 5xx with backoff',
+    hint: limited
+      ? 'the registry rate-limits this client: log in (credentials usually raise the limit, as on Docker Hub), use a mirror, or run again later'
+      : 'check that the registry is up and reachable; airlock retries dropped connections, 429 and 5xx with backoff',
     cause: error,
   })
 }

@@ -133,6 +133,22 @@ describe('registry interop', function () {
       assert.ok(r.log.some((l) => l.path.startsWith('/storage/')))
     })
 
+    it('a registry that keeps answering 429 fails after the retry bound with a rate-limit hint (exit 4)', async () => {
+      const r = await registry({
+        hook: ({res, kind}) => {
+          if (kind !== 'manifests') return false
+          res.writeHead(429, {'retry-after': '0', 'content-type': 'application/json'}).end('{"errors":[{"code":"TOOMANYREQUESTS","message":"pull rate limit"}]}')
+          return true
+        },
+      })
+      const {r: out} = await build(r.host, [`${r.host}/team/app:1.0`], {AIRLOCK_RETRY_ATTEMPTS: '3'})
+      assert.equal(out.code, 4, out.stderr)
+      assert.equal(out.json.error.code, 'REGISTRY_ERROR')
+      assert.match(out.json.error.message, /team\/app:1.0.*429.*after 3 attempts/)
+      assert.match(out.json.error.hint, /rate-limits/)
+      assert.equal(r.log.filter((l) => l.path.includes('/manifests/')).length, 3)
+    })
+
     it('with --cache, a registry that refuses HEAD (405) is asked with GET', async () => {
       const r = await registry({
         hook: ({req, res}) => {
