@@ -12,7 +12,7 @@ import {RegistryClient} from '../../src/registry/client.js'
 import {Transport} from '../../src/registry/transport.js'
 import {makeKeys} from '../support/bundles.js'
 import {makeTempDir, runCli} from '../support/cli.js'
-import {makeImage, makeLayer, type TestBlob, type TestImage} from '../support/registry.js'
+import {makeImage, makeLayer, makePki, type TestBlob, type TestImage} from '../support/registry.js'
 import {authEnv, writeImageSpec} from '../images/fixture.js'
 import {startQuirkRegistry, type QuirkOptions, type QuirkRegistry} from './quirk-registry.js'
 
@@ -378,6 +378,20 @@ describe('registry interop', function () {
       })
       const r = await push(dest)
       assert.ok(r.json.blobs.uploaded + r.json.blobs.mounted >= app.layers.length + 1)
+    })
+
+    it('follows an http:// upload Location of a registry reached over https (behind a TLS-terminating proxy) over https', async () => {
+      const pki = await makePki()
+      const dest = await startQuirkRegistry({tls: {cert: await readFile(pki.serverCert, 'utf8'), key: await readFile(pki.serverKey, 'utf8')}, plainLocation: true})
+      const transport = new Transport({ca: await readFile(pki.caCert, 'utf8'), backoffMs: 1, attempts: 2})
+      try {
+        const client = new RegistryClient(dest.host, transport, {env: authEnv('/nonexistent/auth.json')})
+        const {Readable} = await import('node:stream')
+        assert.equal(await client.pushBlob('team/app', base.digest, base.size, () => Readable.from([base.data])), 'uploaded')
+      } finally {
+        transport.close()
+      }
+      assert.ok(dest.hasBlob('team/app', base.digest))
     })
 
     it('never sends the registry\'s token to an upload Location on another host', async () => {

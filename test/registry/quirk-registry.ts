@@ -7,6 +7,7 @@
  */
 import {createHash, randomBytes} from 'node:crypto'
 import {createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse} from 'node:http'
+import {createServer as createHttpsServer} from 'node:https'
 
 import {registerCleanup} from '../support/cleanup.js'
 
@@ -58,6 +59,10 @@ export interface QuirkOptions {
   manifestPutStatus?: number
   /** address to listen on: 127.0.0.1, or ::1 for an IPv6 registry */
   listen?: string
+  /** serve HTTPS with this certificate and key (PEM) */
+  tls?: {cert: string; key: string}
+  /** write upload Locations as http:// URLs even over TLS, as a registry behind a TLS-terminating proxy does */
+  plainLocation?: boolean
 }
 
 export interface TokenRequest {
@@ -238,7 +243,7 @@ export async function startQuirkRegistry(options: QuirkOptions = {}): Promise<Qu
     }
 
     // uploads
-    const at = options.absoluteLocation ? origin : ''
+    const at = options.plainLocation ? origin.replace(/^https:/, 'http:') : options.absoluteLocation ? origin : ''
     if (req.method === 'POST') {
       const mount = url.searchParams.get('mount')
       const from = url.searchParams.get('from')
@@ -273,17 +278,18 @@ export async function startQuirkRegistry(options: QuirkOptions = {}): Promise<Qu
     return error(res, 405, 'UNSUPPORTED', `${req.method} on an upload`)
   }
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((e: unknown) => {
       if (!res.headersSent) error(res, 500, 'UNKNOWN', String(e))
       else res.destroy()
     })
-  })
+  }
+  const server = options.tls ? createHttpsServer(options.tls, listener) : createServer(listener)
   const address = options.listen ?? '127.0.0.1'
   await new Promise<void>((r) => server.listen(0, address, r))
   const port = (server.address() as {port: number}).port
   const hostname = address.includes(':') ? `[${address}]` : address
-  origin = `http://${hostname}:${port}`
+  origin = `${options.tls ? 'https' : 'http'}://${hostname}:${port}`
   const stop = registerCleanup(`quirk registry ${origin}`, () => new Promise<void>((r) => {
     server.closeAllConnections()
     server.close(() => r())
