@@ -337,7 +337,8 @@ export class RegistryClient {
       drain(res)
       return this.startUpload(repository, digest, scopes.slice(0, 1), subject)
     }
-    return this.fail(res, what, subject)
+    const noRepository = status === 404 ? `${this.registry} does not create repositories on push (ECR, and Harbor, Nexus or Artifact Registry without the project or repository): create ${repository} there first, or choose a --registry prefix it can be created under` : undefined
+    return this.fail(res, what, subject, noRepository)
   }
 
   /**

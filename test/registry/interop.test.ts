@@ -380,6 +380,36 @@ describe('registry interop', function () {
       assert.ok(r.json.blobs.uploaded + r.json.blobs.mounted >= app.layers.length + 1)
     })
 
+    it('a registry that does not create repositories on push (ECR) fails naming the repository to create (exit 4)', async () => {
+      const dest = await startQuirkRegistry({
+        hook: ({req, res, kind, repo}) => {
+          if (kind !== 'uploads' || req.method !== 'POST') return false
+          res.writeHead(404, {'content-type': 'application/json'}).end(JSON.stringify({errors: [{code: 'NAME_UNKNOWN', message: `The repository with name '${repo}' does not exist in the registry`}]}))
+          return true
+        },
+      })
+      const r = await runCli(['images', 'push', bundle, '--registry', `${dest.host}/site`, '--insecure-registry', dest.host, '--trust', pub, '--json'], {env: authEnv('/nonexistent/auth.json')})
+      assert.equal(r.code, 4, r.stderr)
+      assert.equal(r.json.error.code, 'REGISTRY_NOT_FOUND')
+      assert.match(r.json.error.message, /NAME_UNKNOWN/)
+      assert.match(r.json.error.hint, /create site\/team\/(app|multi) there first/)
+    })
+
+    it('sends each manifest with the media type it declares, even when its index names another', async () => {
+      const src = await registry()
+      // an index whose descriptor calls an OCI manifest a Docker one: the document's own mediaType is the truth
+      seedImage(src, 'team/sloppy', undefined, app)
+      const index = Buffer.from(JSON.stringify({schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{mediaType: 'application/vnd.docker.distribution.manifest.v2+json', digest: app.manifest.digest, size: app.manifest.size, platform: app.platform}]}))
+      const digest = src.putManifest('team/sloppy', '1', index, 'application/vnd.oci.image.index.v1+json')
+      const b = await build(src.host, [`{ref: "${src.host}/team/sloppy:1", platforms: [all]}`])
+      assert.equal(b.r.code, 0, b.r.stderr + b.r.stdout)
+      const dest = await startQuirkRegistry()
+      const r = await runCli(['images', 'push', b.out, '--registry', dest.host, '--insecure-registry', dest.host, '--trust', b.keys.pub, '--json'], {env: authEnv('/nonexistent/auth.json')})
+      assert.equal(r.code, 0, r.stderr + r.stdout)
+      assert.equal(sha256(dest.manifest('team/sloppy', '1')?.bytes ?? ''), digest)
+      assert.equal(dest.manifest('team/sloppy', app.manifest.digest)?.type, app.manifest.mediaType)
+    })
+
     it('follows an http:// upload Location of a registry reached over https (behind a TLS-terminating proxy) over https', async () => {
       const pki = await makePki()
       const dest = await startQuirkRegistry({tls: {cert: await readFile(pki.serverCert, 'utf8'), key: await readFile(pki.serverKey, 'utf8')}, plainLocation: true})
