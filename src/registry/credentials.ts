@@ -118,7 +118,23 @@ function fromEntry(entry: NonNullable<AuthFile['auths']>[string], file: string, 
  * that is not installed, fails or has nothing for this registry yields no credentials and a note,
  * so a public image still pulls anonymously and a private one fails naming the helper.
  */
-async function fromHelper(helper: string, registry: string, file: string, field: string, env: NodeJS.ProcessEnv): Promise<{credentials?: Credentials; note?: string}> {
+function fromHelper(helper: string, registry: string, file: string, field: string, env: NodeJS.ProcessEnv): Promise<HelperAnswer> {
+  // once per helper and registry for the whole run: a build of many images from one registry would
+  // otherwise run the helper (ecr-login calls AWS each time) once per repository
+  const key = [helper, registry, file, field, env.PATH ?? process.env.PATH ?? ''].join('\0')
+  let answer = helperAnswers.get(key)
+  if (!answer) helperAnswers.set(key, (answer = runHelper(helper, registry, file, field, env)))
+  return answer
+}
+
+interface HelperAnswer {
+  credentials?: Credentials
+  note?: string
+}
+
+const helperAnswers = new Map<string, Promise<HelperAnswer>>()
+
+async function runHelper(helper: string, registry: string, file: string, field: string, env: NodeJS.ProcessEnv): Promise<HelperAnswer> {
   if (!HELPER_NAME.test(helper)) {
     throw new AirlockError('INPUT_INVALID', `${file}: ${field} "${helper}" is not a credential helper name`, {subject: `${file}#${field}`, hint: 'a helper is named by the part after docker-credential-, e.g. "ecr-login" or "gcloud"'})
   }

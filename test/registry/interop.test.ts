@@ -241,15 +241,16 @@ describe('registry interop', function () {
       assert.ok(asked.every((t) => t.account === 'builder' && t.service === 'quirk'))
     })
 
-    it('asks a docker credential helper named in credHelpers, as docker does', async () => {
+    it('asks a docker credential helper named in credHelpers, as docker does, once per registry', async () => {
       const r = await registry({auth: {kind: 'basic', user: 'robot', password: 'from-helper'}})
+      seedImage(r, 'team/other', '1.0', arm)
       const dir = await makeTempDir('interop-helper')
       const env = await dockerConfig(dir, {credHelpers: {[r.host]: 'quirktest'}, auths: {}}, {
-        quirktest: `[ "$1" = get ] || exit 2\nread server\necho "$server" > "${join(dir, 'asked')}"\necho '{"ServerURL":"'"$server"'","Username":"robot","Secret":"from-helper"}'`,
+        quirktest: `[ "$1" = get ] || exit 2\nread server\necho "$server" >> "${join(dir, 'asked')}"\necho '{"ServerURL":"'"$server"'","Username":"robot","Secret":"from-helper"}'`,
       })
-      const {r: out} = await build(r.host, [`${r.host}/team/app:1.0`], env)
+      const {r: out} = await build(r.host, [`${r.host}/team/app:1.0`, `{ref: "${r.host}/team/other:1.0", platforms: [linux/arm64]}`], env)
       assert.equal(out.code, 0, out.stderr + out.stdout)
-      assert.equal((await readFile(join(dir, 'asked'), 'utf8')).trim(), r.host)
+      assert.deepEqual((await readFile(join(dir, 'asked'), 'utf8')).trim().split('\n'), [r.host])
     })
 
     it('exchanges an identity token from credsStore (user <token>) for an access token by OAuth2 POST', async () => {
