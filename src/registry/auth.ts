@@ -9,16 +9,24 @@ export interface Challenge {
   params: Record<string, string>
 }
 
-/** `Bearer realm="https://auth/token",service="registry",scope="repository:x:pull"`, per RFC 7235. */
+/**
+ * `Bearer realm="https://auth/token",service="registry",scope="repository:x:pull"`, per RFC 7235. A
+ * header may hold several challenges (`Bearer realm=..., Basic realm=...`, or two WWW-Authenticate
+ * headers, which node joins with a comma): bearer is taken when offered, else basic.
+ */
 export function parseChallenge(header: string | undefined): Challenge | undefined {
   if (!header) return undefined
-  const m = /^\s*(\w+)\s*(.*)$/s.exec(header)
-  if (!m) return undefined
-  const scheme = (m[1] ?? '').toLowerCase()
-  if (scheme !== 'basic' && scheme !== 'bearer') return undefined
+  const starts = [...header.matchAll(/(?:^|,)\s*(basic|bearer)\b(?!\s*=)/gi)].map((m) => m.index ?? 0)
+  const challenges = starts.map((start, i) => parseOne(header.slice(start, starts[i + 1] ?? header.length).replace(/^\s*,/, '')))
+  return challenges.find((c) => c.scheme === 'bearer') ?? challenges[0]
+}
+
+function parseOne(text: string): Challenge {
+  const m = /^\s*(\w+)\s*(.*)$/s.exec(text)
+  const scheme = (m?.[1] ?? '').toLowerCase() as Challenge['scheme']
   const params: Record<string, string> = {}
   const re = /([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/g
-  for (const p of (m[2] ?? '').matchAll(re)) params[(p[1] ?? '').toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : (p[3] ?? '')
+  for (const p of (m?.[2] ?? '').matchAll(re)) params[(p[1] ?? '').toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : (p[3] ?? '')
   return {scheme, params}
 }
 
@@ -81,12 +89,17 @@ export class RegistryAuth {
   async authenticate(res: IncomingMessage, scopes: Scope[]): Promise<void> {
     const challenge = parseChallenge(res.headers['www-authenticate'] as string | undefined)
     drain(res)
-    if (!challenge) {
-      throw new AirlockError('REGISTRY_AUTH', `${this.registry} answered 401 without a usable WWW-Authenticate challenge`, {subject: this.registry, hint: 'airlock supports basic and bearer token authentication'})
-    }
-    this.challenge = challenge
     const repository = scopes[0]?.repository ?? ''
     const creds = await this.credentials(repository)
+    if (!challenge) {
+      // a proxy that strips the header (or a registry that never sends it): credentials, if any, go as Basic
+      if (creds && !creds.identityToken) {
+        this.challenge = {scheme: 'basic', params: {}}
+        return
+      }
+      throw new AirlockError('REGISTRY_AUTH', `${this.registry} answered 401 without a usable WWW-Authenticate challenge`, {subject: this.registry, hint: 'airlock supports basic and bearer token authentication; check that a proxy in front of the registry passes WWW-Authenticate through'})
+    }
+    this.challenge = challenge
     if (challenge.scheme === 'basic') {
       if (!creds) throw await this.missing(repository)
       if (creds.identityToken && !creds.password) {

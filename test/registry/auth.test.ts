@@ -22,6 +22,9 @@ describe('registry authentication', () => {
       error: 'insufficient_scope',
     })
     assert.deepEqual(parseChallenge('Basic realm="https://123.dkr.ecr.us-east-1.amazonaws.com/",service="ecr.amazonaws.com"'), {scheme: 'basic', params: {realm: 'https://123.dkr.ecr.us-east-1.amazonaws.com/', service: 'ecr.amazonaws.com'}})
+    // two challenges in one header (or two headers node joined): bearer wins, each keeps its own realm
+    assert.deepEqual(parseChallenge('Basic realm="Artifactory Realm", Bearer realm="https://art.example/v2/token",service="art.example"'), {scheme: 'bearer', params: {realm: 'https://art.example/v2/token', service: 'art.example'}})
+    assert.deepEqual(parseChallenge('BASIC realm="Sonatype Nexus Repository Manager"'), {scheme: 'basic', params: {realm: 'Sonatype Nexus Repository Manager'}})
     assert.equal(parseChallenge('Negotiate abc'), undefined)
     assert.equal(parseChallenge(undefined), undefined)
   })

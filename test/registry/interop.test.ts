@@ -277,6 +277,22 @@ describe('registry interop', function () {
       assert.ok(open.tokenRequests.every((t) => t.user === undefined), 'the token was asked for anonymously')
     })
 
+    it('sends the credentials as Basic when a 401 comes without WWW-Authenticate (a proxy dropped it)', async () => {
+      const expected = `Basic ${Buffer.from('robot:pw').toString('base64')}`
+      const r = await registry({
+        hook: ({req, res}) => {
+          if (req.headers.authorization === expected) return false
+          res.writeHead(401, {'content-length': 0}).end()
+          return true
+        },
+      })
+      const dir = await makeTempDir('interop-nochallenge')
+      await writeFile(join(dir, 'auth.json'), JSON.stringify({auths: {[r.host]: {auth: Buffer.from('robot:pw').toString('base64')}}}))
+      const {r: out} = await build(r.host, [`${r.host}/team/app:1.0`], {REGISTRY_AUTH_FILE: join(dir, 'auth.json')})
+      assert.equal(out.code, 0, out.stderr + out.stdout)
+      assert.equal(out.json.images[0].digest, app.manifest.digest)
+    })
+
     it('says a token without the push action is a permission problem, not a login one (insufficient_scope)', async () => {
       const r = await registry({
         auth: {kind: 'bearer', user: 'reader', password: 'p'},
