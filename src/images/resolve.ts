@@ -1,6 +1,6 @@
-import {createHash} from 'node:crypto'
-import {readFile} from 'node:fs/promises'
-import {basename, isAbsolute, join, resolve as resolvePath} from 'node:path'
+import {createHash, randomBytes} from 'node:crypto'
+import {mkdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {basename, dirname, isAbsolute, join, resolve as resolvePath} from 'node:path'
 
 import {blobPath} from '../oci/digest.js'
 import {extractOciArchive, findInLayout, readLayoutDocument, readLayoutIndex} from '../oci/layout.js'
@@ -11,6 +11,7 @@ import {formatPlatform, isRunnablePlatform, parsePlatform, platformMatches, type
 import type {RegistryPool} from '../registry/client.js'
 import {formatReference, parseReference, type ImageReference} from '../registry/reference.js'
 import {AirlockError} from '../ui/errors.js'
+import {renameDurably} from '../util/fs.js'
 import type {BlobFetcher, BlobOrigin} from './fetcher.js'
 
 /** A manifest or index document, small enough to keep: it goes into the bundle from memory. */
@@ -81,14 +82,37 @@ async function fromCache(cacheDir: string | undefined, digest: string): Promise<
   return `sha256:${createHash('sha256').update(data).digest('hex')}` === digest ? data : undefined
 }
 
+/**
+ * Keeps a fetched (and hashed) manifest in the --cache beside the blobs, so that the next build
+ * resolves its tag with one HEAD. Best effort: a manifest the cache cannot take is fetched again
+ * next time, which is only slower (a cache that cannot take blobs fails the build in the fetcher).
+ */
+async function toCache(cacheDir: string | undefined, d: Document): Promise<void> {
+  if (!cacheDir) return
+  const final = join(cacheDir, blobPath(d.digest))
+  const temp = `${final}.${randomBytes(4).toString('hex')}.partial`
+  try {
+    await mkdir(dirname(final), {recursive: true})
+    await writeFile(temp, d.bytes, {mode: 0o600})
+    await renameDurably(temp, final)
+  } catch {
+    await rm(temp, {force: true})
+  }
+}
+
 function registrySource(ref: ImageReference, env: ResolveEnv, lockedDigest: string | undefined): DocumentSource {
   const client = env.pool.client(ref.registry)
   const origin: BlobOrigin = {kind: 'registry', registry: ref.registry, repository: ref.repository}
+  const fetched = async (reference: string): Promise<Document> => {
+    const m = await client.getManifest(ref.repository, reference)
+    const d = doc(m.bytes, m.mediaType, m.digest)
+    await toCache(env.cacheDir, d)
+    return d
+  }
   const byDigest = async (digest: string, mediaType?: string): Promise<Document> => {
     const cached = await fromCache(env.cacheDir, digest)
     if (cached) return doc(cached, mediaType ?? '', digest)
-    const m = await client.getManifest(ref.repository, digest)
-    return doc(m.bytes, m.mediaType, m.digest)
+    return fetched(digest)
   }
   return {
     origin,
@@ -103,8 +127,7 @@ function registrySource(ref: ImageReference, env: ResolveEnv, lockedDigest: stri
         const cached = head && (await fromCache(env.cacheDir, head.digest))
         if (head && cached) return doc(cached, head.mediaType, head.digest)
       }
-      const m = await client.getManifest(ref.repository, ref.tag as string)
-      return doc(m.bytes, m.mediaType, m.digest)
+      return fetched(ref.tag as string)
     },
     async get(desc) {
       return (await byDigest(desc.digest, desc.mediaType)).bytes

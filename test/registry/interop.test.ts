@@ -149,6 +149,21 @@ describe('registry interop', function () {
       assert.equal(r.log.filter((l) => l.path.includes('/manifests/')).length, 3)
     })
 
+    it('with --cache, a second build resolves the tag with one HEAD and downloads nothing', async () => {
+      const r = await registry()
+      const dir = await makeTempDir('interop-cache2')
+      const first = await build(r.host, [`${r.host}/team/app:1.0`], {}, ['--cache', join(dir, 'cache')])
+      assert.equal(first.r.code, 0, first.r.stderr + first.r.stdout)
+      const before = r.log.length
+      const second = await build(r.host, [`${r.host}/team/app:1.0`], {}, ['--cache', join(dir, 'cache')])
+      assert.equal(second.r.code, 0, second.r.stderr + second.r.stdout)
+      assert.equal(second.r.json.images[0].digest, app.manifest.digest)
+      const asked = r.log.slice(before).map((l) => `${l.method} ${l.path}`)
+      assert.ok(asked.includes('HEAD /v2/team/app/manifests/1.0'), asked.join('\n'))
+      // (signature and SBOM discovery still asks its own questions; no manifest or blob is downloaded again)
+      assert.deepEqual(asked.filter((a) => /^GET .*\/(manifests|blobs)\//.test(a)), [])
+    })
+
     it('with --cache, a registry that refuses HEAD (405) is asked with GET', async () => {
       const r = await registry({
         hook: ({req, res}) => {
