@@ -293,11 +293,14 @@ export class RegistryClient {
     const own: Scope = {repository, actions: 'pull,push'}
     const scopes: Scope[] = [own, ...(mountFrom ? [{repository: mountFrom, actions: 'pull'}] : [])]
     const blob = {repository, digest, size, read, subject}
-    return this.transport.retry(what, this.registry, async () => {
+    return this.transport.retry(what, this.registry, async (attempt) => {
       const started = await this.startUpload(repository, digest, scopes, subject, mountFrom)
       if (started === 'mounted') return 'mounted'
       const preferred: UploadMode = size > this.chunkSize ? 'chunks' : 'put'
-      const mode = this.refusedMode === preferred ? otherMode(preferred) : preferred
+      const first = this.refusedMode === preferred ? otherMode(preferred) : preferred
+      // a registry may fail one way with a 5xx rather than refuse it (ECR has answered an empty PUT
+      // after chunks with 500): each further attempt under the retry policy takes the other way
+      const mode = attempt % 2 === 1 ? first : otherMode(first)
       const refused = await this.sendBlob(mode, started, blob)
       if (!refused) return 'uploaded'
       this.refusedMode = mode

@@ -378,6 +378,18 @@ describe('registry interop', function () {
       assert.ok(!dest.log.some((l) => l.method === 'PATCH' && l.path === put.path), 'with no PATCH before it')
     })
 
+    it('takes the other upload mode on the next attempt when one keeps failing with 500', async () => {
+      const dest = await startQuirkRegistry({
+        hook: async ({req, res, kind, body}) => {
+          if (kind !== 'uploads' || req.method !== 'PATCH' || !req.headers['content-range']) return false
+          await body()
+          res.writeHead(500, {'content-length': 0}).end()
+          return true
+        },
+      })
+      await push(dest, {AIRLOCK_UPLOAD_CHUNK_BYTES: '10000'})
+    })
+
     it('falls back to PATCH then PUT when a registry refuses a PUT with the blob in it', async () => {
       const dest = await startQuirkRegistry({
         hook: ({req, res, kind}) => {
