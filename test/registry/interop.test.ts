@@ -5,12 +5,17 @@
  */
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
+import {execFile} from 'node:child_process'
 import {chmod, mkdir, readFile, writeFile} from 'node:fs/promises'
+import {createServer, request as httpRequest} from 'node:http'
+import {connect, type Socket} from 'node:net'
 import {join} from 'node:path'
 
 import {RegistryClient} from '../../src/registry/client.js'
+import {proxyAuthorization, proxyFor} from '../../src/registry/proxy.js'
 import {Transport} from '../../src/registry/transport.js'
 import {makeKeys} from '../support/bundles.js'
+import {registerCleanup} from '../support/cleanup.js'
 import {makeTempDir, runCli} from '../support/cli.js'
 import {makeImage, makeLayer, makePki, type TestBlob, type TestImage} from '../support/registry.js'
 import {authEnv, writeImageSpec} from '../images/fixture.js'
@@ -54,13 +59,13 @@ async function registry(options: QuirkOptions = {}): Promise<QuirkRegistry> {
   return r
 }
 
-/** `bundle build` of `refs` from `host` with no credentials but those `env` points at. */
-async function build(host: string, refs: string[], env: NodeJS.ProcessEnv = {}, extra: string[] = []) {
+/** `bundle build` of `refs` from `host` (plain HTTP; undefined for https) with no credentials but those `env` points at. */
+async function build(host: string | undefined, refs: string[], env: NodeJS.ProcessEnv = {}, extra: string[] = []) {
   const dir = await makeTempDir('interop')
   const keys = await makeKeys(dir)
   const spec = await writeImageSpec(dir, refs)
   const out = join(dir, 'b.tar')
-  const r = await runCli(['bundle', 'build', spec, '--key', keys.key, '--out', out, '--insecure-registry', host, '--json', ...extra], {env: {...authEnv(join(dir, 'no-auth.json')), ...env}})
+  const r = await runCli(['bundle', 'build', spec, '--key', keys.key, '--out', out, ...(host ? ['--insecure-registry', host] : []), '--json', ...extra], {env: {...authEnv(join(dir, 'no-auth.json')), ...env}})
   return {r, out, dir, keys}
 }
 
@@ -76,6 +81,48 @@ async function dockerConfig(dir: string, config: object, helpers: Record<string,
     await chmod(join(bin, `docker-credential-${name}`), 0o755)
   }
   return {DOCKER_CONFIG: conf, PATH: `${bin}:${process.env.PATH ?? ''}`}
+}
+
+/**
+ * An HTTP proxy as corporate egress runs one: CONNECT tunnels and absolute-form requests, for the
+ * hosts it knows (names that only it resolves, to 127.0.0.1), refusing others. Records what it saw.
+ */
+async function startProxy(names: string[]): Promise<{url: string; seen: string[]}> {
+  const seen: string[] = []
+  const sockets = new Set<Socket>()
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`)
+    const target = new URL(req.url ?? '')
+    if (!names.includes(target.hostname)) return void res.writeHead(403).end()
+    const up = httpRequest({host: '127.0.0.1', port: Number(target.port), path: `${target.pathname}${target.search}`, method: req.method, headers: req.headers}, (ur) => {
+      res.writeHead(ur.statusCode ?? 502, ur.headers)
+      ur.pipe(res)
+    })
+    up.on('error', () => res.destroy())
+    req.pipe(up)
+  })
+  server.on('connect', (req, socket: Socket, head: Buffer) => {
+    seen.push(`CONNECT ${req.url}`)
+    sockets.add(socket)
+    const [host, port] = (req.url ?? '').split(':')
+    if (!names.includes(host ?? '')) return void socket.end('HTTP/1.1 403 Forbidden\r\n\r\n')
+    const up = connect(Number(port), '127.0.0.1', () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+      up.write(head)
+      up.pipe(socket)
+      socket.pipe(up)
+    })
+    sockets.add(up)
+    up.on('error', () => socket.destroy())
+    socket.on('error', () => up.destroy())
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  registerCleanup('test proxy', () => new Promise<void>((r) => {
+    for (const s of sockets) s.destroy()
+    server.closeAllConnections()
+    server.close(() => r())
+  }))
+  return {url: `http://127.0.0.1:${(server.address() as {port: number}).port}`, seen}
 }
 
 describe('registry interop', function () {
@@ -242,6 +289,47 @@ describe('registry interop', function () {
       assert.equal(out.code, 3, out.stderr)
       assert.equal(out.json.error.code, 'MANIFEST_INVALID')
       assert.match(out.json.error.message, /team\/old:v1.*schema 1/)
+    })
+  })
+
+  describe('through an HTTP proxy', () => {
+    it('reads HTTPS_PROXY, HTTP_PROXY and NO_PROXY as curl and Go do; loopback always goes direct', () => {
+      const env = {HTTPS_PROXY: 'http://u:p%40ss@proxy.corp:3128', http_proxy: 'proxy.corp:8080', NO_PROXY: '.internal, reg.example:5000, 10.0.0.0/8, [fd00::5]'}
+      const via = (u: string) => proxyFor(new URL(u), env)?.href
+      assert.equal(via('https://quay.io/v2/'), 'http://u:p%40ss@proxy.corp:3128/')
+      assert.equal(via('http://plain.example:5000/v2/'), 'http://proxy.corp:8080/')
+      for (const direct of ['https://127.0.0.1:5000/', 'https://localhost/', 'https://[::1]:443/', 'https://harbor.internal/', 'https://a.b.internal/', 'https://reg.example:5000/', 'https://10.1.2.3/', 'https://[fd00::5]/']) {
+        assert.equal(via(direct), undefined, direct)
+      }
+      assert.equal(via('https://reg.example:5001/'), 'http://u:p%40ss@proxy.corp:3128/', 'NO_PROXY names another port')
+      assert.deepEqual(proxyAuthorization(new URL('http://u:p%40ss@proxy.corp:3128')), {'proxy-authorization': `Basic ${Buffer.from('u:p@ss').toString('base64')}`})
+      assert.throws(() => proxyFor(new URL('https://quay.io/'), {HTTPS_PROXY: 'socks5://proxy:1080'}), /http:\/\/ proxies only/)
+    })
+
+    it('reaches an https registry through HTTPS_PROXY with a CONNECT tunnel, checking the registry\'s own certificate', async () => {
+      const dir = await makeTempDir('interop-proxy')
+      await new Promise<void>((resolve, reject) => execFile('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=registry.test', '-addext', 'subjectAltName=DNS:registry.test'], (e) => (e ? reject(e) : resolve())))
+      const r = await registry({tls: {cert: await readFile(join(dir, 'cert.pem'), 'utf8'), key: await readFile(join(dir, 'key.pem'), 'utf8')}})
+      const proxy = await startProxy(['registry.test'])
+      const name = `registry.test:${r.host.split(':')[1]}`
+      const {r: out} = await build(undefined, [`${name}/team/app:1.0`], {HTTPS_PROXY: proxy.url, NO_PROXY: 'other.example'}, ['--registry-ca', join(dir, 'cert.pem')])
+      assert.equal(out.code, 0, out.stderr + out.stdout)
+      assert.equal(out.json.images[0].digest, app.manifest.digest)
+      assert.ok(proxy.seen.includes(`CONNECT ${name}`), proxy.seen.join('\n'))
+    })
+
+    it('sends plain http in absolute form through HTTP_PROXY, and goes direct for NO_PROXY hosts', async () => {
+      const r = await registry()
+      const proxy = await startProxy(['plain.test'])
+      const name = `plain.test:${r.host.split(':')[1]}`
+      const {r: out} = await build(name, [`${name}/team/app:1.0`], {HTTP_PROXY: proxy.url})
+      assert.equal(out.code, 0, out.stderr + out.stdout)
+      assert.ok(proxy.seen.includes(`GET http://${name}/v2/team/app/manifests/1.0`), proxy.seen.join('\n'))
+      const before = proxy.seen.length
+      const {r: direct} = await build(name, [`${name}/team/app:1.0`], {HTTP_PROXY: proxy.url, NO_PROXY: '.test', AIRLOCK_RETRY_ATTEMPTS: '1'})
+      assert.equal(direct.code, 4, direct.stderr)
+      assert.equal(direct.json.error.code, 'REMOTE_UNREACHABLE')
+      assert.equal(proxy.seen.length, before, 'nothing went through the proxy')
     })
   })
 
