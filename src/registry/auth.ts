@@ -117,6 +117,40 @@ export class RegistryAuth {
       throw new AirlockError('REGISTRY_AUTH', `${this.registry} named a token realm that is not a URL: ${realm}`, {subject: this.registry, hint: 'the registry is misconfigured; ask its owner', cause: error})
     }
     const wanted = scopes.length > 0 ? scopeString(scopes) : (challenge.params.scope ?? '').split(' ').filter(Boolean)
+    const value = await this.fetchToken(url, challenge, wanted, creds, repository)
+    // Renew a little early so a long blob download never starts with a token about to expire.
+    this.tokens.set(scopeString(scopes).join(' '), {value: value.token, expiresAt: Date.now() + ttlMs(value.expiresIn)})
+  }
+
+  /**
+   * A request the registry redirected to another host (a CDN or an alias in front of a public
+   * registry) met a 401 there: that host gets a token from its own token service, for the scope its
+   * own challenge names, asked anonymously: this registry's credentials never go to another host.
+   */
+  async foreignToken(res: IncomingMessage, at: URL): Promise<string> {
+    const challenge = parseChallenge(res.headers['www-authenticate'] as string | undefined)
+    drain(res)
+    const realm = challenge?.scheme === 'bearer' ? challenge.params.realm : undefined
+    let url: URL | undefined
+    try {
+      url = realm ? new URL(realm) : undefined
+    } catch {
+      url = undefined
+    }
+    if (!challenge || !url) {
+      throw new AirlockError('REGISTRY_AUTH', `${this.registry} redirected to ${at.host}, which asks for credentials airlock does not send to another host`, {subject: this.registry, hint: `pull from ${at.host} directly (name it in the spec), with credentials for it`})
+    }
+    const scopes = (challenge.params.scope ?? '').split(' ').filter(Boolean)
+    const key = `${at.origin} ${scopes.join(' ')}`
+    const cached = this.tokens.get(key)
+    if (cached && cached.expiresAt > Date.now()) return cached.value
+    const value = await this.fetchToken(url, challenge, scopes, undefined, at.host)
+    this.tokens.set(key, {value: value.token, expiresAt: Date.now() + ttlMs(value.expiresIn)})
+    return value.token
+  }
+
+  /** A token from a token service, by GET (credentials as Basic) or by OAuth2 POST for an identity token. */
+  private async fetchToken(url: URL, challenge: Challenge, wanted: string[], creds: Credentials | undefined, repository: string): Promise<{token: string; expiresIn?: number}> {
     const value = await this.transport.retry(`token from ${url.host}`, this.registry, async () => {
       const tr = creds?.identityToken ? await this.exchange(url, challenge, wanted, creds.identityToken) : await this.tokenGet(url, challenge, wanted, creds)
       throwIfRetryable(tr, `token from ${url.host}`)
@@ -143,9 +177,7 @@ export class RegistryAuth {
     })
     const token = value.token ?? value.access_token
     if (!token) throw new AirlockError('REGISTRY_AUTH', `the token service of ${this.registry} returned no token`, {subject: this.registry})
-    // Renew a little early so a long blob download never starts with a token about to expire.
-    const ttl = Math.max((value.expires_in ?? 60) - 10, 5) * 1000
-    this.tokens.set(scopeString(scopes).join(' '), {value: token, expiresAt: Date.now() + ttl})
+    return {token, ...(value.expires_in === undefined ? {} : {expiresIn: value.expires_in})}
   }
 
   /** The token request of docker's token spec: GET with service and scopes, Basic credentials when there are any. */
@@ -195,6 +227,11 @@ export class RegistryAuth {
       hint: notes.length > 0 ? `install or fix that credential helper, or log in: skopeo login ${this.registry} (or point REGISTRY_AUTH_FILE at an auth.json)` : `log in first: skopeo login ${this.registry} (or docker login), or point REGISTRY_AUTH_FILE at an auth.json`,
     })
   }
+}
+
+/** How long a token is used: its expires_in (60 s when absent, as the token spec says) less 10 s, at least 5 s. */
+function ttlMs(expiresIn: number | undefined): number {
+  return Math.max((expiresIn ?? 60) - 10, 5) * 1000
 }
 
 function who(c: Credentials): string {

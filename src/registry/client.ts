@@ -100,8 +100,19 @@ export class RegistryClient {
     for (let round = 0; ; round++) {
       const authorization = own ? await this.auth.header(o.scopes) : undefined
       const headers = {...o.headers, ...(authorization ? {authorization} : {})}
-      const {res} = await this.transport.follow(o.method, url, headers, o.body)
+      const {res, url: reached} = await this.transport.follow(o.method, url, headers, o.body)
       const status = res.statusCode ?? 0
+      if (status === 401 && own && reached.host !== url.host) {
+        // redirected to another host that wants its own token: asked anonymously, then sent there directly
+        const token = await this.auth.foreignToken(res, reached)
+        const {res: there} = await this.transport.follow(o.method, reached, {...o.headers, authorization: `Bearer ${token}`}, o.body)
+        if (there.statusCode === 401 || there.statusCode === 403) {
+          drain(there)
+          throw new AirlockError('REGISTRY_AUTH', `${this.registry} redirected ${o.what} to ${reached.host}, which refused an anonymous token (HTTP ${there.statusCode})`, {subject: this.registry, hint: `pull from ${reached.host} directly (name it in the spec), with credentials for it`})
+        }
+        throwIfRetryable(there, `${o.what} from ${reached.host}`)
+        return there
+      }
       if (status === 401 && round === 0 && own) {
         await this.auth.authenticate(res, o.scopes)
         continue

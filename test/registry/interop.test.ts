@@ -380,6 +380,27 @@ describe('registry interop', function () {
       assert.ok(open.tokenRequests.every((t) => t.user === undefined), 'the token was asked for anonymously')
     })
 
+    it('a registry that redirects to another registry wanting a token: that one gets an anonymous token, never these credentials', async () => {
+      const behind = await startQuirkRegistry({auth: {kind: 'bearer', user: 'someone', password: 'else'}})
+      seedImage(behind, 'mirror/team/app', '1.0', app)
+      const front = await startQuirkRegistry({
+        hook: ({res, url}) => {
+          if (!url.pathname.startsWith('/v2/team/app/')) return false
+          res.writeHead(307, {location: `${behind.origin}${url.pathname.replace('/v2/', '/v2/mirror/')}`, 'content-length': 0}).end()
+          return true
+        },
+      })
+      const dir = await makeTempDir('interop-redirect-auth')
+      await writeFile(join(dir, 'auth.json'), JSON.stringify({auths: {[front.host]: {auth: Buffer.from('front-user:front-secret').toString('base64')}}}))
+      const {r: out} = await build(front.host, [`${front.host}/team/app:1.0`], {REGISTRY_AUTH_FILE: join(dir, 'auth.json')})
+      assert.equal(out.code, 0, out.stderr + out.stdout)
+      assert.equal(out.json.images[0].digest, app.manifest.digest)
+      // asked for the scope the other host's own challenge named, and anonymously
+      assert.ok(behind.tokenRequests.some((t) => t.scopes.includes('repository:mirror/team/app:pull')), JSON.stringify(behind.tokenRequests))
+      assert.ok(behind.tokenRequests.every((t) => t.user === undefined), JSON.stringify(behind.tokenRequests))
+      assert.ok(behind.log.every((l) => !l.headers.authorization?.startsWith('Basic')), 'no Basic credentials reached the other host')
+    })
+
     it('sends the credentials as Basic when a 401 comes without WWW-Authenticate (a proxy dropped it)', async () => {
       const expected = `Basic ${Buffer.from('robot:pw').toString('base64')}`
       const r = await registry({
