@@ -18,6 +18,7 @@ interface Wanted {
   origin: BlobOrigin
   /** "image docker.io/library/x:1 blob sha256:..." */
   label: string
+  urls?: string[]
 }
 
 export interface FetchStats {
@@ -50,9 +51,10 @@ export class BlobFetcher {
     this.limit = pLimit(Math.max(1, concurrency))
   }
 
-  register(digest: string, size: number, origin: BlobOrigin, label: string): void {
+  /** `urls`: where a non-distributable layer may be fetched from when its registry does not hold it */
+  register(digest: string, size: number, origin: BlobOrigin, label: string, urls?: string[]): void {
     if (this.wanted.has(digest)) return
-    this.wanted.set(digest, {digest, size, origin, label})
+    this.wanted.set(digest, {digest, size, origin, label, ...(urls?.length ? {urls} : {})})
   }
 
   /** The local file holding the blob's verified bytes, downloading it if needed (once). */
@@ -95,7 +97,7 @@ export class BlobFetcher {
     })
     const temp = join(dir, `.${digestHex(w.digest)}.${randomBytes(4).toString('hex')}.partial`)
     try {
-      await this.pool.client(w.origin.registry).fetchBlob(w.origin.repository, w.digest, w.size, temp, w.label)
+      await this.pool.client(w.origin.registry).fetchBlob(w.origin.repository, w.digest, w.size, temp, w.label, w.urls)
       const final = cached ?? join(dir, digestHex(w.digest))
       await renameDurably(temp, final)
       this.stats.downloaded++

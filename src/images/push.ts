@@ -62,10 +62,10 @@ export interface PushResult {
 
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
 
-/** `HOST[:PORT][/PREFIX]`, checked as strictly as an image reference. */
+/** `HOST[:PORT][/PREFIX]` (HOST may be an IPv6 literal in brackets), checked as strictly as an image reference. */
 export function parseDestination(text: string): {host: string; prefix: string} {
   const [host = '', ...prefix] = text.replace(/\/+$/, '').split('/')
-  const ok = /^(?:localhost|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::\d{1,5})?$/.test(host)
+  const ok = /^(?:localhost|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::\d{1,5})?$/.test(host)
   if (!ok || prefix.some((p) => !COMPONENT.test(p))) {
     throw new AirlockError('USAGE', `--registry ${text} is not HOST[:PORT][/PREFIX]`, {subject: '--registry', hint: 'e.g. registry.internal:5000/platform; the prefix is lower-case path components'})
   }
@@ -133,7 +133,8 @@ async function pushFrom(ra: RandomAccessBundle, dest: {host: string; prefix: str
       const repository = dest.prefix ? `${dest.prefix}/${src.repository}` : src.repository
 
       // Manifests to push, children before their index, and every blob they reference.
-      const documents: {desc: Descriptor; bytes: Buffer}[] = []
+      // each with the media type the document itself declares: registries (GAR, Quay, distribution) refuse a PUT whose Content-Type differs
+      const documents: {desc: Descriptor; bytes: Buffer; mediaType: string}[] = []
       const blobs = new Map<string, Descriptor>()
       const topBytes = await readDoc(top)
       const parsed = parseManifest(topBytes, top.mediaType, `${name} ${top.digest}`)
@@ -142,10 +143,10 @@ async function pushFrom(ra: RandomAccessBundle, dest: {host: string; prefix: str
         const child = parseManifest(m.bytes, m.desc.mediaType, `${name} ${m.desc.digest}`)
         if (child.kind !== 'manifest') throw new AirlockError('MANIFEST_INVALID', `${name}: nested index ${m.desc.digest}`, {subject: name})
         for (const b of [child.config, ...child.layers]) blobs.set(b.digest, b)
-        documents.push(m)
+        documents.push({...m, mediaType: child.mediaType})
       }
       if (parsed.kind === 'manifest') for (const b of [parsed.config, ...parsed.layers]) blobs.set(b.digest, b)
-      documents.push({desc: top, bytes: topBytes})
+      documents.push({desc: top, bytes: topBytes, mediaType: parsed.mediaType})
       // its referrers (of the upstream digest or of a platform manifest): their blobs go with the image's
       const own = new Set([top.digest, top.annotations?.[SOURCE_DIGEST] ?? top.digest, ...documents.map((d) => d.desc.digest)])
       const referrers = await Promise.all(referrersOf(index.manifests, own).map(async (d) => ({desc: d, bytes: await readDoc(d)})))
@@ -153,7 +154,7 @@ async function pushFrom(ra: RandomAccessBundle, dest: {host: string; prefix: str
         const m = parseManifest(r.bytes, r.desc.mediaType, `${name} referrer ${r.desc.digest}`)
         if (m.kind === 'manifest') for (const b of [m.config, ...m.layers]) blobs.set(b.digest, b)
       }
-      plans.push({top, topBytes, name, src, repository, documents, blobs, referrers})
+      plans.push({top, topBytes, name, src, repository, documents, parsed, blobs, referrers})
     }
 
     const charts = bundleCharts(manifest)
@@ -161,7 +162,7 @@ async function pushFrom(ra: RandomAccessBundle, dest: {host: string; prefix: str
     const base = omitted.size > 0 ? await checkOmittedBlobs({plans, omitted, client, limit, host: dest.host, manifest, progress}) : undefined
     if (manifest?.base) result.base = {name: manifest.base.name, version: manifest.base.version, sha256: manifest.base.sha256, blobsChecked: base?.checked ?? 0}
 
-    for (const {top, topBytes, name, src, repository, documents, blobs, referrers} of plans) {
+    for (const {top, topBytes, name, src, repository, documents, parsed, blobs, referrers} of plans) {
       progress(`pushing ${name}`)
       await Promise.all(
         [...blobs.values()].map((b) =>
@@ -196,7 +197,7 @@ async function pushFrom(ra: RandomAccessBundle, dest: {host: string; prefix: str
         const head = await client.headManifest(repository, d.desc.digest)
         if (head?.digest === d.desc.digest) result.manifests.present++
         else {
-          await client.putManifest(repository, d.desc.digest, d.bytes, d.desc.mediaType)
+          await client.putManifest(repository, d.desc.digest, d.bytes, d.mediaType)
           result.manifests.pushed++
         }
       }
@@ -204,7 +205,7 @@ async function pushFrom(ra: RandomAccessBundle, dest: {host: string; prefix: str
         const head = await client.headManifest(repository, src.tag)
         if (head?.digest === top.digest) result.manifests.present++
         else {
-          await client.putManifest(repository, src.tag, topBytes, top.mediaType)
+          await client.putManifest(repository, src.tag, topBytes, parsed.mediaType)
           result.manifests.pushed++
         }
       }
@@ -240,7 +241,8 @@ interface ImagePlan {
   name: string
   src: ImageReference
   repository: string
-  documents: {desc: Descriptor; bytes: Buffer}[]
+  documents: {desc: Descriptor; bytes: Buffer; mediaType: string}[]
+  parsed: {mediaType: string}
   blobs: Map<string, Descriptor>
   referrers: ReferrerToPush[]
 }

@@ -1,6 +1,6 @@
-import {createHash} from 'node:crypto'
-import {readFile} from 'node:fs/promises'
-import {basename, isAbsolute, join, resolve as resolvePath} from 'node:path'
+import {createHash, randomBytes} from 'node:crypto'
+import {mkdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {basename, dirname, isAbsolute, join, resolve as resolvePath} from 'node:path'
 
 import {blobPath} from '../oci/digest.js'
 import {extractOciArchive, findInLayout, readLayoutDocument, readLayoutIndex} from '../oci/layout.js'
@@ -11,6 +11,7 @@ import {formatPlatform, isRunnablePlatform, parsePlatform, platformMatches, type
 import type {RegistryPool} from '../registry/client.js'
 import {formatReference, parseReference, type ImageReference} from '../registry/reference.js'
 import {AirlockError} from '../ui/errors.js'
+import {renameDurably} from '../util/fs.js'
 import type {BlobFetcher, BlobOrigin} from './fetcher.js'
 
 /** A manifest or index document, small enough to keep: it goes into the bundle from memory. */
@@ -81,14 +82,37 @@ async function fromCache(cacheDir: string | undefined, digest: string): Promise<
   return `sha256:${createHash('sha256').update(data).digest('hex')}` === digest ? data : undefined
 }
 
+/**
+ * Keeps a fetched (and hashed) manifest in the --cache beside the blobs, so that the next build
+ * resolves its tag with one HEAD. Best effort: a manifest the cache cannot take is fetched again
+ * next time, which is only slower (a cache that cannot take blobs fails the build in the fetcher).
+ */
+async function toCache(cacheDir: string | undefined, d: Document): Promise<void> {
+  if (!cacheDir) return
+  const final = join(cacheDir, blobPath(d.digest))
+  const temp = `${final}.${randomBytes(4).toString('hex')}.partial`
+  try {
+    await mkdir(dirname(final), {recursive: true})
+    await writeFile(temp, d.bytes, {mode: 0o600})
+    await renameDurably(temp, final)
+  } catch {
+    await rm(temp, {force: true})
+  }
+}
+
 function registrySource(ref: ImageReference, env: ResolveEnv, lockedDigest: string | undefined): DocumentSource {
   const client = env.pool.client(ref.registry)
   const origin: BlobOrigin = {kind: 'registry', registry: ref.registry, repository: ref.repository}
+  const fetched = async (reference: string): Promise<Document> => {
+    const m = await client.getManifest(ref.repository, reference)
+    const d = doc(m.bytes, m.mediaType, m.digest)
+    await toCache(env.cacheDir, d)
+    return d
+  }
   const byDigest = async (digest: string, mediaType?: string): Promise<Document> => {
     const cached = await fromCache(env.cacheDir, digest)
     if (cached) return doc(cached, mediaType ?? '', digest)
-    const m = await client.getManifest(ref.repository, digest)
-    return doc(m.bytes, m.mediaType, m.digest)
+    return fetched(digest)
   }
   return {
     origin,
@@ -96,12 +120,14 @@ function registrySource(ref: ImageReference, env: ResolveEnv, lockedDigest: stri
       const pinned = ref.digest ?? lockedDigest
       if (pinned) return byDigest(pinned)
       // A HEAD gives the tag's digest; with a cache the document itself may then need no download.
+      // Only a cached copy is taken on the HEAD's word (and it is hashed): otherwise the tag is
+      // fetched, since a registry's Docker-Content-Digest is not always the digest of what it serves.
       if (env.cacheDir) {
         const head = await client.headManifest(ref.repository, ref.tag as string)
-        if (head) return byDigest(head.digest, head.mediaType)
+        const cached = head && (await fromCache(env.cacheDir, head.digest))
+        if (head && cached) return doc(cached, head.mediaType, head.digest)
       }
-      const m = await client.getManifest(ref.repository, ref.tag as string)
-      return doc(m.bytes, m.mediaType, m.digest)
+      return fetched(ref.tag as string)
     },
     async get(desc) {
       return (await byDigest(desc.digest, desc.mediaType)).bytes
@@ -164,6 +190,12 @@ async function localSource(local: NonNullable<ReturnType<typeof parseLocal>>, en
   return {source, name: localName(local.path, local.tag, top)}
 }
 
+/** The digest of the manifest an attestation manifest describes (BuildKit's `vnd.docker.reference.*` annotations). */
+function attestationOf(d: Descriptor): string | undefined {
+  const a = d.annotations
+  return a?.['vnd.docker.reference.type'] === 'attestation-manifest' ? a['vnd.docker.reference.digest'] : undefined
+}
+
 function wantsAll(platforms: string[]): boolean {
   return platforms.includes('all')
 }
@@ -218,6 +250,10 @@ export async function resolveImage(input: ResolveInput, env: ResolveEnv): Promis
         if (!match) throw missingPlatform(name, p, available.map((d) => formatPlatform(d.platform as Platform)), subject)
         if (!selected.includes(match)) selected.push(match)
       }
+      // BuildKit's attestation manifests (platform unknown/unknown) go with the image they describe, so
+      // that taking every platform an index has keeps the index, and its digest, as the registry has it.
+      const chosen = new Set(selected.map((d) => d.digest))
+      selected = parsed.manifests.filter((d) => chosen.has(d.digest) || (attestationOf(d) !== undefined && chosen.has(attestationOf(d) as string)))
     }
     if (selected.length !== parsed.manifests.length) {
       // Some platforms only: store an index of just those, so the layout is complete as it stands.
@@ -235,7 +271,7 @@ export async function resolveImage(input: ResolveInput, env: ResolveEnv): Promis
       child.mediaType = m.mediaType
       documents.push(child)
       manifests.push({doc: child, manifest: m})
-      if (d.platform) platforms.push(formatPlatform(d.platform))
+      if (isRunnablePlatform(d.platform)) platforms.push(formatPlatform(d.platform))
     }
   } else {
     documents.push(top)
@@ -249,7 +285,7 @@ export async function resolveImage(input: ResolveInput, env: ResolveEnv): Promis
       if (seen.has(b.digest)) continue
       seen.add(b.digest)
       blobs.push({digest: b.digest, size: b.size, mediaType: b.mediaType})
-      env.fetcher.register(b.digest, b.size, source.origin, `image ${name} blob ${b.digest}`)
+      env.fetcher.register(b.digest, b.size, source.origin, `image ${name} blob ${b.digest}`, Array.isArray(b.urls) ? b.urls.filter((u): u is string => typeof u === 'string') : undefined)
     }
   }
 

@@ -4,6 +4,7 @@ import type {Readable} from 'node:stream'
 
 import {AirlockError} from '../ui/errors.js'
 import {attemptsOf, retryPolicy, withRetries, type RetryPolicy} from '../util/retry.js'
+import {proxyAuthorization, proxyFor, TunnelAgent} from './proxy.js'
 
 /** A request body that can be produced again, so a retry or an auth round trip can resend it. */
 export type Body = Buffer | (() => Readable)
@@ -18,6 +19,8 @@ export interface TransportOptions {
   /** first backoff in ms, doubled each time (default: the retry policy's) */
   backoffMs?: number
   timeoutMs?: number
+  /** where HTTPS_PROXY, HTTP_PROXY and NO_PROXY are read (default: the process environment) */
+  env?: NodeJS.ProcessEnv
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
@@ -52,11 +55,22 @@ export function drain(res: IncomingMessage): void {
 export class Transport {
   private readonly https: HttpsAgent
   private readonly http = new HttpAgent({keepAlive: true, maxSockets: 32})
+  private readonly tunnels = new Map<string, TunnelAgent>()
   readonly policy: RetryPolicy
 
   constructor(readonly options: TransportOptions = {}) {
     this.https = new HttpsAgent({keepAlive: true, maxSockets: 32, ...(options.ca ? {ca: options.ca} : {})})
     this.policy = retryPolicy({...(options.attempts === undefined ? {} : {attempts: options.attempts}), ...(options.backoffMs === undefined ? {} : {backoffMs: options.backoffMs})})
+  }
+
+  /** One tunnelling agent per proxy, so connections through it are kept alive like direct ones. */
+  private tunnel(proxy: URL): TunnelAgent {
+    let agent = this.tunnels.get(proxy.href)
+    if (!agent) {
+      agent = new TunnelAgent(proxy, this.options.timeoutMs ?? 120_000, {keepAlive: true, maxSockets: 32, ...(this.options.ca ? {ca: this.options.ca} : {})})
+      this.tunnels.set(proxy.href, agent)
+    }
+    return agent
   }
 
   isInsecure(host: string): boolean {
@@ -69,10 +83,17 @@ export class Transport {
 
   /** One HTTP exchange, no redirects, no retries; the caller reads or drains the response. */
   once(method: string, url: URL, headers: OutgoingHttpHeaders, body?: Body): Promise<IncomingMessage> {
+    const proxy = proxyFor(url, this.options.env ?? process.env)
     return new Promise((resolve, reject) => {
       const isHttps = url.protocol === 'https:'
-      const send = isHttps ? httpsRequest : httpRequest
-      const req = send(url, {method, headers: {'user-agent': 'airlock', ...headers}, agent: isHttps ? this.https : this.http})
+      const all = {'user-agent': 'airlock', ...headers}
+      let req
+      if (proxy && !isHttps) {
+        // plain http through a proxy: the request in absolute form, to the proxy
+        req = httpRequest({host: proxy.hostname.replace(/^\[|\]$/g, ''), port: Number(proxy.port || 80), path: url.href, method, headers: {...all, host: url.host, ...proxyAuthorization(proxy)}, agent: this.http})
+      } else {
+        req = (isHttps ? httpsRequest : httpRequest)(url, {method, headers: all, agent: isHttps ? (proxy ? (this.tunnel(proxy) as HttpsAgent) : this.https) : (this.http as HttpAgent)})
+      }
       req.setTimeout(this.options.timeoutMs ?? 120_000, () => req.destroy(Object.assign(new Error(`no answer from ${url.host} for ${(this.options.timeoutMs ?? 120_000) / 1000} s`), {code: 'ETIMEDOUT'})))
       req.once('error', reject)
       req.once('response', resolve)
@@ -122,14 +143,17 @@ export class Transport {
   close(): void {
     this.https.destroy()
     this.http.destroy()
+    for (const agent of this.tunnels.values()) agent.destroy()
   }
 }
 
-export function retryAfter(headers: IncomingHttpHeaders): number | undefined {
-  const v = headers['retry-after']
+/** Retry-After in either form RFC 9110 allows: delay-seconds, or an HTTP-date (what some CDNs in front of registries send). */
+export function retryAfter(headers: IncomingHttpHeaders, now = Date.now()): number | undefined {
+  const v = headers['retry-after']?.trim()
   if (!v) return undefined
-  const secs = Number(v)
-  return Number.isFinite(secs) ? secs * 1000 : undefined
+  if (/^\d+$/.test(v)) return Number(v) * 1000
+  const at = Date.parse(v)
+  return Number.isFinite(at) ? Math.max(0, at - now) : undefined
 }
 
 /** A status worth retrying becomes a RetryableError; the body is drained so the socket is reused. */
@@ -137,7 +161,8 @@ export function throwIfRetryable(res: IncomingMessage, what: string): void {
   const status = res.statusCode ?? 0
   if (RETRY_STATUS.has(status)) {
     drain(res)
-    throw new RetryableError(`${what}: HTTP ${status}`, retryAfter(res.headers))
+    // 429 is the registry's pull-rate limit (Docker Hub's toomanyrequests): say so, since logging in often lifts it
+    throw new RetryableError(`${what}: HTTP ${status}${status === 429 ? ' (rate limited by the registry; credentials often raise the limit)' : ''}`, retryAfter(res.headers))
   }
 }
 
@@ -151,14 +176,20 @@ function describeNetworkError(error: unknown, what: string, subject: string, att
   if (code === 'EPROTO' || /wrong version number|packet length too long/i.test(msg)) {
     return new AirlockError('REMOTE_UNREACHABLE', `${what}: ${subject} does not speak TLS`, {subject, hint: `if the registry is plain HTTP, name it with --insecure-registry ${subject}`, cause: error})
   }
+  if (code === 'EPROXY') {
+    return new AirlockError('REMOTE_UNREACHABLE', `${what}: ${msg}`, {subject, hint: 'check HTTPS_PROXY / HTTP_PROXY (and the proxy\'s allow list), or add the registry to NO_PROXY', cause: error})
+  }
   if (code === 'ENOTFOUND') {
     return new AirlockError('REMOTE_UNREACHABLE', `${what}: cannot resolve ${subject}`, {subject, hint: 'check the registry name and DNS', cause: error})
   }
   // Never reached at all is "unreachable"; reached but dropped, 429 or 5xx until the bound is a registry error.
   const unreachable = ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(code)
+  const limited = error instanceof RetryableError && msg.includes('HTTP 429')
   return new AirlockError(unreachable ? 'REMOTE_UNREACHABLE' : 'REGISTRY_ERROR', `${what}: ${msg}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`, {
     subject,
-    hint: 'check that the registry is up and reachable; airlock retries dropped connections, 429 and 5xx with backoff',
+    hint: limited
+      ? 'the registry rate-limits this client: log in (credentials usually raise the limit, as on Docker Hub), use a mirror, or run again later'
+      : 'check that the registry is up and reachable; airlock retries dropped connections, 429 and 5xx with backoff',
     cause: error,
   })
 }
