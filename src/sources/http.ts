@@ -6,6 +6,7 @@ import type {IncomingMessage} from 'node:http'
 import {pipeline} from 'node:stream/promises'
 import {Transform} from 'node:stream'
 
+import {proxyFor, TunnelAgent} from '../registry/proxy.js'
 import {AirlockError} from '../ui/errors.js'
 
 export interface DownloadOptions {
@@ -21,8 +22,12 @@ export interface DownloadOptions {
 }
 
 function request(url: URL, options: RequestOptions): Promise<IncomingMessage> {
+  // through HTTPS_PROXY as registries are reached (a CONNECT tunnel: TLS and its checks stay end to end)
+  const proxy = proxyFor(url, process.env)
+  const agent = proxy ? new TunnelAgent(proxy, 60_000, {}) : undefined
   return new Promise((resolve, reject) => {
-    const req = httpsGet(url, options, resolve)
+    const req = httpsGet(url, {...options, ...(agent ? {agent} : {})}, resolve)
+    if (agent) req.once('close', () => agent.destroy())
     req.once('error', reject)
     req.setTimeout(60_000, () => req.destroy(new Error('no answer for 60 s')))
   })

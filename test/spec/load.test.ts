@@ -10,6 +10,7 @@ import {AirlockError} from '../../src/ui/errors.js'
 import {makeKeys} from '../support/bundles.js'
 import {makeTempDir, runCli} from '../support/cli.js'
 import {issueWithOpenssl, makeOpensslCa} from '../support/openssl-ca.js'
+import {startProxy} from '../support/proxy.js'
 
 function specError(text: string): AirlockError {
   try {
@@ -119,6 +120,33 @@ describe('https file sources', () => {
       const gone = await runCli(['bundle', 'build', join(dir, '404.yaml'), '--key', keys.key, '--out', join(dir, 'g.tar'), '--ca-file', ca.caCert, '--json'])
       assert.equal(gone.code, 4)
       assert.match(gone.json.error.message, /404/)
+    } finally {
+      server.close()
+    }
+  })
+
+  it('downloads through HTTPS_PROXY with a CONNECT tunnel, checking the server\'s own certificate', async () => {
+    const dir = await makeTempDir()
+    const keys = await makeKeys(dir)
+    const ca = await makeOpensslCa(dir, 'web')
+    const serverKey = join(dir, 'server.key')
+    execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', serverKey])
+    // a name only the proxy resolves: the build can reach the server through the proxy alone
+    const cert = await issueWithOpenssl(dir, ca, serverKey, 'files.test', {serverName: 'files.test'})
+    const payload = Buffer.alloc(300_000, 7)
+    const server = createServer({key: await readFile(serverKey), cert: await readFile(cert)}, (req, res) => {
+      if (req.url === '/x.bin') res.writeHead(200, {'content-length': payload.length}).end(payload)
+      else res.writeHead(404).end()
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as AddressInfo).port
+    try {
+      const proxy = await startProxy(['files.test'])
+      await writeFile(join(dir, 'p.yaml'), `${HEAD}spec:\n  files:\n    - {source: "https://files.test:${port}/x.bin", as: x.bin}\n`)
+      const r = await runCli(['bundle', 'build', join(dir, 'p.yaml'), '--key', keys.key, '--out', join(dir, 'p.tar'), '--ca-file', ca.caCert, '--json'], {env: {HTTPS_PROXY: proxy.url}})
+      assert.equal(r.code, 0, r.stderr)
+      assert.ok(execFileSync('tar', ['-xOf', join(dir, 'p.tar'), 'demo-1.0.0/files/x.bin']).equals(payload))
+      assert.deepEqual(proxy.seen, [`CONNECT files.test:${port}`])
     } finally {
       server.close()
     }
