@@ -87,3 +87,10 @@ export function tempDirHook(tag: string): () => string {
     return dir
   }
 }
+
+/** A GNU long-name ('L') or long-link ('K') record holding `name`, as GNU tar writes one before a header. */
+export function gnuLongRecord(name: string, type: 'NextFileHasLongPath' | 'NextFileHasLongLinkpath' = 'NextFileHasLongPath'): Buffer {
+  const data = Buffer.from(`${name}\0`)
+  const block = headerBlock({path: '././@LongLink', type, size: data.length})
+  return Buffer.concat([block, data, Buffer.alloc(padding(data.length))])
+}
