@@ -1,5 +1,5 @@
 import {AirlockError} from '../ui/errors.js'
-import {MANIFEST, isSha256Hex, rootName, type BundleManifest} from './format.js'
+import {FORMAT_VERSION, MANIFEST, isSha256Hex, rootName, type BundleManifest} from './format.js'
 
 /*
  * manifest.json is signed, but signed by whoever holds a trusted key, and inspect, images list and
@@ -32,9 +32,29 @@ function checkInventory(list: unknown, entry: string, field: string): void {
   })
 }
 
+/**
+ * airlock's manifest nests a few levels; JSON.parse reads any depth without recursion, but every
+ * later JSON.stringify (`inspect --json`) recurses and would die with a stack overflow on the
+ * 100,000 nested lists a signer can put in `extensions`.
+ */
+export const MAX_MANIFEST_DEPTH = 64
+
+function checkDepth(m: unknown, entry: string): void {
+  const stack: Array<[unknown, number, string]> = [[m, 0, 'the document']]
+  while (stack.length > 0) {
+    const [value, depth, at] = stack.pop() as [unknown, number, string]
+    if (typeof value !== 'object' || value === null) continue
+    if (depth >= MAX_MANIFEST_DEPTH) fail(entry, at, `nests deeper than ${MAX_MANIFEST_DEPTH} levels`)
+    for (const [k, v] of Object.entries(value)) if (typeof v === 'object' && v !== null) stack.push([v, depth + 1, depth === 0 ? k : `${at}.${k}`])
+  }
+}
+
 /** The manifest's shape and the bundle folder it names. */
 export function checkManifest(m: unknown, entry: string, root: string): BundleManifest {
   if (!isObject(m)) fail(entry, 'the document', 'is not a JSON object')
+  checkDepth(m, entry)
+  // a later format may mean other things by the same fields: read only the one this airlock knows
+  if (m.formatVersion !== FORMAT_VERSION) fail(entry, 'formatVersion', `is ${JSON.stringify(m.formatVersion) ?? 'missing'}, not ${FORMAT_VERSION}, the bundle format this airlock reads (a newer airlock may read it)`)
   for (const field of ['name', 'version'] as const) if (typeof m[field] !== 'string') fail(entry, field, 'is missing or not text')
   if (typeof m.created !== 'string') fail(entry, 'created', 'is missing or not text')
   if (!(isObject(m.tool) && typeof m.tool.name === 'string' && typeof m.tool.version === 'string')) fail(entry, 'tool', 'is not {name, version}')

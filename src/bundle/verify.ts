@@ -242,6 +242,7 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
   }
 
   const seen = new Set<string>()
+  let listedFolders: Set<string> | undefined
   // file and folder entries as a case-insensitive disk would see them (SHA256SUMS was checked the same way)
   const names = new EntryNames((path, other) => new AirlockError('ENTRY_DUPLICATE', `entry ${root}/${path} collides with ${root}/${other} (the same name on a case-insensitive disk, or a file that is also a folder)`, {subject: `${root}/${path}`, hint: 'extraction would overwrite one with the other; do not use this bundle'}))
   for (const head of HEAD_ENTRIES) names.addFile(head)
@@ -294,6 +295,12 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
       const rel = relativeToRoot(entry, root)
       if (kind === 'directory') {
         names.addFolder(rel)
+        // A folder entry is signed by nothing; one that holds no listed file (airlock writes none)
+        // is refused, so that folder entries, and the memory they take, are bounded by SHA256SUMS.
+        listedFolders ??= foldersOf(expected.keys())
+        if (rel !== '' && !listedFolders.has(rel)) {
+          throw new AirlockError('ENTRY_UNLISTED', `folder entry ${entry.path} holds no file listed in ${SUMS}`, {subject: entry.path, hint: 'an entry was added after signing; do not use this bundle'})
+        }
         continue
       }
       if ((HEAD_ENTRIES as readonly string[]).includes(rel) || seen.has(rel)) {
@@ -363,6 +370,13 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
     images: manifest.images.length,
     manifest,
   }
+}
+
+/** Every folder the listed files are in (slices of their names, not copies). */
+function foldersOf(paths: Iterable<string>): Set<string> {
+  const out = new Set<string>()
+  for (const path of paths) for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) out.add(path.slice(0, i))
+  return out
 }
 
 export function parseManifest(data: Buffer, entry: string, root: string): BundleManifest {

@@ -96,7 +96,7 @@ describe('hostile structure: every reader and VERIFY.txt refuse alike', function
     // extract used to end in INTERNAL EEXIST / ENOTDIR here
     await refusedByAll('x and x/y', sealed([file('files/q'), file('files/q/y')]), 'ENTRY_DUPLICATE')
     await refusedByAll('folder named as a file', sealed([{path: `${root}/files/a.txt/`, type: 'Directory'}]), 'ENTRY_DUPLICATE')
-    await refusedByAll('folder twice', sealed([{path: `${root}/d/`, type: 'Directory'}, {path: `${root}/d/`, type: 'Directory'}]), 'ENTRY_DUPLICATE')
+    await refusedByAll('folder twice', sealed([{path: `${root}/files/`, type: 'Directory'}, {path: `${root}/files/`, type: 'Directory'}]), 'ENTRY_DUPLICATE')
   })
 
   it('set-user-ID, set-group-ID and sticky modes, contiguous files and volume headers: UNSAFE_ENTRY_TYPE everywhere', async () => {
