@@ -1,5 +1,6 @@
 import {AirlockError} from '../ui/errors.js'
-import {FORMAT_VERSION, MANIFEST, isSha256Hex, rootName, type BundleManifest} from './format.js'
+import {FORMAT_VERSION, MANIFEST, checkBlobName, isSha256Hex, rootName, type BundleManifest} from './format.js'
+import {checkEntryName} from './path-safety.js'
 
 /*
  * manifest.json is signed, but signed by whoever holds a trusted key, and inspect, images list and
@@ -78,6 +79,11 @@ export function checkManifest(m: unknown, entry: string, root: string): BundleMa
     const b = m.base
     if (!isObject(b) || typeof b.name !== 'string' || typeof b.version !== 'string' || typeof b.sha256 !== 'string' || typeof b.verified !== 'boolean') fail(entry, 'base', 'is not {name, version, sha256, verified, omitted}')
     checkInventory(b.omitted, entry, 'base.omitted')
+    // no line of SHA256SUMS vouches for these names: they get the checks its lines get
+    ;(b.omitted as Array<{path: string; sha256: string}>).forEach((o, i) => {
+      checkEntryName(o.path)
+      checkBlobName(o.path, o.sha256, `${entry} base.omitted[${i}]`)
+    })
   }
   const manifest = m as unknown as BundleManifest
   if (rootName(manifest.name, manifest.version) !== root) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import {execFileSync, spawnSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
 import {chmod, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
@@ -55,7 +56,7 @@ describe('hostile structure: every reader and VERIFY.txt refuse alike', function
   }
   const file = (rel: string, body = 'x'): RawEntry => ({path: `${root}/${rel}`, body: Buffer.from(body)})
 
-  async function byHand(name: string, bundle: Buffer): Promise<void> {
+  async function byHand(name: string, bundle: Buffer, message = /NOT VERIFIED/): Promise<void> {
     const cwd = join(dir(), `site-${name.replaceAll(/[^a-z0-9]+/gi, '-')}`)
     const tmp = join(cwd, 'tmp')
     await mkdir(tmp, {recursive: true})
@@ -66,7 +67,7 @@ describe('hostile structure: every reader and VERIFY.txt refuse alike', function
       const PATH = tar === 'busybox' ? `${busyboxBin}:${process.env.PATH}` : (process.env.PATH as string)
       const r = spawnSync(shell[0] as string, [...shell.slice(1), 'VERIFY.txt'], {cwd, env: {PATH, TMPDIR: tmp, BUNDLE: 'demo.tar', TRUST: 'trust.pub'}, encoding: 'utf8'})
       assert.notEqual(r.status, 0, `${name}: VERIFY.txt under ${label} accepted it: ${r.stdout}`)
-      assert.match(r.stderr, /NOT VERIFIED/, `${name} ${label}: ${r.stderr}`)
+      assert.match(r.stderr, message, `${name} ${label}: ${r.stderr}`)
       assert.deepEqual(await readdir(tmp), [], `${name}: ${label} left its folder behind`)
       assert.deepEqual((await readdir(cwd)).sort(), ['VERIFY.txt', 'demo.tar', 'tmp', 'trust.pub'], `${name}: ${label} wrote beside the bundle`)
     }
@@ -147,6 +148,33 @@ describe('hostile structure: every reader and VERIFY.txt refuse alike', function
       assert.equal(r.json.error.code, 'MANIFEST_INVALID')
       assert.match(r.json.error.message, /files\[4\] is not an object/)
     }
+  })
+
+  it('an image blob listed under another digest than its name, in SHA256SUMS or in base.omitted: MANIFEST_INVALID everywhere, and VERIFY.txt refuses it too', async () => {
+    const body = Buffer.from('{"not":"the blob its name says"}')
+    const named = createHash('sha256').update('something else').digest('hex')
+    // SHA256SUMS lists it with its true digest, so sha256sum -c alone would pass it
+    const misnamed = (change?: (m: Record<string, any>) => void) => // eslint-disable-line @typescript-eslint/no-explicit-any
+      sealed([file(`images/blobs/sha256/${named}`, body.toString())], (l) => {
+        const m = JSON.parse(((l[3] as RawEntry).body as Buffer).toString('utf8'))
+        m.files.push({path: `images/blobs/sha256/${named}`, size: body.length, sha256: createHash('sha256').update(body).digest('hex'), role: 'image-blob'})
+        change?.(m)
+        ;(l[3] as RawEntry).body = Buffer.from(JSON.stringify(m))
+      })
+    await refusedByAll('misnamed blob', misnamed(), 'MANIFEST_INVALID', false)
+    await byHand('misnamed blob', misnamed(), /NOT VERIFIED: SHA256SUMS lists an image blob under another digest than its name/)
+    const omitted = sealed([], (l) => {
+      const m = JSON.parse(((l[3] as RawEntry).body as Buffer).toString('utf8'))
+      m.base = {name: 't', version: '0.9.0', sha256: 'c'.repeat(64), verified: false, omitted: [{path: `images/blobs/sha256/${named}`, size: 1, sha256: 'd'.repeat(64), role: 'image-blob'}]}
+      ;(l[3] as RawEntry).body = Buffer.from(JSON.stringify(m))
+    })
+    await refusedByAll('misnamed omitted blob', omitted, 'MANIFEST_INVALID', false)
+    const unsafe = sealed([], (l) => {
+      const m = JSON.parse(((l[3] as RawEntry).body as Buffer).toString('utf8'))
+      m.base = {name: 't', version: '0.9.0', sha256: 'c'.repeat(64), verified: false, omitted: [{path: '../../etc/x', size: 1, sha256: 'd'.repeat(64), role: 'file'}]}
+      ;(l[3] as RawEntry).body = Buffer.from(JSON.stringify(m))
+    })
+    await refusedByAll('unsafe omitted name', unsafe, 'UNSAFE_PATH', false)
   })
 
   it('a folder the bundle makes read-only, under a name with spaces, quotes and a leading dash: VERIFY.txt refuses it and, as a user root privileges do not cover, still leaves nothing behind', async () => {
