@@ -5,6 +5,7 @@ import {join} from 'node:path'
 
 import {verifyBundle} from '../../src/bundle/verify.js'
 import {parseTrust, type Trust} from '../../src/signing/trust.js'
+import type {AirlockError} from '../../src/ui/errors.js'
 import {buildTestBundle, makeKeys, readTarEntries, type CraftEntry, type TestKeys} from '../support/bundles.js'
 import {runCli} from '../support/cli.js'
 import {allReaders} from './readers.js'
@@ -107,6 +108,17 @@ describe('hostile headers: fields tars read differently are refused by every rea
     for (const [name, data] of cases) await refusedByAll(name, data, /field .* is not an octal number|corrupt tar header/)
     // the mode junk is not harmless: GNU tar reads it as set-user-ID, set-group-ID and sticky
     assert.match(listings(await write('mode-junk', cases[4]![1])).gnu, /-rwsrwsrwt/)
+  })
+
+  it('a size that runs past the end of the file, and a file cut inside a body: refused alike by every reader, whether it reads bodies or jumps over them', async () => {
+    // the signed manifest gives the entry's size, so the header's larger one is named before any read runs short
+    const past = await write('past-eof', withLast({edit: (b) => b.write(`${octal(lastSize() + (1 << 20), 11)}\0`, 124, 12, 'latin1')}))
+    for (const [reader, code] of Object.entries(await allReaders(past, trust, dir()))) assert.equal(code, 'MANIFEST_INVALID', `past the end: ${reader} answered ${code}`)
+    await assert.rejects(verifyBundle(past, trust), (e: AirlockError) => e.subject === lastPath() && /is \d+ bytes, manifest.json says/.test(e.message))
+    const full = withLast({})
+    const cut = await write('cut', full.subarray(0, full.indexOf(Buffer.from(`${lastPath()}\0`)) + 512 + 100))
+    for (const [reader, code] of Object.entries(await allReaders(cut, trust, dir()))) assert.equal(code, 'TRUNCATED', `cut: ${reader} answered ${code}`)
+    await assert.rejects(verifyBundle(cut, trust), (e: AirlockError) => e.subject === lastPath())
   })
 
   it('two names for one entry (pax path and GNU long name, two pax headers, two long names, a key twice): busybox and GNU tar pick different ones', async () => {

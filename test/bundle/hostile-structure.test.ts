@@ -91,6 +91,37 @@ describe('hostile structure: every reader and VERIFY.txt refuse alike', function
     await refusedByAll('long name', sealed([file(`files/${'n'.repeat(256)}`)]), 'UNSAFE_PATH')
   })
 
+  it('links, devices and FIFOs (signed, beside the files), and names that climb, anchor or hide: refused everywhere, VERIFY.txt included, nothing written outside', async () => {
+    const before = (await readdir(dir())).sort()
+    const types: Array<[string, RawEntry]> = [
+      ['symbolic link', {path: `${root}/files/link`, type: 'SymbolicLink', linkpath: '/etc/passwd'}],
+      ['hard link', {path: `${root}/files/hard`, type: 'Link', linkpath: `${root}/files/a.txt`}],
+      ['hard link out', {path: `${root}/files/hard`, type: 'Link', linkpath: '/etc/shadow'}],
+      ['character device', {path: `${root}/files/null`, type: 'CharacterDevice'}],
+      ['block device', {path: `${root}/files/sda`, type: 'BlockDevice'}],
+      ['FIFO', {path: `${root}/files/fifo`, type: 'FIFO'}],
+    ]
+    for (const [name, entry] of types) await refusedByAll(name, sealed([entry]), 'UNSAFE_ENTRY_TYPE')
+    const names: Array<[string, string]> = [
+      ['dot-dot', `${root}/files/../../escape`],
+      ['dot-dot after a folder', `${root}/files/x/../../../escape`],
+      ['leading ./', `./${root}/files/dot`],
+      ['a . segment', `${root}/./files/dot`],
+      ['double slash', `${root}//files/dd`],
+      ['absolute', `/tmp/${root}/files/abs`],
+      ['backslash', `${root}/files\\..\\..\\win`],
+    ]
+    // unlisted, after the signed files: the tar entry's own name is what must be refused
+    const signed = reseal(entries, keys.privateKey, pub)
+    for (const [name, path] of names) await refusedByAll(name, rawTar([...signed, {path, body: Buffer.from('x')}]), 'UNSAFE_PATH', name !== 'backslash')
+    // a NUL in a pax path (the ustar name cannot hold one): node-tar would cut the name there
+    const nul: RawEntry = {...file('files/nul'), before: paxHeader(paxRecord('path', `${root}/files/nul\0/../../x`))}
+    await refusedByAll('NUL in a pax path', sealed([nul]), 'NOT_A_BUNDLE', false)
+    // extraction (and VERIFY.txt) wrote nothing beside the bundles and VERIFY.txt's own site folders
+    const added = (await readdir(dir())).filter((n) => !before.includes(n))
+    assert.deepEqual(added.filter((n) => !n.endsWith('.tar') && !n.startsWith('site-')), [])
+  })
+
   it('names one case-insensitive disk holds once, a file that is also a folder, a folder entry twice: ENTRY_DUPLICATE everywhere', async () => {
     await refusedByAll('case twins', sealed([file('files/Q.txt'), file('files/q.txt')]), 'ENTRY_DUPLICATE')
     await refusedByAll('head in another case', sealed([file('sha256sums')]), 'ENTRY_DUPLICATE')
