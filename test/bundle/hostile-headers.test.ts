@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {readFile, writeFile} from 'node:fs/promises'
+import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {verifyBundle} from '../../src/bundle/verify.js'
-import {parseTrust, type Trust} from '../../src/signing/trust.js'
+import type {Trust} from '../../src/signing/trust.js'
 import type {AirlockError} from '../../src/ui/errors.js'
-import {buildTestBundle, makeKeys, readTarEntries, type CraftEntry, type TestKeys} from '../support/bundles.js'
+import type {CraftEntry, TestKeys} from '../support/bundles.js'
 import {runCli} from '../support/cli.js'
 import {allReaders} from './readers.js'
-import {gnuLongRecord, paxHeader, paxRecord, rawTar, tempDirHook, type RawEntry} from './tar-craft.js'
+import {gnuLongRecord, paxHeader, paxRecord, rawTar, signedFixture, tempDirHook, type RawEntry} from './tar-craft.js'
 
 /** What GNU tar and busybox tar list for a file: the evidence that a header is read two ways. */
 function listings(file: string): {gnu: string; busybox: string} {
@@ -36,10 +36,7 @@ describe('hostile headers: fields tars read differently are refused by every rea
   let root: string
 
   before(async () => {
-    keys = await makeKeys(dir())
-    entries = await readTarEntries(await buildTestBundle(dir(), keys))
-    trust = parseTrust(await readFile(keys.pub, 'utf8'), 'trust.pem')
-    root = entries[0]!.path.split('/')[0] as string
+    ;({keys, entries, trust, root} = await signedFixture(dir()))
   })
 
   /** The signed bundle with its last entry (files/b.bin) changed: records put before it, its header edited. */

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
-import {readFile, writeFile} from 'node:fs/promises'
+import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {parseTrust, type Trust} from '../../src/signing/trust.js'
-import {buildTestBundle, makeKeys, readTarEntries, reseal, type CraftEntry, type TestKeys} from '../support/bundles.js'
+import type {Trust} from '../../src/signing/trust.js'
+import {reseal, type CraftEntry, type TestKeys} from '../support/bundles.js'
 import {runCli} from '../support/cli.js'
 import {makeImage, makeIndex, makeLayer, startRegistry, type Registry, type TestBlob, type TestImage} from '../support/registry.js'
 import {allReaders} from './readers.js'
-import {rawTar, sha256, tempDirHook} from './tar-craft.js'
+import {rawTar, sha256, signedFixture, tempDirHook} from './tar-craft.js'
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
@@ -48,11 +48,7 @@ describe('hostile image layouts: push and serve refuse a layout that does not ho
   let registry: Registry
 
   before(async () => {
-    keys = await makeKeys(dir())
-    entries = await readTarEntries(await buildTestBundle(dir(), keys))
-    pub = await readFile(keys.pub, 'utf8')
-    trust = parseTrust(pub, 'trust.pem')
-    root = entries[0]!.path.split('/')[0] as string
+    ;({keys, entries, pub, trust, root} = await signedFixture(dir()))
     image = makeImage([makeLayer('hostile-layout-a', 2000), makeLayer('hostile-layout-b', 700)])
     registry = await startRegistry()
   })

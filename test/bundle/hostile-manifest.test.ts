@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict'
-import {readFile, writeFile} from 'node:fs/promises'
+import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {renderSums} from '../../src/bundle/format.js'
 import {inspectBundle} from '../../src/bundle/inspect.js'
 import {MAX_MANIFEST_DEPTH} from '../../src/bundle/manifest-check.js'
-import {parseTrust, type Trust} from '../../src/signing/trust.js'
+import type {Trust} from '../../src/signing/trust.js'
 import {signDetached} from '../../src/signing/sign.js'
-import {buildTestBundle, makeKeys, readTarEntries, reseal, type CraftEntry, type TestKeys} from '../support/bundles.js'
+import {reseal, type CraftEntry, type TestKeys} from '../support/bundles.js'
 import {runCli} from '../support/cli.js'
 import {allReaders} from './readers.js'
-import {rawTar, sha256, tempDirHook, type RawEntry} from './tar-craft.js'
+import {rawTar, sha256, signedFixture, tempDirHook, type RawEntry} from './tar-craft.js'
 
 /*
  * A manifest.json and folder entries that are valid JSON and valid tar but hostile, signed by the
@@ -27,11 +27,7 @@ describe('hostile manifest and folder entries: every reader refuses alike, or re
   let root: string
 
   before(async () => {
-    keys = await makeKeys(dir())
-    entries = await readTarEntries(await buildTestBundle(dir(), keys))
-    pub = await readFile(keys.pub, 'utf8')
-    trust = parseTrust(pub, 'trust.pem')
-    root = entries[0]!.path.split('/')[0] as string
+    ;({keys, entries, pub, trust, root} = await signedFixture(dir()))
   })
 
   /** The bundle with manifest.json's text replaced (JSON.stringify of the original, edited), re-signed. */

@@ -6,15 +6,15 @@ import {gzipSync} from 'node:zlib'
 import {PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
 import {verifyBundle} from '../../src/bundle/verify.js'
-import {parseTrust, type Trust} from '../../src/signing/trust.js'
+import type {Trust} from '../../src/signing/trust.js'
 import {splitBundle} from '../../src/transport/parts.js'
 import {configureS3Reads, s3ReadSettings} from '../../src/transport/s3-input.js'
-import {AirlockError} from '../../src/ui/errors.js'
-import {buildTestBundle, makeKeys, readTarEntries, reseal, type CraftEntry, type TestKeys} from '../support/bundles.js'
+import type {AirlockError} from '../../src/ui/errors.js'
+import {reseal, type CraftEntry, type TestKeys} from '../support/bundles.js'
 import {runCli} from '../support/cli.js'
 import {startS3, type TestS3} from '../support/s3.js'
 import {allReaders} from './readers.js'
-import {rawTar, sha256, tempDirHook, type RawEntry} from './tar-craft.js'
+import {rawTar, sha256, signedFixture, tempDirHook, type RawEntry} from './tar-craft.js'
 
 /*
  * The same hostile bytes, delivered the other ways a bundle arrives: gzip (several members, junk
@@ -33,14 +33,10 @@ describe('hostile sources: gzip, parts and S3 deliver the same verdicts as the p
   let root: string
 
   before(async () => {
-    keys = await makeKeys(dir())
     // a body that spans several 4 KiB parts, so that parts can be swapped inside it
-    const file = await buildTestBundle(dir(), keys, {'a.txt': 'alpha\n', 'b.bin': Buffer.alloc(9000, 7)})
-    good = await readFile(file)
-    entries = await readTarEntries(file)
-    pub = await readFile(keys.pub, 'utf8')
-    trust = parseTrust(pub, 'trust.pem')
-    root = entries[0]!.path.split('/')[0] as string
+    const fx = await signedFixture(dir(), {'a.txt': 'alpha\n', 'b.bin': Buffer.alloc(9000, 7)})
+    ;({keys, entries, pub, trust, root} = fx)
+    good = await readFile(fx.file)
   })
 
   /** hostile plain bundles every source below delivers */
