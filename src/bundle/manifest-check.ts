@@ -1,6 +1,10 @@
 import {AirlockError} from '../ui/errors.js'
 import {FORMAT_VERSION, MANIFEST, checkBlobName, isSha256Hex, rootName, type BundleManifest} from './format.js'
 import {checkEntryName} from './path-safety.js'
+import {blobPath} from '../oci/digest.js'
+import {MAX_MANIFEST_BYTES as MAX_OCI_DOCUMENT_BYTES, parseManifest as parseOciDocument} from '../oci/manifest.js'
+import {REF_NAME} from '../oci/media-types.js'
+import {isReferrerDescriptor} from '../referrers/model.js'
 
 /*
  * manifest.json is signed, but signed by whoever holds a trusted key, and inspect, images list and
@@ -118,4 +122,45 @@ export function checkListedSize(m: BundleManifest, rel: string, size: number, pa
   if (!sizes) sizesOf.set(m, (sizes = new Map(m.files.map((f) => [f.path, f.size]))))
   const f = {size: sizes.get(rel)}
   if (f.size !== undefined && f.size !== size) throw new AirlockError('MANIFEST_INVALID', `entry ${path} is ${size} bytes, manifest.json says ${f.size}`, {subject: path, hint: 'the bundle was changed after signing; do not use it'})
+}
+
+/** The image layout's index, which every walk reads beside manifest.json. */
+export const IMAGE_INDEX = 'images/index.json'
+export const MAX_IMAGE_INDEX_BYTES = MAX_OCI_DOCUMENT_BYTES
+
+/**
+ * images/index.json against manifest.json and SHA256SUMS, in every walk: `images list` shows
+ * manifest.json's images, `images push` and `serve` send index.json's, so the two must name the same
+ * images (an image only index.json names would be pushed unseen), and every document index.json
+ * points at must be a listed blob of the size its descriptor gives. (push and serve then check the
+ * documents below it, which only they read: src/images/bundle-read.ts.)
+ */
+export function checkImageIndex(data: Buffer | undefined, m: BundleManifest, sums: Map<string, string>, root: string): void {
+  const entry = `${root}/${IMAGE_INDEX}`
+  const shown = new Map<string, string>()
+  m.images.forEach((img, i) => shown.set(img.digest, `${MANIFEST} images[${i}] (${img.ref})`))
+  for (const [i, c] of ((m.extensions?.charts ?? []) as Array<{digest?: unknown; ref: string}>).entries()) if (typeof c.digest === 'string') shown.set(c.digest, `${MANIFEST} extensions.charts[${i}] (${c.ref})`)
+  if (!data) {
+    const [digest, where] = [...shown][0] ?? []
+    if (digest) throw new AirlockError('ENTRY_MISSING', `${root}/${where} is ${digest}, but the bundle has no ${IMAGE_INDEX}`, {subject: entry, hint: 'the bundle is incomplete or was changed; do not use it'})
+    return
+  }
+  const index = parseOciDocument(data, undefined, entry)
+  if (index.kind !== 'index') throw new AirlockError('MANIFEST_INVALID', `${entry} is not an image index`, {subject: entry})
+  const sizes = new Map(m.files.map((f) => [f.path, f.size]))
+  const tops = new Set<string>()
+  index.manifests.forEach((d, i) => {
+    const at = `${entry} manifests[${i}]`
+    const path = `images/${blobPath(d.digest, at)}`
+    if (!sums.has(path)) throw new AirlockError('ENTRY_MISSING', `${at} is ${d.digest}, which the bundle does not hold (${path})`, {subject: at, hint: 'the bundle is incomplete or was changed; do not use it'})
+    if (sizes.get(path) !== d.size) throw new AirlockError('MANIFEST_INVALID', `${at} gives ${d.digest} ${d.size} bytes, ${path} has ${sizes.get(path)}`, {subject: at, hint: 'the bundle was not written by airlock or was changed; do not use it'})
+    if (isReferrerDescriptor(d)) return
+    tops.add(d.digest)
+    if (!shown.has(d.digest)) {
+      throw new AirlockError('MANIFEST_INVALID', `${at} (${d.annotations?.[REF_NAME] ?? 'no name'}, ${d.digest}) is not among ${MANIFEST} images or charts: images list would not show what images push sends`, {subject: at, hint: 'the bundle was not written by airlock or was changed; do not use it'})
+    }
+  })
+  for (const [digest, where] of shown) {
+    if (!tops.has(digest)) throw new AirlockError('MANIFEST_INVALID', `${root}/${where} is ${digest}, which ${IMAGE_INDEX} does not name: images list would show what images push never sends`, {subject: `${root}/${MANIFEST}`, hint: 'the bundle was not written by airlock or was changed; do not use it'})
+  }
 }

@@ -57,7 +57,7 @@ describe('hostile image layouts: push and serve refuse a layout that does not ho
   })
 
   /** The signed bundle with `layout` under images/, listed in manifest.json (files, images) and re-sealed. */
-  async function bundleWith(name: string, layout: Layout): Promise<string> {
+  async function bundleWith(name: string, layout: Layout, alsoShown: string[] = []): Promise<string> {
     const index = json({schemaVersion: 2, mediaType: OCI_INDEX, manifests: layout.manifests}, OCI_INDEX)
     const unique = [...new Map(layout.blobs.map((b) => [b.digest, b])).values()]
     const added: CraftEntry[] = [
@@ -73,7 +73,7 @@ describe('hostile image layouts: push and serve refuse a layout that does not ho
     }
     m.files.sort((a: {path: string}, b: {path: string}) => (a.path < b.path ? -1 : 1))
     const top = layout.manifests[0] as {digest: string}
-    m.images = [{ref: REF, digest: top.digest, platforms: ['linux/amd64'], size: unique.reduce((n, b) => n + b.size, 0)}]
+    m.images = [top.digest, ...alsoShown].map((digest) => ({ref: REF, digest, platforms: ['linux/amd64'], size: unique.reduce((n, b) => n + b.size, 0)}))
     list[3]!.body = Buffer.from(JSON.stringify(m))
     const file = join(dir(), `${name.replaceAll(/[^a-z0-9]+/gi, '-')}.tar`)
     await writeFile(file, rawTar(reseal([...list, ...added], keys.privateKey, pub)))
@@ -113,11 +113,30 @@ describe('hostile image layouts: push and serve refuse a layout that does not ho
     const layer = image.layers[0] as TestBlob
     const lying = json({schemaVersion: 2, mediaType: OCI_MANIFEST, config: desc(image.config), layers: [desc(layer, {size: layer.size + 1}), desc(image.layers[1]!)]}, OCI_MANIFEST)
     await refusedByLayoutReaders(await bundleWith('layer size', {blobs: [lying, ...imageBlobs(image).slice(1)], manifests: [tagged(lying)]}), 'MANIFEST_INVALID', new RegExp(`layers\\[0\\]: its descriptor gives ${layer.digest} ${layer.size + 1} bytes`))
-    // index.json gives the manifest another size
-    await refusedByLayoutReaders(await bundleWith('manifest size', {blobs: imageBlobs(image), manifests: [tagged(image.manifest, {size: image.manifest.size - 1})]}), 'MANIFEST_INVALID', /its descriptor gives sha256:\w+ \d+ bytes/)
     // index.json calls an index a manifest: it would be pushed and served with the wrong Content-Type
     const index = makeIndex([image])
     await refusedByLayoutReaders(await bundleWith('index typed as manifest', {blobs: [index, ...imageBlobs(image)], manifests: [tagged(index, {mediaType: OCI_MANIFEST})]}), 'MANIFEST_INVALID', new RegExp(`its descriptor says ${escape(OCI_MANIFEST)}, the document .* is ${escape(OCI_INDEX)}`))
+  })
+
+  it('index.json against manifest.json and SHA256SUMS, in every reader (verify included): an image only index.json names, one only manifest.json shows, a size index.json gets wrong', async () => {
+    const other = makeImage([makeLayer('hostile-layout-c', 300)])
+    const cases: Array<[string, Layout, string, RegExp]> = [
+      // pushed and served, but images list (manifest.json) would never show it
+      ['hidden image', {blobs: [...imageBlobs(image), ...imageBlobs(other)], manifests: [tagged(image.manifest), desc(other.manifest, {annotations: {'org.opencontainers.image.ref.name': 'registry.example/team/hidden:1.0'}})]}, 'MANIFEST_INVALID', /manifests\[1\] \(registry.example\/team\/hidden:1.0, sha256:\w+\) is not among manifest.json images or charts/],
+      ['size', {blobs: imageBlobs(image), manifests: [tagged(image.manifest, {size: image.manifest.size - 1})]}, 'MANIFEST_INVALID', /manifests\[0\] gives sha256:\w+ \d+ bytes/],
+      ['not held', {blobs: imageBlobs(image).slice(1), manifests: [tagged(image.manifest)]}, 'ENTRY_MISSING', /manifests\[0\] is sha256:\w+, which the bundle does not hold/],
+    ]
+    for (const [name, layout, code, message] of cases) {
+      const file = await bundleWith(name, layout)
+      const codes = await allReaders(file, trust, dir())
+      for (const [reader, got] of Object.entries(codes)) assert.equal(got, code, `${name}: ${reader} answered ${got}`)
+      const r = await runCli(['bundle', 'verify', file, '--trust', keys.pub, '--json'])
+      assert.equal(r.code, 3, r.stdout + r.stderr)
+      assert.match(r.json.error.message, message)
+    }
+    // an image manifest.json shows that index.json does not name: listed, never pushed
+    const file = await bundleWith('shown only', {blobs: [...imageBlobs(image), ...imageBlobs(other)], manifests: [tagged(image.manifest)]}, [other.manifest.digest])
+    for (const [reader, got] of Object.entries(await allReaders(file, trust, dir()))) assert.equal(got, 'MANIFEST_INVALID', `shown only: ${reader} answered ${got}`)
   })
 
   it('an index inside an index, and a layer neither carried nor left out: refused before a byte is sent', async () => {
