@@ -169,6 +169,8 @@ export interface TarEntry {
 }
 
 const MAX_META_BYTES = 1 << 20
+/** zero padding allowed after the end-of-archive blocks */
+export const MAX_TRAILER_BYTES = 16 << 20
 
 export function padding(size: number): number {
   return (BLOCK - (size % BLOCK)) % BLOCK
@@ -437,10 +439,18 @@ export class TarReader {
     }
   }
 
-  /** After the first zero block only zeros may follow: hidden entries or appended data are refused. */
+  /**
+   * After the first zero block only zeros may follow: hidden entries or appended data are refused.
+   * And only so many: a stream of zeros without end (`cat bundle /dev/zero |`), or a small gzip that
+   * inflates to terabytes of them, would otherwise be read for ever. Writers pad to a record (GNU tar
+   * and airlock to 10 KiB, `tar -b` at most to a few MiB).
+   */
   private async checkTrailer(at: number): Promise<void> {
     let pos = at + BLOCK
     for await (const chunk of this.src.rest()) {
+      if (pos + chunk.length - at > MAX_TRAILER_BYTES) {
+        throw new AirlockError('NOT_A_BUNDLE', `more than ${MAX_TRAILER_BYTES >> 20} MiB of zeros after the end of the archive at byte ${at}`, {subject: `byte ${at + MAX_TRAILER_BYTES}`, hint: 'no writer pads a tar this much; the bundle is damaged or hostile, do not use it'})
+      }
       const i = chunk.findIndex((b) => b !== 0)
       if (i >= 0) {
         throw new AirlockError('NOT_A_BUNDLE', `data after the end of the archive at byte ${pos + i} (the archive ends at byte ${at})`, {

@@ -5,7 +5,8 @@ import {gzipSync} from 'node:zlib'
 
 import {PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
-import {verifyBundle} from '../../src/bundle/verify.js'
+import {MAX_TRAILER_BYTES} from '../../src/bundle/tar-reader.js'
+import {verifyBundle, walkBundleUnverified} from '../../src/bundle/verify.js'
 import type {Trust} from '../../src/signing/trust.js'
 import {splitBundle} from '../../src/transport/parts.js'
 import {configureS3Reads, s3ReadSettings} from '../../src/transport/s3-input.js'
@@ -89,6 +90,27 @@ describe('hostile sources: gzip, parts and S3 deliver the same verdicts as the p
       delete plain.noVerify
       delete gz.noVerify
       assert.deepEqual(gz, plain, name)
+    }
+  })
+
+  it('zeros after the end of the archive: padding to a record is fine, a stream of them without end (stdin) or a gzip bomb of them is refused, not read for ever', async () => {
+    const padded = await allReaders(await write('padded.tar.gz', gzipSync(Buffer.concat([good, Buffer.alloc(MAX_TRAILER_BYTES / 2)]))), trust, dir())
+    delete padded.noVerify
+    for (const [reader, code] of Object.entries(padded)) assert.equal(code, 'ok', `padded: ${reader} answered ${code}`)
+    // `cat bundle /dev/zero | airlock ... -`: the walk must end on its own
+    async function* endless(): AsyncGenerator<Buffer> {
+      yield good
+      const zeros = Buffer.alloc(1 << 20)
+      for (;;) yield zeros
+    }
+    await assert.rejects(walkBundleUnverified(endless(), '-'), (e: AirlockError) => e.code === 'NOT_A_BUNDLE' && /MiB of zeros after the end of the archive/.test(e.message))
+    // a 32 KB gzip that inflates to 32 MiB of zeros, on stdin
+    const bomb = gzipSync(Buffer.concat([good, Buffer.alloc(MAX_TRAILER_BYTES * 2)]))
+    assert.ok(bomb.length < 1 << 20)
+    for (const args of [['bundle', 'verify', '-', '--trust', keys.pub], ['bundle', 'inspect', '-']]) {
+      const r = await runCli([...args, '--json'], {input: bomb})
+      assert.equal(r.code, 3, r.stdout + r.stderr)
+      assert.equal(r.json.error.code, 'NOT_A_BUNDLE')
     }
   })
 
