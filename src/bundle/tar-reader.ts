@@ -169,6 +169,7 @@ export interface TarEntry {
 }
 
 const MAX_META_BYTES = 1 << 20
+const MAX_META_RECORDS = 8
 /** zero padding allowed after the end-of-archive blocks */
 export const MAX_TRAILER_BYTES = 16 << 20
 
@@ -348,6 +349,7 @@ export class TarReader {
     let longPath: string | undefined
     let longLink = false
     let paxHeaders = 0
+    let metaRecords = 0
     let pendingMeta = false
     for (;;) {
       const at = this.src.position
@@ -389,6 +391,8 @@ export class TarReader {
         const body = (await this.src.readExact(size + padding(size), `a ${type} record`)) ?? Buffer.alloc(0)
         const data = body.subarray(0, size)
         pendingMeta = true
+        // airlock writes at most one record before an entry; a chain of global records without end is read no further
+        if (++metaRecords > MAX_META_RECORDS) throw new AirlockError('NOT_A_BUNDLE', `more than ${MAX_META_RECORDS} pax or long-name records in a row at byte ${at}`, {subject: this.current || `tar header at byte ${at}`, hint: 'the bundle is damaged or hostile; do not use it'})
         // Two pax headers, or two long names, for one entry: tars disagree on which applies (busybox
         // takes whichever name came last, GNU tar the pax one); airlock writes at most one pax header.
         const twice = (what: string) => new AirlockError('NOT_A_BUNDLE', `${what} at byte ${at} for one entry`, {subject: this.current || `tar header at byte ${at}`, hint: 'tars would read different names from this bundle; it is damaged or hostile, do not use it'})

@@ -127,6 +127,7 @@ describe('hostile headers: fields tars read differently are refused by every rea
       ['two long names', Buffer.concat([gnuLongRecord(other), gnuLongRecord(lastPath())]), /a second GNU long name/],
       ['a pax key twice', paxHeader(paxRecord('path', other) + paxRecord('path', lastPath())), /key "path" is given twice/],
     ]
+    cases.push(['global records without end', Buffer.concat(Array.from({length: 9}, () => paxHeader(paxRecord('comment', 'again'), 'GlobalExtendedHeader'))), /more than 8 pax or long-name records in a row/])
     for (const [name, before, message] of cases) await refusedByAll(name, withLast({before}), message)
     const file = await write('both-names', withLast({before: cases[0]![1]}))
     const seen = listings(file)
