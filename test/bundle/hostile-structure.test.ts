@@ -128,6 +128,12 @@ describe('hostile structure: every reader and VERIFY.txt refuse alike', function
     // extract used to end in INTERNAL EEXIST / ENOTDIR here
     await refusedByAll('x and x/y', sealed([file('files/q'), file('files/q/y')]), 'ENTRY_DUPLICATE')
     await refusedByAll('folder named as a file', sealed([{path: `${root}/files/a.txt/`, type: 'Directory'}]), 'ENTRY_DUPLICATE')
+    // a folder no listed file is in, empty or holding a folder in turn: signed by nothing, refused by VERIFY.txt too
+    for (const path of ['nowhere/', 'files/empty/', 'deep/er/']) {
+      const data = rawTar([...reseal(entries, keys.privateKey, pub), {path: `${root}/${path}`, type: 'Directory'}])
+      await refusedByAll(`unlisted folder ${path}`, data, 'ENTRY_UNLISTED', false)
+      await byHand(`unlisted folder ${path}`, data, /NOT VERIFIED: folders that hold no file SHA256SUMS lists/)
+    }
     await refusedByAll('folder twice', sealed([{path: `${root}/files/`, type: 'Directory'}, {path: `${root}/files/`, type: 'Directory'}]), 'ENTRY_DUPLICATE')
   })
 
