@@ -44,7 +44,8 @@ function checkInventory(list: unknown, entry: string, field: string): void {
  */
 export const MAX_MANIFEST_DEPTH = 64
 
-function checkDepth(m: unknown, entry: string): void {
+/** A JSON document of the bundle (manifest.json, sbom.cdx.json) nested at most MAX_MANIFEST_DEPTH levels, else MANIFEST_INVALID naming where. */
+export function checkJsonDepth(m: unknown, entry: string): void {
   const stack: Array<[unknown, number, string]> = [[m, 0, 'the document']]
   while (stack.length > 0) {
     const [value, depth, at] = stack.pop() as [unknown, number, string]
@@ -57,7 +58,7 @@ function checkDepth(m: unknown, entry: string): void {
 /** The manifest's shape and the bundle folder it names. */
 export function checkManifest(m: unknown, entry: string, root: string): BundleManifest {
   if (!isObject(m)) fail(entry, 'the document', 'is not a JSON object')
-  checkDepth(m, entry)
+  checkJsonDepth(m, entry)
   // a later format may mean other things by the same fields: read only the one this airlock knows
   if (m.formatVersion !== FORMAT_VERSION) fail(entry, 'formatVersion', `is ${JSON.stringify(m.formatVersion) ?? 'missing'}, not ${FORMAT_VERSION}, the bundle format this airlock reads (a newer airlock may read it)`)
   for (const field of ['name', 'version'] as const) if (typeof m[field] !== 'string') fail(entry, field, 'is missing or not text')

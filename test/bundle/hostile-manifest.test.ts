@@ -62,6 +62,23 @@ describe('hostile manifest and folder entries: every reader refuses alike, or re
     await all('shallow', deep(MAX_MANIFEST_DEPTH - 4), 'ok')
   })
 
+  it('an SBOM nested 100,000 deep: inspect --sbom --json exits 3 naming it instead of overflowing its stack; the signed bytes still verify', async () => {
+    const list: RawEntry[] = entries.map((e) => ({...e}))
+    const sbom = list.find((e) => e.path === `${root}/sbom.cdx.json`) as RawEntry
+    sbom.body = Buffer.from(`{"bomFormat":"CycloneDX","specVersion":"1.6","deep":${'['.repeat(100_000)}${']'.repeat(100_000)}}`)
+    const manifest = list[3] as RawEntry
+    const m = JSON.parse((manifest.body as Buffer).toString('utf8'))
+    Object.assign(m.files.find((f: {path: string}) => f.path === 'sbom.cdx.json'), {size: sbom.body.length, sha256: sha256(sbom.body)})
+    manifest.body = Buffer.from(JSON.stringify(m))
+    const {file, codes} = await answers('deep sbom', rawTar(reseal(list, keys.privateKey, pub)))
+    // only the SBOM reader parses the SBOM
+    assert.deepEqual(codes, {verify: 'ok', inspect: 'ok', list: 'ok', extract: 'ok', sbom: 'MANIFEST_INVALID', noVerify: 'ok'})
+    const r = await runCli(['bundle', 'inspect', file, '--sbom', '--json'])
+    assert.equal(r.code, 3, r.stdout + r.stderr.slice(0, 2000))
+    assert.equal(r.json.error.code, 'MANIFEST_INVALID')
+    assert.match(r.json.error.message, /sbom\.cdx\.json: deep(\.0)* nests deeper than 64 levels/)
+  })
+
   it('a format version this airlock does not know, numbers no byte count can be: MANIFEST_INVALID from every reader', async () => {
     const cases: Record<string, (t: string) => string> = {
       'format 2': (t) => t.replace('"formatVersion":1', '"formatVersion":2'),
