@@ -102,7 +102,24 @@ describe('hostile headers: fields tars read differently are refused by every rea
       ['uid of spaces', field(108, '        ')],
       ['checksum with a trailing letter', checksumJunk()],
     ]
+    // a checksum summed over signed bytes (old tars; differs once a byte is 0x80 or more, as in a
+    // base-256 size): GNU tar takes it, node-tar only the unsigned sum; refused, never read one way
+    const signed = withLast({edit: (b) => {
+      b.fill(0, 124, 136)
+      b[124] = 0x80
+      b.writeUInt32BE(lastSize(), 132)
+    }})
+    {
+      const at = signed.indexOf(Buffer.from(`${lastPath()}\0`))
+      const header = signed.subarray(at, at + 512)
+      header.fill(0x20, 148, 156)
+      let sum = 0
+      for (const byte of header) sum += byte > 127 ? byte - 256 : byte
+      header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1')
+    }
+    cases.push(['signed checksum', signed])
     for (const [name, data] of cases) await refusedByAll(name, data, /field .* is not an octal number|corrupt tar header/)
+    assert.match(listings(await write('signed-sum', signed)).gnu, /^\[0\]/, 'GNU tar takes a signed checksum')
     // the mode junk is not harmless: GNU tar reads it as set-user-ID, set-group-ID and sticky
     assert.match(listings(await write('mode-junk', cases[4]![1])).gnu, /-rwsrwsrwt/)
   })
