@@ -81,12 +81,24 @@ async function checkLayout(bundle: RandomAccessBundle, located: Map<string, Loca
     if (size !== d.size) throw invalid(what, `its descriptor gives ${d.digest} ${d.size} bytes, ${path} has ${size}`)
     return at
   }
-  const seen = new Set<string>()
-  const document = async (d: Descriptor, what: string, nested: boolean): Promise<void> => {
+  // push and serve hold every document in memory, once per image that reaches it: bounded here, with
+  // a document reached again costing again what it reached the first time (its own bytes and its children's)
+  const reach = new Map<string, {bytes: number; index: boolean}>()
+  let held = 0
+  const hold = (bytes: number, what: string) => {
+    held += bytes
+    if (held > MAX_LAYOUT_DOCUMENT_BYTES) throw invalid(`${LAYOUT_PREFIX}index.json`, `its images reach more than ${MAX_LAYOUT_DOCUMENT_BYTES >> 20} MiB of manifests and indexes (at ${what}); push and serve hold them in memory`)
+  }
+  const document = async (d: Descriptor, what: string, nested: boolean): Promise<number> => {
     const at = blob(d, what)
     if (!at) throw invalid(what, `${d.digest} is a manifest, which a bundle never leaves out`)
-    if (seen.has(d.digest)) return
-    seen.add(d.digest)
+    const known = reach.get(d.digest)
+    if (known !== undefined) {
+      if (nested && known.index) throw invalid(what, `${d.digest} is an index inside an index`)
+      hold(known.bytes, what)
+      return known.bytes
+    }
+    hold(at.size, what)
     const bytes = await read(at, what)
     if (createHash('sha256').update(bytes).digest('hex') !== digestHex(d.digest)) {
       throw new AirlockError('DIGEST_MISMATCH', `${what}: ${LAYOUT_PREFIX}${blobPath(d.digest)} does not match its digest`, {subject: `${LAYOUT_PREFIX}${blobPath(d.digest)}`, hint: 'the bundle was changed after signing; run bundle verify'})
@@ -94,18 +106,24 @@ async function checkLayout(bundle: RandomAccessBundle, located: Map<string, Loca
     const parsed = parseManifest(bytes, d.mediaType, what)
     // the document's own type wins when it has one: a descriptor that says otherwise is served or pushed under the wrong type
     if (parsed.mediaType !== d.mediaType) throw invalid(what, `its descriptor says ${d.mediaType}, the document ${d.digest} is ${parsed.mediaType}`)
+    let total = at.size
     if (parsed.kind === 'index') {
       if (nested) throw invalid(what, `${d.digest} is an index inside an index`)
-      for (const child of parsed.manifests) await document(child, `${what} > ${child.digest}`, true)
+      for (const child of parsed.manifests) total += await document(child, `${what} > ${child.digest}`, true)
     } else {
       blob(parsed.config, `${what} config`)
       parsed.layers.forEach((layer, i) => blob(layer, `${what} layers[${i}]`))
     }
+    reach.set(d.digest, {bytes: total, index: parsed.kind === 'index'})
+    return total
   }
   const index = parseManifest(await read(indexAt, `${LAYOUT_PREFIX}index.json`), undefined, `${LAYOUT_PREFIX}index.json`)
   if (index.kind !== 'index') throw invalid(`${LAYOUT_PREFIX}index.json`, 'it is not an image index')
   for (const d of index.manifests) await document(d, `${LAYOUT_PREFIX}index.json ${d.annotations?.[REF_NAME] ?? d.digest}`, false)
 }
+
+/** manifests and indexes, counted once per image that reaches them: real bundles hold a few MiB */
+const MAX_LAYOUT_DOCUMENT_BYTES = 256 << 20
 
 /** The image layout's entries only (`images/...`). */
 export const LAYOUT_PREFIX = `${LAYOUT_DIR}/`

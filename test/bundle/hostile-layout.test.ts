@@ -139,10 +139,20 @@ describe('hostile image layouts: push and serve refuse a layout that does not ho
     for (const [reader, got] of Object.entries(await allReaders(file, trust, dir()))) assert.equal(got, 'MANIFEST_INVALID', `shown only: ${reader} answered ${got}`)
   })
 
+  it('one large manifest named by hundreds of images: refused before push or serve holds hundreds of MiB of it', async () => {
+    const big = json({schemaVersion: 2, mediaType: OCI_MANIFEST, config: desc(image.config), layers: image.layers.map((l) => desc(l)), annotations: {padding: 'x'.repeat(1 << 20)}}, OCI_MANIFEST)
+    const tops = Array.from({length: 260}, (_, i) => desc(big, {annotations: {'org.opencontainers.image.ref.name': `registry.example/team/app:${i}`}}))
+    const file = await bundleWith('many names', {blobs: [big, ...imageBlobs(image).slice(1)], manifests: tops})
+    await refusedByLayoutReaders(file, 'MANIFEST_INVALID', /its images reach more than 256 MiB of manifests and indexes/)
+  })
+
   it('an index inside an index, and a layer neither carried nor left out: refused before a byte is sent', async () => {
     const inner = makeIndex([image])
     const outer = json({schemaVersion: 2, mediaType: OCI_INDEX, manifests: [desc(inner, {platform: {os: 'linux', architecture: 'amd64'}})]}, OCI_INDEX)
     await refusedByLayoutReaders(await bundleWith('nested index', {blobs: [outer, inner, ...imageBlobs(image)], manifests: [tagged(outer)]}), 'MANIFEST_INVALID', /is an index inside an index/)
+    // an index first named as an image itself, then inside another index
+    const outer2 = json({schemaVersion: 2, mediaType: OCI_INDEX, manifests: [desc(inner)]}, OCI_INDEX)
+    await refusedByLayoutReaders(await bundleWith('index reached twice', {blobs: [outer2, inner, ...imageBlobs(image)], manifests: [tagged(inner), tagged(outer2)]}, [outer2.digest]), 'MANIFEST_INVALID', /is an index inside an index/)
     const missing = imageBlobs(image).filter((b) => b !== image.layers[1])
     await refusedByLayoutReaders(await bundleWith('missing layer', {blobs: missing, manifests: [tagged(image.manifest)]}), 'ENTRY_MISSING', new RegExp(`layers\\[1\\] needs images/blobs/sha256/${image.layers[1]!.digest.slice(7)}, which the bundle neither holds nor leaves out`))
   })
