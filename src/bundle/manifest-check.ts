@@ -44,15 +44,23 @@ function checkInventory(list: unknown, entry: string, field: string): void {
  */
 export const MAX_MANIFEST_DEPTH = 64
 
-/** A JSON document of the bundle (manifest.json, sbom.cdx.json) nested at most MAX_MANIFEST_DEPTH levels, else MANIFEST_INVALID naming where. */
+/**
+ * A JSON document of the bundle (manifest.json, sbom.cdx.json) nested at most MAX_MANIFEST_DEPTH
+ * levels, else MANIFEST_INVALID naming where. Recursion stops at that depth, and the path is kept as
+ * one list of keys, so that millions of small objects cost no memory beyond the parsed document.
+ */
 export function checkJsonDepth(m: unknown, entry: string): void {
-  const stack: Array<[unknown, number, string]> = [[m, 0, 'the document']]
-  while (stack.length > 0) {
-    const [value, depth, at] = stack.pop() as [unknown, number, string]
-    if (typeof value !== 'object' || value === null) continue
-    if (depth >= MAX_MANIFEST_DEPTH) fail(entry, at, `nests deeper than ${MAX_MANIFEST_DEPTH} levels`)
-    for (const [k, v] of Object.entries(value)) if (typeof v === 'object' && v !== null) stack.push([v, depth + 1, depth === 0 ? k : `${at}.${k}`])
+  const trail: string[] = []
+  const visit = (value: unknown): void => {
+    if (typeof value !== 'object' || value === null) return
+    if (trail.length >= MAX_MANIFEST_DEPTH) fail(entry, trail.join('.'), `nests deeper than ${MAX_MANIFEST_DEPTH} levels`)
+    for (const key in value) {
+      trail.push(key)
+      visit((value as Record<string, unknown>)[key])
+      trail.pop()
+    }
   }
+  visit(m)
 }
 
 /** The manifest's shape and the bundle folder it names. */
