@@ -90,6 +90,22 @@ describe('hostile headers: fields tars read differently are refused by every rea
     await refusedByAll('v7 header', withLast({edit: (b) => b.fill(0, 257, 265)}), /neither POSIX ustar nor GNU/)
   })
 
+  it('the ustar prefix field: a name split into prefix and name reads alike everywhere; a split that makes "//" or ".." is refused by every reader (UNSAFE_PATH)', async () => {
+    const split = (prefix: string, name: string) => withLast({edit: (b) => {
+      b.fill(0, 0, 100).fill(0, 345, 500)
+      b.write(name, 0, 'latin1')
+      b.write(prefix, 345, 'latin1')
+    }})
+    const base = lastPath().split('/').pop() as string
+    const good = await write('prefix-split', split(`${root}/files`, base))
+    for (const [reader, code] of Object.entries(await allReaders(good, trust, dir()))) assert.equal(code, 'ok', `prefix split: ${reader} answered ${code}`)
+    for (const tool of Object.values(listings(good))) assert.match(tool, new RegExp(`^\\[0\\][^]*${lastPath()}`))
+    for (const [name, prefix, file] of [['trailing slash', `${root}/files/`, base], ['dot-dot', `${root}/files/..`, `files/${base}`], ['dot-dot in the name', `${root}`, `../${root}/files/${base}`]]) {
+      const path = await write(`prefix ${name}`, split(prefix as string, file as string))
+      for (const [reader, code] of Object.entries(await allReaders(path, trust, dir()))) assert.equal(code, 'UNSAFE_PATH', `prefix ${name}: ${reader} answered ${code}`)
+    }
+  })
+
   it('number fields node-tar reads with parseInt and GNU or busybox tar refuse or read otherwise', async () => {
     const size = lastSize()
     const field = (off: number, text: string) => withLast({edit: (b) => b.write(text, off, text.length, 'latin1')})
