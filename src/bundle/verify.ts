@@ -246,6 +246,7 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
   const seen = new Set<string>()
   let listedFolders: Set<string> | undefined
   let layoutIndex: Buffer | undefined
+  const beforeManifest: Array<{rel: string; size: number; path: string}> = []
   // file and folder entries as a case-insensitive disk would see them (SHA256SUMS was checked the same way)
   const names = new EntryNames((path, other) => new AirlockError('ENTRY_DUPLICATE', `entry ${root}/${path} collides with ${root}/${other} (the same name on a case-insensitive disk, or a file that is also a folder)`, {subject: `${root}/${path}`, hint: 'extraction would overwrite one with the other; do not use this bundle'}))
   for (const head of HEAD_ENTRIES) names.addFile(head)
@@ -289,6 +290,9 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
     else if (item.keep) {
       manifest = parseManifest(Buffer.concat(item.keep), `${root}/${MANIFEST}`, root)
       sink?.manifest?.(manifest)
+      // entries that came before manifest.json (airlock writes none) get the size check the later ones get
+      for (const e of beforeManifest) checkListedSize(manifest, e.rel, e.size, e.path)
+      beforeManifest.length = 0
     }
   }
   try {
@@ -317,6 +321,7 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
       seen.add(rel)
       names.addFile(rel)
       if (manifest) checkListedSize(manifest, rel, entry.size, entry.path)
+      else beforeManifest.push({rel, size: entry.size, path: entry.path})
       contentBytes += entry.size
       // manifest.json and the layout's index.json are read by every walk, hashing or not: they are
       // checked against each other and against SHA256SUMS at the end (checkImageIndex)

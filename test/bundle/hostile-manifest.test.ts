@@ -95,6 +95,19 @@ describe('hostile manifest and folder entries: every reader refuses alike, or re
     }
   })
 
+  it('a size manifest.json gets wrong for an entry placed before it: MANIFEST_INVALID from every reader, as for an entry after it', async () => {
+    const list: RawEntry[] = entries.map((e) => ({...e}))
+    const m = JSON.parse((list[3]!.body as Buffer).toString('utf8'))
+    const last = list.at(-1) as RawEntry
+    m.files.find((f: {path: string}) => `${root}/${f.path}` === last.path).size += 1
+    list[3]!.body = Buffer.from(JSON.stringify(m))
+    const sealed = reseal(list, keys.privateKey, pub)
+    // head, then the last file, then manifest.json and the rest
+    const moved = [...sealed.slice(0, 3), sealed.at(-1) as RawEntry, ...sealed.slice(3, -1)]
+    await all('size before the manifest', rawTar(moved), 'MANIFEST_INVALID')
+    await all('size after the manifest', rawTar(sealed), 'MANIFEST_INVALID')
+  })
+
   it('__proto__ and constructor keys, and a key given twice: read alike by every reader (the last key wins, as in jq), and no object is polluted', async () => {
     const data = withManifestText((t) => t.replace(/^\{/, '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"name":"decoy",').replace('"tool":{', '"tool":{"__proto__":{"name":"decoy-tool"},'))
     const file = await all('proto', data, 'ok')
