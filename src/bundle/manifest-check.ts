@@ -63,6 +63,42 @@ export function checkJsonDepth(m: unknown, entry: string): void {
   visit(m)
 }
 
+/*
+ * The fields of extensions.images and extensions.charts that images list, bundle inspect and images
+ * push print or use (a chart's digest sliced for its table, a referrer's blobs summed): each must be
+ * what airlock writes, or the reader would die with a TypeError on a signer's (or nobody's) word.
+ */
+type Shape = Record<string, 'text' | 'size' | 'digest' | 'name' | ((v: unknown, at: string) => void)>
+
+function checkShape(v: unknown, shape: Shape, optional: readonly string[], entry: string, at: string): void {
+  if (!isObject(v)) fail(entry, at, 'is not an object')
+  for (const [key, kind] of Object.entries(shape)) {
+    const value = v[key]
+    const field = `${at}.${key}`
+    if (value === undefined && optional.includes(key)) continue
+    if (typeof kind === 'function') kind(value, field)
+    else if (kind === 'size' ? !isSize(value) : typeof value !== 'string') fail(entry, field, kind === 'size' ? 'is not a byte count' : 'is not text')
+    else if (kind === 'digest' && !/^sha256:[0-9a-f]{64}$/.test(value as string)) fail(entry, field, 'is not a sha256 digest')
+    // a chart's name and version become a file name (NAME-VERSION.site-values.yaml)
+    else if (kind === 'name' && !/^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/.test(value as string)) fail(entry, field, 'is not a plain chart name or version')
+  }
+}
+
+function checkExtensions(ext: Json, entry: string): void {
+  const list = (item: (v: unknown, at: string) => void) => (v: unknown, at: string) => {
+    if (!Array.isArray(v)) fail(entry, at, 'is not a list')
+    v.forEach((x, i) => item(x, `${at}[${i}]`))
+  }
+  const referrers = list((r, at) => checkShape(r, {digest: 'digest', subject: 'digest', kind: 'text', artifactType: 'text', mediaType: 'text', size: 'size', blobs: list((b, bat) => checkShape(b, {digest: 'digest', size: 'size', mediaType: 'text'}, [], entry, bat))}, [], entry, at))
+  ;((ext.images ?? []) as unknown[]).forEach((img, i) =>
+    checkShape(img, {name: 'text', digest: 'digest', sourceDigest: 'digest', sharedBytes: 'size', referrers, signature: (v, at) => checkShape(v, {key: 'text'}, [], entry, at)}, ['name', 'digest', 'sourceDigest', 'sharedBytes', 'referrers', 'signature'], entry, `extensions.images[${i}]`),
+  )
+  const found = list((f, at) => checkShape(f, {ref: 'text', foundIn: list((w, wat) => checkShape(w, {chart: 'text', how: 'text', where: 'text'}, [], entry, wat))}, [], entry, at))
+  ;((ext.charts ?? []) as unknown[]).forEach((c, i) =>
+    checkShape(c, {name: 'name', version: 'name', digest: 'digest', archive: 'text', images: found, registryValue: 'text', registryPath: 'text', referrers}, ['archive', 'registryValue', 'registryPath', 'referrers'], entry, `extensions.charts[${i}]`),
+  )
+}
+
 /** The manifest's shape and the bundle folder it names. */
 export function checkManifest(m: unknown, entry: string, root: string): BundleManifest {
   if (!isObject(m)) fail(entry, 'the document', 'is not a JSON object')
@@ -87,6 +123,7 @@ export function checkManifest(m: unknown, entry: string, root: string): BundleMa
       const list = m.extensions[key]
       if (list !== undefined && !(Array.isArray(list) && list.every((x) => isObject(x) && typeof x.ref === 'string'))) fail(entry, `extensions.${key}`, 'is not a list of objects with a ref')
     }
+    checkExtensions(m.extensions, entry)
   }
   if (m.base !== undefined) {
     const b = m.base

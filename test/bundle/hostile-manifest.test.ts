@@ -108,6 +108,31 @@ describe('hostile manifest and folder entries: every reader refuses alike, or re
     await all('size after the manifest', rawTar(sealed), 'MANIFEST_INVALID')
   })
 
+  it('extensions a reader prints or uses, in another shape (a chart without a digest, a referrer without blobs, a chart name that is a path): MANIFEST_INVALID everywhere, and images list and inspect exit 3 instead of a TypeError', async () => {
+    const digest = `sha256:${'a'.repeat(64)}`
+    const chart = {ref: 'registry.example/charts/app:1.0.0', name: 'app', version: '1.0.0', digest, archive: 'charts/app-1.0.0.tgz', images: []}
+    const referrer = {digest, subject: digest, kind: 'signature', artifactType: 'x', mediaType: 'x', size: 1, blobs: []}
+    const cases: Record<string, Record<string, unknown>> = {
+      'chart without a digest': {charts: [{...chart, digest: undefined}]},
+      'chart name with a slash': {charts: [{...chart, name: '../../etc/cron.d/x'}]},
+      'chart images of strings': {charts: [{...chart, images: ['nginx']}]},
+      'referrer without blobs': {images: [{ref: 'r', referrers: [{...referrer, blobs: undefined}]}]},
+      'referrer subject a number': {images: [{ref: 'r', referrers: [{...referrer, subject: 7}]}]},
+      'signature without a key': {images: [{ref: 'r', signature: {}}]},
+    }
+    for (const [name, extensions] of Object.entries(cases)) {
+      const file = await all(name, withManifestText((t) => {
+        const m = JSON.parse(t)
+        return JSON.stringify({...m, extensions: {...m.extensions, ...extensions}})
+      }), 'MANIFEST_INVALID')
+      for (const args of [['images', 'list', file], ['bundle', 'inspect', file]]) {
+        const r = await runCli([...args, '--json'])
+        assert.equal(r.code, 3, `${name} ${args[1]}: ${r.stdout}${r.stderr}`)
+        assert.match(r.json.error.message, /extensions\.(charts|images)\[0\]/)
+      }
+    }
+  })
+
   it('__proto__ and constructor keys, and a key given twice: read alike by every reader (the last key wins, as in jq), and no object is polluted', async () => {
     const data = withManifestText((t) => t.replace(/^\{/, '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"name":"decoy",').replace('"tool":{', '"tool":{"__proto__":{"name":"decoy-tool"},'))
     const file = await all('proto', data, 'ok')
