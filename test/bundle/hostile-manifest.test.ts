@@ -133,6 +133,17 @@ describe('hostile manifest and folder entries: every reader refuses alike, or re
     }
   })
 
+  it('free-form extensions with nulls and odd shapes (read by no reader, printed by inspect): shown, never a TypeError', async () => {
+    const data = withManifestText((t) => {
+      const m = JSON.parse(t)
+      return JSON.stringify({...m, extensions: {...m.extensions, kots: {services: [null, {id: 'a', enabled: true}], tier: null, odd: [[null]]}, tls: 7}})
+    })
+    const file = await all('free-form', data, 'ok')
+    const r = await runCli(['bundle', 'inspect', file])
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    assert.match(r.stdout, /kots +services=2 odd=1/)
+  })
+
   it('__proto__ and constructor keys, and a key given twice: read alike by every reader (the last key wins, as in jq), and no object is polluted', async () => {
     const data = withManifestText((t) => t.replace(/^\{/, '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"name":"decoy",').replace('"tool":{', '"tool":{"__proto__":{"name":"decoy-tool"},'))
     const file = await all('proto', data, 'ok')
