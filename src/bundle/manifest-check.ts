@@ -193,19 +193,32 @@ export function checkImageIndex(data: Buffer | undefined, m: BundleManifest, sum
   }
   const index = parseOciDocument(data, undefined, entry)
   if (index.kind !== 'index') throw new AirlockError('MANIFEST_INVALID', `${entry} is not an image index`, {subject: entry})
+  // referrers (signatures, attestations, SBOMs): images list and inspect show extensions' records, push sends index.json's
+  const shownReferrers = new Set<string>()
+  for (const key of ['images', 'charts'] as const) {
+    for (const x of (m.extensions?.[key] ?? []) as Array<{referrers?: Array<{digest: string}>}>) for (const r of x.referrers ?? []) shownReferrers.add(r.digest)
+  }
   const sizes = new Map(m.files.map((f) => [f.path, f.size]))
   const tops = new Set<string>()
+  const referrers = new Set<string>()
   index.manifests.forEach((d, i) => {
     const at = `${entry} manifests[${i}]`
     const path = `images/${blobPath(d.digest, at)}`
     if (!sums.has(path)) throw new AirlockError('ENTRY_MISSING', `${at} is ${d.digest}, which the bundle does not hold (${path})`, {subject: at, hint: 'the bundle is incomplete or was changed; do not use it'})
     if (sizes.get(path) !== d.size) throw new AirlockError('MANIFEST_INVALID', `${at} gives ${d.digest} ${d.size} bytes, ${path} has ${sizes.get(path)}`, {subject: at, hint: 'the bundle was not written by airlock or was changed; do not use it'})
-    if (isReferrerDescriptor(d)) return
+    if (isReferrerDescriptor(d)) {
+      if (!shownReferrers.has(d.digest)) throw new AirlockError('MANIFEST_INVALID', `${at} is a referrer (${d.digest}) no image's or chart's referrers in ${MANIFEST} list: images list would not show what images push sends`, {subject: at, hint: 'the bundle was not written by airlock or was changed; do not use it'})
+      referrers.add(d.digest)
+      return
+    }
     tops.add(d.digest)
     if (!shown.has(d.digest)) {
       throw new AirlockError('MANIFEST_INVALID', `${at} (${d.annotations?.[REF_NAME] ?? 'no name'}, ${d.digest}) is not among ${MANIFEST} images or charts: images list would not show what images push sends`, {subject: at, hint: 'the bundle was not written by airlock or was changed; do not use it'})
     }
   })
+  for (const digest of shownReferrers) {
+    if (!referrers.has(digest)) throw new AirlockError('MANIFEST_INVALID', `${root}/${MANIFEST} lists the referrer ${digest}, which ${IMAGE_INDEX} does not name: images list would show what images push never sends`, {subject: `${root}/${MANIFEST}`, hint: 'the bundle was not written by airlock or was changed; do not use it'})
+  }
   for (const [digest, where] of shown) {
     if (!tops.has(digest)) throw new AirlockError('MANIFEST_INVALID', `${root}/${where} is ${digest}, which ${IMAGE_INDEX} does not name: images list would show what images push never sends`, {subject: `${root}/${MANIFEST}`, hint: 'the bundle was not written by airlock or was changed; do not use it'})
   }

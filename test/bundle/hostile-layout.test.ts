@@ -118,11 +118,13 @@ describe('hostile image layouts: push and serve refuse a layout that does not ho
     await refusedByLayoutReaders(await bundleWith('index typed as manifest', {blobs: [index, ...imageBlobs(image)], manifests: [tagged(index, {mediaType: OCI_MANIFEST})]}), 'MANIFEST_INVALID', new RegExp(`its descriptor says ${escape(OCI_MANIFEST)}, the document .* is ${escape(OCI_INDEX)}`))
   })
 
-  it('index.json against manifest.json and SHA256SUMS, in every reader (verify included): an image only index.json names, one only manifest.json shows, a size index.json gets wrong', async () => {
+  it('index.json against manifest.json and SHA256SUMS, in every reader (verify included): an image or referrer only index.json names, one only manifest.json shows, a size index.json gets wrong', async () => {
     const other = makeImage([makeLayer('hostile-layout-c', 300)])
     const cases: Array<[string, Layout, string, RegExp]> = [
       // pushed and served, but images list (manifest.json) would never show it
       ['hidden image', {blobs: [...imageBlobs(image), ...imageBlobs(other)], manifests: [tagged(image.manifest), desc(other.manifest, {annotations: {'org.opencontainers.image.ref.name': 'registry.example/team/hidden:1.0'}})]}, 'MANIFEST_INVALID', /manifests\[1\] \(registry.example\/team\/hidden:1.0, sha256:\w+\) is not among manifest.json images or charts/],
+      // the same, dressed as a referrer (a signature of the image): pushed beside it, listed nowhere
+      ['hidden referrer', {blobs: [...imageBlobs(image), ...imageBlobs(other)], manifests: [tagged(image.manifest), desc(other.manifest, {annotations: {'dev.airlock.referrer.subject': image.manifest.digest}})]}, 'MANIFEST_INVALID', /manifests\[1\] is a referrer \(sha256:\w+\) no image's or chart's referrers in manifest.json list/],
       ['size', {blobs: imageBlobs(image), manifests: [tagged(image.manifest, {size: image.manifest.size - 1})]}, 'MANIFEST_INVALID', /manifests\[0\] gives sha256:\w+ \d+ bytes/],
       ['not held', {blobs: imageBlobs(image).slice(1), manifests: [tagged(image.manifest)]}, 'ENTRY_MISSING', /manifests\[0\] is sha256:\w+, which the bundle does not hold/],
     ]
