@@ -452,15 +452,15 @@ export class TarReader {
   private async checkTrailer(at: number): Promise<void> {
     let pos = at + BLOCK
     for await (const chunk of this.src.rest()) {
-      if (pos + chunk.length - at > MAX_TRAILER_BYTES) {
-        throw new AirlockError('NOT_A_BUNDLE', `more than ${MAX_TRAILER_BYTES >> 20} MiB of zeros after the end of the archive at byte ${at}`, {subject: `byte ${at + MAX_TRAILER_BYTES}`, hint: 'no writer pads a tar this much; the bundle is damaged or hostile, do not use it'})
-      }
       const i = chunk.findIndex((b) => b !== 0)
       if (i >= 0) {
         throw new AirlockError('NOT_A_BUNDLE', `data after the end of the archive at byte ${pos + i} (the archive ends at byte ${at})`, {
           subject: `byte ${pos + i}`,
           hint: 'something was appended to or hidden in the bundle after it was signed; do not use it, copy the original again',
         })
+      }
+      if (pos + chunk.length - at > MAX_TRAILER_BYTES) {
+        throw new AirlockError('NOT_A_BUNDLE', `more than ${MAX_TRAILER_BYTES >> 20} MiB of zeros after the end of the archive at byte ${at}`, {subject: `byte ${at + MAX_TRAILER_BYTES}`, hint: 'no writer pads a tar this much; the bundle is damaged or hostile, do not use it'})
       }
       pos += chunk.length
     }
