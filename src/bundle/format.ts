@@ -79,6 +79,19 @@ export function renderSums(entries: {path: string; sha256: string}[]): string {
   return entries.map((e) => `${e.sha256}  ${e.path}\n`).join('')
 }
 
+/** Where a bundle's OCI image layout keeps its blobs, each named by the SHA-256 of its bytes. */
+export const IMAGE_BLOBS = 'images/blobs/sha256/'
+
+/**
+ * An image blob listed (in SHA256SUMS, or left out in base.omitted) with another digest than its
+ * name: push would send bytes a registry refuses, serve bytes a client refuses. Refused up front.
+ */
+export function checkBlobName(path: string, sha256: string, subject: string): void {
+  if (path.startsWith(IMAGE_BLOBS) && path.slice(IMAGE_BLOBS.length) !== sha256) {
+    throw new AirlockError('MANIFEST_INVALID', `${subject}: the image blob ${path} is listed with sha256:${sha256}, not the digest it is named by`, {subject, hint: 'an image blob is named by its own digest; the bundle was not written by airlock or was changed, do not use it'})
+  }
+}
+
 export function parseSums(text: string, entry: string): Map<string, string> {
   const map = new Map<string, string>()
   const names = new EntryNames((path, other) => new AirlockError('ENTRY_DUPLICATE', `${entry} lists ${path} and ${other}, one file on a case-insensitive disk or a file that is also a folder`, {subject: path, hint: 'extraction would overwrite one with the other or fail halfway; do not use this bundle'}))
@@ -90,6 +103,7 @@ export function parseSums(text: string, entry: string): Map<string, string> {
     if (!m) throw new AirlockError('MANIFEST_INVALID', `${entry} line ${i + 1} is not "<sha256>  <path>"`, {subject: `${entry}:${i + 1}`})
     const [, digest, path] = m as unknown as [string, string, string]
     checkEntryName(path)
+    checkBlobName(path, digest, `${entry}:${i + 1}`)
     if ((HEAD_ENTRIES as readonly string[]).includes(path)) {
       throw new AirlockError('MANIFEST_INVALID', `${entry} line ${i + 1} lists ${path}, which cannot be in it`, {subject: `${entry}:${i + 1}`})
     }

@@ -97,17 +97,21 @@ export class EntryNames {
     if (other !== undefined) throw this.duplicate(`${rel}/`, other)
     if (this.folderEntries.has(key)) throw this.duplicate(`${rel}/`, `${rel}/`)
     this.folderEntries.add(key)
-    this.addParents(`${rel}/x`)
+    this.addParents(`${rel}/`)
   }
 
+  /*
+   * Each folder is keyed by a slice of the one lower-cased name (V8 keeps a long slice as a view, not
+   * a copy) and remembered by the entry that brought it: 32 levels of 4096-character names would
+   * otherwise cost every entry 32 fresh copies of its prefixes, many times the size of SHA256SUMS.
+   */
   private addParents(rel: string): void {
-    const parts = rel.split('/')
-    for (let i = 1; i < parts.length; i++) {
-      const folder = parts.slice(0, i).join('/')
-      const key = folder.toLowerCase()
+    const lower = rel.toLowerCase()
+    for (let i = lower.indexOf('/'); i > 0; i = lower.indexOf('/', i + 1)) {
+      const key = lower.slice(0, i)
       const file = this.files.get(key)
       if (file !== undefined) throw this.duplicate(rel, file)
-      if (!this.folders.has(key)) this.folders.set(key, folder)
+      if (!this.folders.has(key)) this.folders.set(key, rel)
     }
   }
 }

@@ -1,8 +1,11 @@
+import {createHash} from 'node:crypto'
+import {basename} from 'node:path'
+
 import {hashFile, type EntrySource} from './entry.js'
 import type {BundleBase, EntryRole, InventoryEntry} from './format.js'
 import {readBundleHead} from './inspect.js'
 import {verifyBundle} from './verify.js'
-import {openPartsIndex, partsIndexFor} from '../transport/parts.js'
+import {openPartsIndex, partsIndexFor, streamParts} from '../transport/parts.js'
 import type {Trust} from '../signing/trust.js'
 import {AirlockError} from '../ui/errors.js'
 
@@ -50,11 +53,22 @@ export async function loadSinceBase(file: string, trust?: Trust): Promise<SinceB
   return {file, name: head.manifest.name, version: head.manifest.version, sha256, verified: Boolean(trust), carried, sizes}
 }
 
-/** The SHA-256 of the file as the site received it; for parts, the whole the index names. */
+/**
+ * The SHA-256 of the file as the site received it; for parts, of the parts joined, each checked
+ * against the index as it is read. The index's own `sha256` is not taken on its word: it is what
+ * the new bundle records as its base, and the index is as untrusted as the parts.
+ */
 async function fileIdentity(file: string): Promise<string> {
   const index = await partsIndexFor(file)
-  if (index) return (await openPartsIndex(index)).index.sha256
-  return (await hashFile(file)).sha256
+  if (!index) return (await hashFile(file)).sha256
+  const opened = await openPartsIndex(index)
+  const hash = createHash('sha256')
+  for await (const chunk of streamParts(opened)) hash.update(chunk)
+  const sha256 = hash.digest('hex')
+  if (sha256 !== opened.index.sha256) {
+    throw new AirlockError('DIGEST_MISMATCH', `--since ${file}: the parts joined have sha256:${sha256}, ${basename(index)} says sha256:${opened.index.sha256}`, {subject: index, hint: 'the parts index was changed; split the base bundle again, or give it joined'})
+  }
+  return sha256
 }
 
 export function baseCarries(base: SinceBase | undefined, path: string, sha256: string): boolean {

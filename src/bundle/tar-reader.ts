@@ -169,6 +169,9 @@ export interface TarEntry {
 }
 
 const MAX_META_BYTES = 1 << 20
+const MAX_META_RECORDS = 8
+/** zero padding allowed after the end-of-archive blocks */
+export const MAX_TRAILER_BYTES = 16 << 20
 
 export function padding(size: number): number {
   return (BLOCK - (size % BLOCK)) % BLOCK
@@ -182,9 +185,15 @@ const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile'])
  * keys that restructure data) could make GNU tar or busybox see other bytes than this reader does,
  * so it is refused rather than ignored.
  */
-const PAX_KEYS = new Set(['path', 'linkpath', 'size', 'mtime', 'atime', 'ctime', 'uid', 'gid', 'uname', 'gname', 'mode', 'charset', 'comment', 'hdrcharset'])
-const PAX_PREFIXES = ['SCHILY.xattr.', 'LIBARCHIVE.xattr.', 'SCHILY.acl.', 'SCHILY.dev', 'SCHILY.ino', 'SCHILY.nlink', 'SCHILY.fflags']
-const PAX_NUMERIC = new Set(['size', 'uid', 'gid', 'mode'])
+const PAX_KEYS = new Set(['path', 'linkpath', 'size', 'mtime', 'atime', 'ctime', 'uid', 'gid', 'uname', 'gname', 'charset', 'comment', 'hdrcharset'])
+const PAX_PREFIXES = ['SCHILY.dev', 'SCHILY.ino', 'SCHILY.nlink']
+/*
+ * Extended attributes (file capabilities in `security.capability`, SELinux labels), ACLs and file
+ * flags are restored by bsdtar, and by GNU tar with --xattrs, when run as root: like a set-user-ID
+ * bit they grant what no signature covers, so they are refused as that bit is.
+ */
+const PAX_PRIVILEGE_PREFIXES = ['SCHILY.xattr.', 'LIBARCHIVE.xattr.', 'SCHILY.acl.', 'SCHILY.fflags']
+const PAX_NUMERIC = new Set(['size', 'uid', 'gid'])
 const PAX_TIME = new Set(['mtime', 'atime', 'ctime'])
 
 /**
@@ -196,6 +205,7 @@ export function parsePaxRecords(body: Buffer, at: number): HeaderData {
   const out: Record<string, unknown> = {}
   const bad = (why: string) => new AirlockError('NOT_A_BUNDLE', `malformed pax record at byte ${at}: ${why}`, {subject: `pax header at byte ${at}`, hint: 'the bundle is damaged or hostile; do not use it'})
   let pos = 0
+  const keys = new Set<string>()
   while (pos < body.length) {
     const space = body.indexOf(0x20, pos)
     if (space < 0 || space - pos > 10) throw bad('no length prefix')
@@ -208,6 +218,11 @@ export function parsePaxRecords(body: Buffer, at: number): HeaderData {
     if (eq <= 0) throw bad('a record has no key')
     const key = record.slice(0, eq)
     const value = record.slice(eq + 1)
+    // tars differ on which of two values wins (the first, the last); airlock writes each key once
+    if (keys.has(key)) throw bad(`key ${JSON.stringify(key)} is given twice`)
+    keys.add(key)
+    if (PAX_PRIVILEGE_PREFIXES.some((p) => key.startsWith(p))) throw bad(`key ${JSON.stringify(key)} sets an extended attribute, ACL or file flag, which tar restores as root and no signature covers`)
+    // `mode` among them: node-tar applies a pax mode, GNU and busybox tar ignore it and restore the ustar mode
     if (!PAX_KEYS.has(key) && !PAX_PREFIXES.some((p) => key.startsWith(p))) throw bad(`key ${JSON.stringify(key)} is not one every tar reads the same way`)
     if (PAX_NUMERIC.has(key)) {
       if (!/^\d{1,15}$/.test(value) || !Number.isSafeInteger(Number(value))) throw bad(`${key}=${JSON.stringify(value.slice(0, 40))} is not a whole number`)
@@ -240,6 +255,48 @@ function parseGlobalRecords(body: Buffer, at: number): HeaderData {
     }
   }
   return records
+}
+
+/*
+ * Number fields as [offset, length, name, base-256 allowed]. node-tar reads them with parseInt, which
+ * stops at the first character it does not like ("0000000005x", "+5", "58" all read as numbers), while
+ * GNU and busybox tar refuse them, or read them otherwise (a leading "+" is GNU base-64, a mode with
+ * junk can come out set-user-ID): only canonical fields are let through, so every tar reads one value.
+ */
+const NUMBER_FIELDS: Array<[number, number, string, boolean]> = [
+  [100, 8, 'mode', false],
+  [108, 8, 'uid', true],
+  [116, 8, 'gid', true],
+  [124, 12, 'size', true],
+  [136, 12, 'mtime', true],
+  [148, 8, 'checksum', false],
+]
+/** leading spaces, octal digits, then only spaces and NULs; or a field left blank (all NUL) */
+const OCTAL_FIELD = /^(?: *[0-7]+[ \0]*|\0*)$/
+const POSIX_MAGIC = Buffer.from('ustar\u000000', 'latin1')
+const GNU_MAGIC = Buffer.from('ustar  \u0000', 'latin1')
+
+/**
+ * The header fields tars read differently unless written the one way airlock (node-tar) and GNU tar
+ * write them: the magic and version, which decide whether the prefix field is part of the name (GNU
+ * tar honours it for "ustar\0" whatever the version, node-tar only for version "00", busybox tar
+ * also under the GNU magic), and the number fields.
+ */
+function checkHeaderFields(block: Buffer, at: number, subject: string): void {
+  const bad = (why: string) => new AirlockError('NOT_A_BUNDLE', `tar header at byte ${at}: ${why}`, {subject, hint: 'tars would read different entries from this bundle; it is damaged or hostile, do not use it'})
+  const magic = block.subarray(257, 265)
+  if (magic.equals(GNU_MAGIC)) {
+    // the GNU format has no prefix field, but busybox tar still puts a name found there in front
+    if (block[345] !== 0) throw bad('a GNU-format header with a name prefix (busybox tar reads it, GNU tar and node-tar do not)')
+  } else if (!magic.equals(POSIX_MAGIC)) {
+    throw bad(`magic and version ${JSON.stringify(magic.toString('latin1'))} are neither POSIX ustar nor GNU (tars disagree on whether its name prefix counts)`)
+  }
+  for (const [off, len, name, base256] of NUMBER_FIELDS) {
+    const field = block.subarray(off, off + len)
+    if (base256 && ((field[0] as number) & 0x80) !== 0) continue // decoded, and range-checked, by node-tar
+    const text = field.toString('latin1')
+    if (!OCTAL_FIELD.test(text)) throw bad(`its ${name} field ${JSON.stringify(text.replace(/\0+$/, ''))} is not an octal number`)
+  }
 }
 
 function decodeHeader(block: Buffer, at: number, extended: HeaderData, global: HeaderData, current: string): Header {
@@ -290,6 +347,9 @@ export class TarReader {
     this.bodyPad = 0
     let extended: HeaderData = {}
     let longPath: string | undefined
+    let longLink = false
+    let paxHeaders = 0
+    let metaRecords = 0
     let pendingMeta = false
     for (;;) {
       const at = this.src.position
@@ -317,6 +377,8 @@ export class TarReader {
           ? notTar(`the first block is not a tar header`)
           : new AirlockError('NOT_A_BUNDLE', `corrupt tar header at byte ${at}`, {subject: this.current || 'tar header', hint: 'the bundle is damaged; copy it again'})
       }
+      // named by the entry it describes (a pax or long-name record by the entry before it)
+      checkHeaderFields(block, at, (META_TYPES.has(header.type) ? this.current : (extended.path ?? longPath ?? header.path)) || `tar header at byte ${at}`)
       this.entries++
       const size = header.size
       // base-256 sizes can be negative or absurd; either would misalign every header after it
@@ -329,14 +391,29 @@ export class TarReader {
         const body = (await this.src.readExact(size + padding(size), `a ${type} record`)) ?? Buffer.alloc(0)
         const data = body.subarray(0, size)
         pendingMeta = true
-        if (type === 'ExtendedHeader') extended = {...extended, ...parsePaxRecords(data, at)}
-        else if (type === 'GlobalExtendedHeader') this.global = {...this.global, ...parseGlobalRecords(data, at)}
-        else if (type === 'NextFileHasLongPath') longPath = data.toString('utf8').replace(/\0.*$/s, '')
-        // a long link name only matters for links, which are refused anyway
+        // airlock writes at most one record before an entry; a chain of global records without end is read no further
+        if (++metaRecords > MAX_META_RECORDS) throw new AirlockError('NOT_A_BUNDLE', `more than ${MAX_META_RECORDS} pax or long-name records in a row at byte ${at}`, {subject: this.current || `tar header at byte ${at}`, hint: 'the bundle is damaged or hostile; do not use it'})
+        // Two pax headers, or two long names, for one entry: tars disagree on which applies (busybox
+        // takes whichever name came last, GNU tar the pax one); airlock writes at most one pax header.
+        const twice = (what: string) => new AirlockError('NOT_A_BUNDLE', `${what} at byte ${at} for one entry`, {subject: this.current || `tar header at byte ${at}`, hint: 'tars would read different names from this bundle; it is damaged or hostile, do not use it'})
+        if (type === 'ExtendedHeader') {
+          if (paxHeaders++ > 0) throw twice('a second pax header')
+          extended = parsePaxRecords(data, at)
+        } else if (type === 'GlobalExtendedHeader') this.global = {...this.global, ...parseGlobalRecords(data, at)}
+        else if (type === 'NextFileHasLongPath') {
+          if (longPath !== undefined) throw twice('a second GNU long name')
+          longPath = data.toString('utf8').replace(/\0.*$/s, '')
+        } else {
+          if (longLink) throw twice('a second GNU long link name')
+          longLink = true
+        }
         continue
       }
       const path = extended.path ?? longPath ?? header.path ?? ''
       this.current = path
+      if (extended.path !== undefined && longPath !== undefined) {
+        throw new AirlockError('NOT_A_BUNDLE', `entry ${path} at byte ${at} has both a pax path and a GNU long name (${longPath})`, {subject: path, hint: 'GNU tar reads the one, busybox tar the other; the bundle is damaged or hostile, do not use it'})
+      }
       // pax `size` overrides the ustar field for GNU tar and node-tar, but busybox tar reads the ustar
       // field: two sizes that disagree are two different archives, so they must agree (airlock writes both)
       if (extended.size !== undefined) {
@@ -346,6 +423,16 @@ export class TarReader {
         }
       }
       const isFile = FILE_TYPES.has(type)
+      if (isFile || type === 'Directory') {
+        // busybox tar makes an empty regular file that names a link target into a hard link to it
+        if (longLink || extended.linkpath !== undefined || block[157] !== 0) {
+          throw new AirlockError('NOT_A_BUNDLE', `entry ${path} (${type}) at byte ${at} names a link target`, {subject: path, hint: 'busybox tar would make it a link; the bundle is damaged or hostile, do not use it'})
+        }
+        // node-tar and GNU tar read a regular-file header named `x/` as a folder, busybox tar as a file
+        if (type === 'Directory' && block[156] !== 0x35) {
+          throw new AirlockError('NOT_A_BUNDLE', `entry ${path} at byte ${at} is a regular-file header whose name ends in "/"`, {subject: path, hint: 'tars disagree on whether it is a file or a folder; the bundle is damaged or hostile, do not use it'})
+        }
+      }
       // a directory or link with a body: GNU tar and this reader might disagree on where the next header is
       if (!isFile && (size !== 0 || rawSizeNonZero(block) || (extended.size ?? 0) !== 0)) {
         throw new AirlockError('NOT_A_BUNDLE', `entry ${path} (${type}) at byte ${at} claims a body of ${size} bytes`, {subject: path, hint: 'the bundle is damaged or hostile; do not use it'})
@@ -356,7 +443,12 @@ export class TarReader {
     }
   }
 
-  /** After the first zero block only zeros may follow: hidden entries or appended data are refused. */
+  /**
+   * After the first zero block only zeros may follow: hidden entries or appended data are refused.
+   * And only so many: a stream of zeros without end (`cat bundle /dev/zero |`), or a small gzip that
+   * inflates to terabytes of them, would otherwise be read for ever. Writers pad to a record (GNU tar
+   * and airlock to 10 KiB, `tar -b` at most to a few MiB).
+   */
   private async checkTrailer(at: number): Promise<void> {
     let pos = at + BLOCK
     for await (const chunk of this.src.rest()) {
@@ -366,6 +458,9 @@ export class TarReader {
           subject: `byte ${pos + i}`,
           hint: 'something was appended to or hidden in the bundle after it was signed; do not use it, copy the original again',
         })
+      }
+      if (pos + chunk.length - at > MAX_TRAILER_BYTES) {
+        throw new AirlockError('NOT_A_BUNDLE', `more than ${MAX_TRAILER_BYTES >> 20} MiB of zeros after the end of the archive at byte ${at}`, {subject: `byte ${at + MAX_TRAILER_BYTES}`, hint: 'no writer pads a tar this much; the bundle is damaged or hostile, do not use it'})
       }
       pos += chunk.length
     }

@@ -1,3 +1,4 @@
+import {IMAGE_BLOBS} from './format.js'
 import {ENTRY_NAME_CHARS} from './path-safety.js'
 
 export interface VerifyScriptInput {
@@ -120,6 +121,8 @@ export function renderVerifyScript(input: VerifyScriptInput): string {
     '',
     '# 5. Exactly the files SHA256SUMS lists, each matching its line.',
     "if grep -v '^[0-9a-f]\\{64\\} [ *][^/]' \"$D/SHA256SUMS\" > /dev/null; then fail \"SHA256SUMS has malformed lines\"; fi",
+    '# an image blob is named by its own digest',
+    `if grep '^[0-9a-f]\\{64\\} [ *]${IMAGE_BLOBS}' "$D/SHA256SUMS" | grep -v '^\\([0-9a-f]\\{64\\}\\) [ *]${IMAGE_BLOBS}\\1$' > /dev/null; then fail "SHA256SUMS lists an image blob under another digest than its name"; fi`,
     "sed 's/^[0-9a-f]\\{64\\} [ *]//' \"$D/SHA256SUMS\" | sort > \"$WORK/listed\"",
     "(cd \"$D\" && find . ! -type d) | sed 's|^\\./||' | grep -v -x -e SHA256SUMS -e SHA256SUMS.sig -e signer.pem | sort > \"$WORK/found\" || true",
     'if ! cmp -s "$WORK/listed" "$WORK/found"; then',
@@ -127,6 +130,12 @@ export function renderVerifyScript(input: VerifyScriptInput): string {
     "  grep -v -x -F -f \"$WORK/found\" \"$WORK/listed\" | sed 's/^/  missing: /' >&2 || true",
     '  fail "the files in the bundle are not exactly those SHA256SUMS lists"',
     'fi',
+    '# and no folder but those the listed files are in (a folder entry is signed by nothing)',
+    'cat "$WORK/listed" > "$WORK/p"',
+    ': > "$WORK/parents"',
+    "while [ -s \"$WORK/p\" ]; do sed -n 's|/[^/]*$||p' \"$WORK/p\" > \"$WORK/q\"; cat \"$WORK/q\" >> \"$WORK/parents\"; cat \"$WORK/q\" > \"$WORK/p\"; done",
+    "EXTRA=$( (cd \"$D\" && find . -type d) | sed 's|^\\./||' | grep -v -x -F -e . | grep -v -x -F -f \"$WORK/parents\" || true)",
+    '[ -z "$EXTRA" ] || fail "folders that hold no file SHA256SUMS lists: $EXTRA"',
     '(cd "$D" && sha256sum -c SHA256SUMS) > "$WORK/checked" 2>&1 || { grep -v \': OK$\' "$WORK/checked" >&2; fail "files do not match SHA256SUMS"; }',
     '',
     'trap - EXIT',

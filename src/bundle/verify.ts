@@ -18,7 +18,7 @@ import {
   type BundleManifest,
 } from './format.js'
 import {EntryNames, checkEntryName, checkEntryType} from './path-safety.js'
-import {checkListedSize, checkManifest, checkManifestInventory} from './manifest-check.js'
+import {IMAGE_INDEX, MAX_IMAGE_INDEX_BYTES, checkImageIndex, checkListedSize, checkManifest, checkManifestInventory} from './manifest-check.js'
 import {FileBytes} from './file-bytes.js'
 import {HashPool} from './hash-pool.js'
 import {RangeHasher} from './range-hasher.js'
@@ -93,6 +93,8 @@ interface Pending {
   digest: Promise<string> | (() => Promise<string>)
   writer?: EntryWriter
   keep?: Buffer[]
+  /** what a kept body is: manifest.json, or the image layout's index.json */
+  kept?: 'manifest' | 'layout-index'
   /** a range hashed by position: its end, reported as progress once its digest is checked */
   end?: number
 }
@@ -242,6 +244,9 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
   }
 
   const seen = new Set<string>()
+  let listedFolders: Set<string> | undefined
+  let layoutIndex: Buffer | undefined
+  const beforeManifest: Array<{rel: string; size: number; path: string}> = []
   // file and folder entries as a case-insensitive disk would see them (SHA256SUMS was checked the same way)
   const names = new EntryNames((path, other) => new AirlockError('ENTRY_DUPLICATE', `entry ${root}/${path} collides with ${root}/${other} (the same name on a case-insensitive disk, or a file that is also a folder)`, {subject: `${root}/${path}`, hint: 'extraction would overwrite one with the other; do not use this bundle'}))
   for (const head of HEAD_ENTRIES) names.addFile(head)
@@ -281,9 +286,13 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
     }
     await item.writer?.close()
     item.writer = undefined
-    if (item.keep) {
+    if (item.kept === 'layout-index') layoutIndex = Buffer.concat(item.keep ?? [])
+    else if (item.keep) {
       manifest = parseManifest(Buffer.concat(item.keep), `${root}/${MANIFEST}`, root)
       sink?.manifest?.(manifest)
+      // entries that came before manifest.json (airlock writes none) get the size check the later ones get
+      for (const e of beforeManifest) checkListedSize(manifest, e.rel, e.size, e.path)
+      beforeManifest.length = 0
     }
   }
   try {
@@ -294,6 +303,12 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
       const rel = relativeToRoot(entry, root)
       if (kind === 'directory') {
         names.addFolder(rel)
+        // A folder entry is signed by nothing; one that holds no listed file (airlock writes none)
+        // is refused, so that folder entries, and the memory they take, are bounded by SHA256SUMS.
+        listedFolders ??= foldersOf(expected.keys())
+        if (rel !== '' && !listedFolders.has(rel)) {
+          throw new AirlockError('ENTRY_UNLISTED', `folder entry ${entry.path} holds no file listed in ${SUMS}`, {subject: entry.path, hint: 'an entry was added after signing; do not use this bundle'})
+        }
         continue
       }
       if ((HEAD_ENTRIES as readonly string[]).includes(rel) || seen.has(rel)) {
@@ -306,15 +321,19 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
       seen.add(rel)
       names.addFile(rel)
       if (manifest) checkListedSize(manifest, rel, entry.size, entry.path)
+      else beforeManifest.push({rel, size: entry.size, path: entry.path})
       contentBytes += entry.size
-      const isManifest = rel === MANIFEST
-      if (isManifest && entry.size > MAX_MANIFEST_BYTES) throw new AirlockError('MANIFEST_INVALID', `${entry.path} is too large`, {subject: entry.path})
+      // manifest.json and the layout's index.json are read by every walk, hashing or not: they are
+      // checked against each other and against SHA256SUMS at the end (checkImageIndex)
+      const kept = rel === MANIFEST ? 'manifest' : rel === IMAGE_INDEX ? 'layout-index' : undefined
+      const isManifest = kept !== undefined
+      if (isManifest && entry.size > (kept === 'manifest' ? MAX_MANIFEST_BYTES : MAX_IMAGE_INDEX_BYTES)) throw new AirlockError('MANIFEST_INVALID', `${entry.path} is too large`, {subject: entry.path})
       const writer = await sink?.open(rel, entry, manifest)
       if (!hashing && !isManifest && !writer) {
         onProgress?.(reader.position)
         continue // the body is jumped over by the next header read
       }
-      const item: Pending = {path: entry.path, size: entry.size, expected: digest, digest: Promise.resolve(''), keep: isManifest ? [] : undefined, writer}
+      const item: Pending = {path: entry.path, size: entry.size, expected: digest, digest: Promise.resolve(''), keep: isManifest ? [] : undefined, kept, writer}
       queue.push(item)
       queuedBytes += entry.size
       if (ranges && !writer && !isManifest) {
@@ -351,6 +370,7 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
   }
   if (!manifest) throw new AirlockError('ENTRY_MISSING', `the bundle has no ${MANIFEST}`, {subject: `${root}/${MANIFEST}`})
   checkManifestInventory(manifest, `${root}/${MANIFEST}`, expected)
+  checkImageIndex(layoutIndex, manifest, expected, root)
   return {
     bundle: input,
     root,
@@ -363,6 +383,13 @@ async function walkEntries(reader: TarReader, input: BundleInput, options: WalkO
     images: manifest.images.length,
     manifest,
   }
+}
+
+/** Every folder the listed files are in (slices of their names, not copies). */
+function foldersOf(paths: Iterable<string>): Set<string> {
+  const out = new Set<string>()
+  for (const path of paths) for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) out.add(path.slice(0, i))
+  return out
 }
 
 export function parseManifest(data: Buffer, entry: string, root: string): BundleManifest {

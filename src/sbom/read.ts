@@ -1,5 +1,6 @@
 import {SUMS, parseSums} from '../bundle/format.js'
 import type {BundleInput} from '../bundle/source.js'
+import {checkJsonDepth} from '../bundle/manifest-check.js'
 import {walkBundleStructure} from '../bundle/structure.js'
 import {AirlockError} from '../ui/errors.js'
 import {MAX_SBOM_BYTES, SBOM_FILE} from './model.js'
@@ -47,5 +48,7 @@ export async function readBundleSbom(input: BundleInput): Promise<BundleSbom> {
   } catch (error) {
     throw new AirlockError('MANIFEST_INVALID', `${subject} is not JSON`, {subject, cause: error})
   }
+  // printed again with --json: nesting deep enough to overflow JSON.stringify's stack is refused here
+  checkJsonDepth(document, subject)
   return {sha256: expected, text, document}
 }

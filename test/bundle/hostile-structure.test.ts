@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import {execFileSync, spawnSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
 import {chmod, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
@@ -55,7 +56,7 @@ describe('hostile structure: every reader and VERIFY.txt refuse alike', function
   }
   const file = (rel: string, body = 'x'): RawEntry => ({path: `${root}/${rel}`, body: Buffer.from(body)})
 
-  async function byHand(name: string, bundle: Buffer): Promise<void> {
+  async function byHand(name: string, bundle: Buffer, message = /NOT VERIFIED/): Promise<void> {
     const cwd = join(dir(), `site-${name.replaceAll(/[^a-z0-9]+/gi, '-')}`)
     const tmp = join(cwd, 'tmp')
     await mkdir(tmp, {recursive: true})
@@ -66,7 +67,7 @@ describe('hostile structure: every reader and VERIFY.txt refuse alike', function
       const PATH = tar === 'busybox' ? `${busyboxBin}:${process.env.PATH}` : (process.env.PATH as string)
       const r = spawnSync(shell[0] as string, [...shell.slice(1), 'VERIFY.txt'], {cwd, env: {PATH, TMPDIR: tmp, BUNDLE: 'demo.tar', TRUST: 'trust.pub'}, encoding: 'utf8'})
       assert.notEqual(r.status, 0, `${name}: VERIFY.txt under ${label} accepted it: ${r.stdout}`)
-      assert.match(r.stderr, /NOT VERIFIED/, `${name} ${label}: ${r.stderr}`)
+      assert.match(r.stderr, message, `${name} ${label}: ${r.stderr}`)
       assert.deepEqual(await readdir(tmp), [], `${name}: ${label} left its folder behind`)
       assert.deepEqual((await readdir(cwd)).sort(), ['VERIFY.txt', 'demo.tar', 'tmp', 'trust.pub'], `${name}: ${label} wrote beside the bundle`)
     }
@@ -90,13 +91,50 @@ describe('hostile structure: every reader and VERIFY.txt refuse alike', function
     await refusedByAll('long name', sealed([file(`files/${'n'.repeat(256)}`)]), 'UNSAFE_PATH')
   })
 
+  it('links, devices and FIFOs (signed, beside the files), and names that climb, anchor or hide: refused everywhere, VERIFY.txt included, nothing written outside', async () => {
+    const before = (await readdir(dir())).sort()
+    const types: Array<[string, RawEntry]> = [
+      ['symbolic link', {path: `${root}/files/link`, type: 'SymbolicLink', linkpath: '/etc/passwd'}],
+      ['hard link', {path: `${root}/files/hard`, type: 'Link', linkpath: `${root}/files/a.txt`}],
+      ['hard link out', {path: `${root}/files/hard`, type: 'Link', linkpath: '/etc/shadow'}],
+      ['character device', {path: `${root}/files/null`, type: 'CharacterDevice'}],
+      ['block device', {path: `${root}/files/sda`, type: 'BlockDevice'}],
+      ['FIFO', {path: `${root}/files/fifo`, type: 'FIFO'}],
+    ]
+    for (const [name, entry] of types) await refusedByAll(name, sealed([entry]), 'UNSAFE_ENTRY_TYPE')
+    const names: Array<[string, string]> = [
+      ['dot-dot', `${root}/files/../../escape`],
+      ['dot-dot after a folder', `${root}/files/x/../../../escape`],
+      ['leading ./', `./${root}/files/dot`],
+      ['a . segment', `${root}/./files/dot`],
+      ['double slash', `${root}//files/dd`],
+      ['absolute', `/tmp/${root}/files/abs`],
+      ['backslash', `${root}/files\\..\\..\\win`],
+    ]
+    // unlisted, after the signed files: the tar entry's own name is what must be refused
+    const signed = reseal(entries, keys.privateKey, pub)
+    for (const [name, path] of names) await refusedByAll(name, rawTar([...signed, {path, body: Buffer.from('x')}]), 'UNSAFE_PATH', name !== 'backslash')
+    // a NUL in a pax path (the ustar name cannot hold one): node-tar would cut the name there
+    const nul: RawEntry = {...file('files/nul'), before: paxHeader(paxRecord('path', `${root}/files/nul\0/../../x`))}
+    await refusedByAll('NUL in a pax path', sealed([nul]), 'NOT_A_BUNDLE', false)
+    // extraction (and VERIFY.txt) wrote nothing beside the bundles and VERIFY.txt's own site folders
+    const added = (await readdir(dir())).filter((n) => !before.includes(n))
+    assert.deepEqual(added.filter((n) => !n.endsWith('.tar') && !n.startsWith('site-')), [])
+  })
+
   it('names one case-insensitive disk holds once, a file that is also a folder, a folder entry twice: ENTRY_DUPLICATE everywhere', async () => {
     await refusedByAll('case twins', sealed([file('files/Q.txt'), file('files/q.txt')]), 'ENTRY_DUPLICATE')
     await refusedByAll('head in another case', sealed([file('sha256sums')]), 'ENTRY_DUPLICATE')
     // extract used to end in INTERNAL EEXIST / ENOTDIR here
     await refusedByAll('x and x/y', sealed([file('files/q'), file('files/q/y')]), 'ENTRY_DUPLICATE')
     await refusedByAll('folder named as a file', sealed([{path: `${root}/files/a.txt/`, type: 'Directory'}]), 'ENTRY_DUPLICATE')
-    await refusedByAll('folder twice', sealed([{path: `${root}/d/`, type: 'Directory'}, {path: `${root}/d/`, type: 'Directory'}]), 'ENTRY_DUPLICATE')
+    // a folder no listed file is in, empty or holding a folder in turn: signed by nothing, refused by VERIFY.txt too
+    for (const path of ['nowhere/', 'files/empty/', 'deep/er/']) {
+      const data = rawTar([...reseal(entries, keys.privateKey, pub), {path: `${root}/${path}`, type: 'Directory'}])
+      await refusedByAll(`unlisted folder ${path}`, data, 'ENTRY_UNLISTED', false)
+      await byHand(`unlisted folder ${path}`, data, /NOT VERIFIED: folders that hold no file SHA256SUMS lists/)
+    }
+    await refusedByAll('folder twice', sealed([{path: `${root}/files/`, type: 'Directory'}, {path: `${root}/files/`, type: 'Directory'}]), 'ENTRY_DUPLICATE')
   })
 
   it('set-user-ID, set-group-ID and sticky modes, contiguous files and volume headers: UNSAFE_ENTRY_TYPE everywhere', async () => {
@@ -147,6 +185,33 @@ describe('hostile structure: every reader and VERIFY.txt refuse alike', function
       assert.equal(r.json.error.code, 'MANIFEST_INVALID')
       assert.match(r.json.error.message, /files\[4\] is not an object/)
     }
+  })
+
+  it('an image blob listed under another digest than its name, in SHA256SUMS or in base.omitted: MANIFEST_INVALID everywhere, and VERIFY.txt refuses it too', async () => {
+    const body = Buffer.from('{"not":"the blob its name says"}')
+    const named = createHash('sha256').update('something else').digest('hex')
+    // SHA256SUMS lists it with its true digest, so sha256sum -c alone would pass it
+    const misnamed = (change?: (m: Record<string, any>) => void) => // eslint-disable-line @typescript-eslint/no-explicit-any
+      sealed([file(`images/blobs/sha256/${named}`, body.toString())], (l) => {
+        const m = JSON.parse(((l[3] as RawEntry).body as Buffer).toString('utf8'))
+        m.files.push({path: `images/blobs/sha256/${named}`, size: body.length, sha256: createHash('sha256').update(body).digest('hex'), role: 'image-blob'})
+        change?.(m)
+        ;(l[3] as RawEntry).body = Buffer.from(JSON.stringify(m))
+      })
+    await refusedByAll('misnamed blob', misnamed(), 'MANIFEST_INVALID', false)
+    await byHand('misnamed blob', misnamed(), /NOT VERIFIED: SHA256SUMS lists an image blob under another digest than its name/)
+    const omitted = sealed([], (l) => {
+      const m = JSON.parse(((l[3] as RawEntry).body as Buffer).toString('utf8'))
+      m.base = {name: 't', version: '0.9.0', sha256: 'c'.repeat(64), verified: false, omitted: [{path: `images/blobs/sha256/${named}`, size: 1, sha256: 'd'.repeat(64), role: 'image-blob'}]}
+      ;(l[3] as RawEntry).body = Buffer.from(JSON.stringify(m))
+    })
+    await refusedByAll('misnamed omitted blob', omitted, 'MANIFEST_INVALID', false)
+    const unsafe = sealed([], (l) => {
+      const m = JSON.parse(((l[3] as RawEntry).body as Buffer).toString('utf8'))
+      m.base = {name: 't', version: '0.9.0', sha256: 'c'.repeat(64), verified: false, omitted: [{path: '../../etc/x', size: 1, sha256: 'd'.repeat(64), role: 'file'}]}
+      ;(l[3] as RawEntry).body = Buffer.from(JSON.stringify(m))
+    })
+    await refusedByAll('unsafe omitted name', unsafe, 'UNSAFE_PATH', false)
   })
 
   it('a folder the bundle makes read-only, under a name with spaces, quotes and a leading dash: VERIFY.txt refuses it and, as a user root privileges do not cover, still leaves nothing behind', async () => {

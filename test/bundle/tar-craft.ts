@@ -1,12 +1,13 @@
 /* Byte-level tar crafting for the hostile-input tests: every field can be set to what an attacker would. */
 import {createHash} from 'node:crypto'
-import {mkdtemp, rm} from 'node:fs/promises'
+import {mkdtemp, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Header} from 'tar'
 
 import {BLOCK, padding} from '../../src/bundle/tar-reader.js'
-import type {CraftEntry} from '../support/bundles.js'
+import {parseTrust, type Trust} from '../../src/signing/trust.js'
+import {buildTestBundle, makeKeys, readTarEntries, type CraftEntry, type TestKeys} from '../support/bundles.js'
 
 /** Recomputes a header's checksum after a field was changed by hand. */
 export function fixChecksum(block: Buffer): Buffer {
@@ -86,4 +87,33 @@ export function tempDirHook(tag: string): () => string {
     if (!dir) throw new Error('tempDirHook used outside a test')
     return dir
   }
+}
+
+/** A GNU long-name ('L') or long-link ('K') record holding `name`, as GNU tar writes one before a header. */
+export function gnuLongRecord(name: string, type: 'NextFileHasLongPath' | 'NextFileHasLongLinkpath' = 'NextFileHasLongPath'): Buffer {
+  const data = Buffer.from(`${name}\0`)
+  const block = headerBlock({path: '././@LongLink', type, size: data.length})
+  return Buffer.concat([block, data, Buffer.alloc(padding(data.length))])
+}
+
+export interface SignedFixture {
+  keys: TestKeys
+  /** the bundle file buildTestBundle wrote */
+  file: string
+  /** its entries with their bodies, in tar order (the three head entries first) */
+  entries: CraftEntry[]
+  /** the signer's public key (PEM), as the trust anchor and as signer.pem */
+  pub: string
+  trust: Trust
+  /** the bundle folder, NAME-VERSION */
+  root: string
+}
+
+/** A signed test bundle taken apart, for the hostile-input tests to rebuild wrong (and re-sign). */
+export async function signedFixture(dir: string, files?: Record<string, string | Buffer>): Promise<SignedFixture> {
+  const keys = await makeKeys(dir)
+  const file = await buildTestBundle(dir, keys, files)
+  const entries = await readTarEntries(file)
+  const pub = await readFile(keys.pub, 'utf8')
+  return {keys, file, entries, pub, trust: parseTrust(pub, 'trust.pem'), root: entries[0]!.path.split('/')[0] as string}
 }

@@ -72,7 +72,7 @@ function summarize(value: unknown): string {
         if (v.every((x) => typeof x !== 'object')) return `${k}=${v.join(',')}`
         // switches (the services a tier carries): name them, on and off
         const switches = v as {id?: string; enabled?: unknown}[]
-        if (switches.every((x) => typeof x.id === 'string' && typeof x.enabled === 'boolean')) {
+        if (switches.every((x) => typeof x?.id === 'string' && typeof x.enabled === 'boolean')) {
           const on = switches.filter((x) => x.enabled).map((x) => x.id)
           const off = switches.filter((x) => !x.enabled).map((x) => x.id)
           return `${k} on=${on.join(',') || '-'} ${k} off=${off.join(',') || '-'}`
