@@ -21,7 +21,7 @@ import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 import {chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
 import {createRequire} from 'node:module'
-import {join, relative, sep} from 'node:path'
+import {dirname, join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {promisify} from 'node:util'
 
@@ -73,6 +73,127 @@ function requireGuard(debug: boolean): string {
   return `require = ((r) => (id) => { if (r("node:module").isBuiltin(id)) return r(id); ${report} throw Object.assign(new Error("Cannot find module '" + id + "': the airlock executable loads no module from disk"), {code: "MODULE_NOT_FOUND"}) })(require);`
 }
 
+/*
+ * oclif's modules are CommonJS that require() everything they might use at the top (the help
+ * renderer, ejs, debug and through it node:tty and node:net, minimatch, tinyglobby, node:readline,
+ * node:child_process, ...), so evaluating its index evaluates nearly all of it on every start,
+ * although a command run reaches a fraction. Inside the executable each such top-level
+ * `const x_1 = require("...")` (TypeScript's output, also with __importDefault/__importStar) becomes
+ * a stand-in that require()s the module on first use of any of its properties: the same modules,
+ * evaluated when first touched instead of up front. Nothing in oclif looks at a module object other
+ * than through its properties (a call or `new` on one goes through too).
+ */
+const LAZY_MODULE = 'airlock-sea:lazy-module'
+const LAZY_MODULE_SOURCE = `
+module.exports = function lazyModule(load) {
+  let real
+  const mod = () => (real === undefined ? (real = load()) : real)
+  // An arrow function as target: it may be called, and has no property a proxy must report as is.
+  return new Proxy(() => {}, {
+    get: (_, key) => Reflect.get(mod(), key),
+    set: (_, key, value) => Reflect.set(mod(), key, value),
+    has: (_, key) => Reflect.has(mod(), key),
+    ownKeys: () => Reflect.ownKeys(mod()),
+    getOwnPropertyDescriptor: (target, key) => {
+      const desc = Reflect.getOwnPropertyDescriptor(mod(), key)
+      // A proxy may report a property non-configurable only if its target has it so.
+      if (desc && !desc.configurable) Object.defineProperty(target, key, desc)
+      return desc
+    },
+    defineProperty: (_, key, desc) => Reflect.defineProperty(mod(), key, desc),
+    deleteProperty: (_, key) => Reflect.deleteProperty(mod(), key),
+    getPrototypeOf: () => Reflect.getPrototypeOf(mod()),
+    apply: (_, self, args) => Reflect.apply(mod(), self, args),
+    construct: (_, args, newTarget) => Reflect.construct(mod(), args, newTarget),
+  })
+}
+`
+const TOP_LEVEL_REQUIRE = /^(const|var|let) ([\w$]+) = ((?:__importDefault|__importStar)\()?require\((["'][^"']+["'])\)(\))?;$/gm
+const TOP_LEVEL_NAMESPACE = /^exports\.([\w$]+) = __importStar\(require\(("[^"]+")\)\);$/gm
+
+function lazyOclif(): Plugin {
+  return {
+    name: 'airlock-lazy-oclif',
+    setup(b) {
+      b.onResolve({filter: new RegExp(`^${LAZY_MODULE}$`)}, () => ({path: LAZY_MODULE, namespace: 'airlock-lazy'}))
+      b.onLoad({filter: /.*/, namespace: 'airlock-lazy'}, () => ({contents: LAZY_MODULE_SOURCE, loader: 'js'}))
+      b.onLoad({filter: /[\\/]@oclif[\\/]core[\\/]lib[\\/].*\.js$/}, async (args) => {
+        const source = await readFile(args.path, 'utf8')
+        let count = 0
+        const contents = source
+          .replace(TOP_LEVEL_REQUIRE, (_, kind: string, name: string, wrap: string | undefined, spec: string, close: string | undefined) => {
+            if (Boolean(wrap) !== Boolean(close)) return _
+            count++
+            return `${kind} ${name} = __airlockLazy(() => ${wrap ?? ''}require(${spec})${close ?? ''});`
+          })
+          .replace(TOP_LEVEL_NAMESPACE, (_, name: string, spec: string) => {
+            count++
+            return `exports.${name} = __airlockLazy(() => __importStar(require(${spec})));`
+          })
+        if (count === 0) return {contents: source, loader: 'js'}
+        // after the "use strict" directive, which must stay first to keep the file strict
+        const at = contents.startsWith('"use strict";') ? contents.indexOf('\n') + 1 : 0
+        return {contents: `${contents.slice(0, at)}const __airlockLazy = require(${JSON.stringify(LAZY_MODULE)});\n${contents.slice(at)}`, loader: 'js'}
+      })
+    },
+  }
+}
+
+/*
+ * oclif names the platform `wsl` after `(await import('wsl-utils')).isWsl` on every start; wsl-utils
+ * imports node:child_process at its top (and that node:net, node:dgram, streams, ...) for helpers
+ * oclif calls only on Windows shells. For oclif's util/os.js alone, wsl-utils is a stand-in with the
+ * same isWsl (is-wsl's, which wsl-utils re-exports) that loads the real module for anything else.
+ */
+function lighterWslProbe(): Plugin {
+  return {
+    name: 'airlock-wsl-probe',
+    setup(b) {
+      b.onResolve({filter: /^wsl-utils$/}, async (args) => {
+        if (!/[\\/]@oclif[\\/]core[\\/]lib[\\/]util[\\/]os\.js$/.test(args.importer)) return undefined
+        const real = await b.resolve(args.path, {kind: args.kind, resolveDir: args.resolveDir})
+        if (real.errors.length > 0) return {errors: real.errors}
+        return {path: real.path, namespace: 'airlock-wsl-probe'}
+      })
+      b.onLoad({filter: /.*/, namespace: 'airlock-wsl-probe'}, (args) => ({
+        contents: [
+          `export {default as isWsl} from 'is-wsl'`,
+          `const real = () => import(${JSON.stringify(args.path)})`,
+          `export const powerShellPath = async (...a) => (await real()).powerShellPath(...a)`,
+        ].join('\n'),
+        // where wsl-utils is, so that is-wsl resolves as wsl-utils' own import does
+        resolveDir: dirname(args.path),
+        loader: 'js',
+      }))
+    },
+  }
+}
+
+/*
+ * oclif logs through `debug`, which prints only what the DEBUG environment variable names and, once
+ * loaded, decides on colours with node:tty (which loads node:net and the streams) for each logger
+ * oclif makes, on every start. For oclif's logger.js, `debug` is a stand-in: with DEBUG unset its
+ * loggers print nothing, as debug's would; with DEBUG set it is the real module.
+ */
+function quietDebug(): Plugin {
+  return {
+    name: 'airlock-quiet-debug',
+    setup(b) {
+      b.onResolve({filter: /^debug$/}, async (args) => {
+        if (!/[\\/]@oclif[\\/]core[\\/]lib[\\/]logger\.js$/.test(args.importer)) return undefined
+        const real = await b.resolve(args.path, {kind: args.kind, resolveDir: args.resolveDir})
+        if (real.errors.length > 0) return {errors: real.errors}
+        return {path: real.path, namespace: 'airlock-quiet-debug'}
+      })
+      b.onLoad({filter: /.*/, namespace: 'airlock-quiet-debug'}, (args) => ({
+        contents: `module.exports = process.env.DEBUG ? require(${JSON.stringify(args.path)}) : () => () => {}`,
+        resolveDir: dirname(args.path),
+        loader: 'js',
+      }))
+    },
+  }
+}
+
 /** The executable's main script: `--version`, and compiling the CLI from its asset with a code cache. */
 async function bundleMain(out: string): Promise<void> {
   const result = await build({
@@ -116,7 +237,7 @@ async function bundleApp(out: string, id?: string): Promise<void> {
   const result = await build({
     entryPoints: [join(REPO, 'src/sea/app.ts')],
     write: false,
-    plugins: id === undefined ? [] : [oneCommand(id)],
+    plugins: [lazyOclif(), lighterWslProbe(), quietDebug(), ...(id === undefined ? [] : [oneCommand(id)])],
     charset: 'ascii',
     outfile: out,
     bundle: true,
@@ -328,8 +449,9 @@ async function main(): Promise<void> {
     const {size} = await stat(target)
     process.stdout.write(`${relative(REPO, target)}  ${(size / (1 << 20)).toFixed(1)} MiB  sha256:${digest}\n`)
   } finally {
-    // AIRLOCK_SEA_DEBUG keeps the bundled script and the blob for a look.
-    if (!process.env.AIRLOCK_SEA_DEBUG) await rm(work, {recursive: true, force: true})
+    // AIRLOCK_SEA_DEBUG keeps the bundled scripts (unminified) and the blob for a look; AIRLOCK_SEA_KEEP
+    // keeps those of a normal build, to profile what the executable runs.
+    if (!process.env.AIRLOCK_SEA_DEBUG && !process.env.AIRLOCK_SEA_KEEP) await rm(work, {recursive: true, force: true})
   }
 }
 
