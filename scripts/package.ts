@@ -28,7 +28,7 @@ import {promisify} from 'node:util'
 import type {Interfaces} from '@oclif/core'
 import {build, type Plugin} from 'esbuild'
 
-import {APP_FILENAME, appAssetKey, cacheAssetKey, DEFAULT_APP, MANIFEST_ASSET, PJSON_ASSET, TEMPLATE_INDEX_ASSET} from '../src/sea/runtime.js'
+import {APP_FILENAME, appAssetKey, cacheAssetKey, DEFAULT_APP, libraryAssetKey, libraryFilename, MANIFEST_ASSET, PJSON_ASSET, TEMPLATE_INDEX_ASSET} from '../src/sea/runtime.js'
 
 const run = promisify(execFile)
 const REPO = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '')
@@ -62,15 +62,30 @@ async function templateAssets(): Promise<Record<string, string>> {
   return assets
 }
 
+/*
+ * Large packages that only some paths of a command reach: the S3 client (s3:// inputs and outputs),
+ * the X.509 libraries (certificate chains, certs commands), the Kubernetes client (a live cluster),
+ * the CycloneDX library (an SBOM at build time), zod (specs and profiles). Bundled into every
+ * command's script, they made each start read, copy, compile and evaluate the top level of ~1.3 MB
+ * that a small `bundle verify` never runs. Each is instead one script of its own (with its code
+ * cache), shared by every command, that main.ts compiles on its first require(). A side library
+ * bundles its own dependencies; those shared with the CLI's own code are stateless helpers, so two
+ * copies of one of them behave as one. The CLI imports each by name, as a namespace, or (node-forge)
+ * as the default of a CommonJS module: a default import of an ES module that is external gets the
+ * module object instead (esbuild's Node interop), which is why ora, small anyway, stays inside.
+ */
+const SIDE_LIBRARIES = ['@aws-sdk/client-s3', '@cyclonedx/cyclonedx-library', '@kubernetes/client-node', 'node-forge', 'pkijs', 'zod']
+
 /**
  * Inside a SEA, require() loads built-in modules only, and prints a warning before failing on any
  * other name. Dependencies probe for optional modules that way (node-fetch's `encoding`, ws's
  * `bufferutil`, ...), each inside a try. Failing those probes at once, with the MODULE_NOT_FOUND they
  * expect, is what would happen anyway, minus a warning on every run. AIRLOCK_SEA_DEBUG=1 prints each.
+ * The side libraries go through, to main.ts's require().
  */
 function requireGuard(debug: boolean): string {
   const report = debug ? 'console.error("airlock-sea: require", id, new Error().stack);' : ''
-  return `require = ((r) => (id) => { if (r("node:module").isBuiltin(id)) return r(id); ${report} throw Object.assign(new Error("Cannot find module '" + id + "': the airlock executable loads no module from disk"), {code: "MODULE_NOT_FOUND"}) })(require);`
+  return `require = ((r, libraries) => (id) => { if (r("node:module").isBuiltin(id) || libraries.includes(id)) return r(id); ${report} throw Object.assign(new Error("Cannot find module '" + id + "': the airlock executable loads no module from disk"), {code: "MODULE_NOT_FOUND"}) })(require, ${JSON.stringify(SIDE_LIBRARIES)});`
 }
 
 /*
@@ -234,10 +249,18 @@ function oneCommand(id: string): Plugin {
  * with every command (`id` undefined: --help, anything that names no command), or with one.
  */
 async function bundleApp(out: string, id?: string): Promise<void> {
+  await bundleScript(out, {entryPoints: [join(REPO, 'src/sea/app.ts')], plugins: [lazyOclif(), lighterWslProbe(), quietDebug(), ...(id === undefined ? [] : [oneCommand(id)])]})
+}
+
+/** A side library alone (its exports are what require() of it gives), wrapped the same way. */
+async function bundleLibrary(out: string, id: string): Promise<void> {
+  await bundleScript(out, {stdin: {contents: `module.exports = require(${JSON.stringify(id)})`, resolveDir: REPO, sourcefile: `${id}.cjs`}, external: SIDE_LIBRARIES.filter((other) => other !== id)})
+}
+
+async function bundleScript(out: string, options: {entryPoints?: string[]; stdin?: {contents: string; resolveDir: string; sourcefile: string}; plugins?: Plugin[]; external?: string[]}): Promise<void> {
   const result = await build({
-    entryPoints: [join(REPO, 'src/sea/app.ts')],
+    ...options,
     write: false,
-    plugins: [lazyOclif(), lighterWslProbe(), quietDebug(), ...(id === undefined ? [] : [oneCommand(id)])],
     charset: 'ascii',
     outfile: out,
     bundle: true,
@@ -255,7 +278,7 @@ async function bundleApp(out: string, id?: string): Promise<void> {
     // oclif reaches for the TypeScript compiler only to run .ts commands in development.
     // The CycloneDX library's optional XML and schema-validation plugs (airlock writes JSON only):
     // it require()s them inside try/catch, so left out they are simply "not available".
-    external: ['typescript', 'xmlbuilder2', 'libxmljs2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019'],
+    external: [...(options.external ?? SIDE_LIBRARIES), 'typescript', 'xmlbuilder2', 'libxmljs2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019'],
     legalComments: 'eof',
     // Code that locates files beside its own module finds nothing inside the executable: a path
     // that cannot exist turns such a lookup into a clean "not found" instead of reading whatever
@@ -298,11 +321,29 @@ const asset = (key) => {
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.length)
 }
 const sea = {isSea: () => true, getAsset: asset, getRawAsset: asset}
-const script = new Script(readFileSync(file, 'latin1'), {filename})
+const evaluate = (path, filename, module) => {
+  const script = new Script(readFileSync(path, 'latin1'), {filename})
+  script.runInThisContext()(module.exports, req, module, filename, filename.slice(0, filename.lastIndexOf('/')))
+  return script
+}
+// the side libraries from their scripts, as main.ts's require() gives them
+const libraries = new Map()
+const req = (m) => {
+  if (m === 'node:sea' || m === 'sea') return sea
+  const key = ${JSON.stringify(libraryAssetKey(''))} + m
+  if (!Object.hasOwn(assets, key)) return require(m)
+  let library = libraries.get(m)
+  if (!library) {
+    libraries.set(m, (library = {exports: {}}))
+    evaluate(assets[key], ${JSON.stringify(libraryFilename('@@'))}.replace('@@', m), library)
+  }
+  return library.exports
+}
 const module = {exports: {}}
-script.runInThisContext()(module.exports, (m) => (m === 'node:sea' || m === 'sea' ? sea : require(m)), module, filename, '/airlock-sea')
+const script = evaluate(file, filename, module)
 const argv = argvJson ? JSON.parse(argvJson) : undefined
-const done = argv ? module.exports.run(argv) : module.exports.warm(id === '${DEFAULT_APP}' ? undefined : id)
+// a side library: the top level it has just run
+const done = id.startsWith(${JSON.stringify(libraryAssetKey(''))}) ? Promise.resolve() : argv ? module.exports.run(argv) : module.exports.warm(id === '${DEFAULT_APP}' ? undefined : id)
 done.then(() => {
   if (process.exitCode) {
     process.stderr.write('warm-up run of ' + argv.join(' ') + ' failed (exit ' + process.exitCode + ')\\n')
@@ -325,9 +366,12 @@ const RUN_TO_WARM: Record<string, (w: WarmFiles) => string[]> = {
   'bundle:inspect': (w) => ['bundle', 'inspect', w.bundle],
 }
 
-/** Runs the CLI script `script` in a fresh node with `argv`, through WARM; `out`: where to write its code cache. */
-async function runScript(script: string, id: string, assetsFile: string, cwd: string, argv?: string[], out?: string): Promise<void> {
-  await run(process.execPath, ['-e', WARM, script, APP_FILENAME, id, out ?? '', assetsFile, ...(argv ? [JSON.stringify(argv)] : [])], {cwd, env: {...process.env, NODE_OPTIONS: ''}, maxBuffer: 1 << 24})
+/**
+ * Runs the CLI script `script` in a fresh node with `argv`, through WARM; `out`: where to write its
+ * code cache. A side library's script (`id` its asset key) is evaluated alone.
+ */
+async function runScript(script: string, id: string, assetsFile: string, cwd: string, argv?: string[], out?: string, filename = APP_FILENAME): Promise<void> {
+  await run(process.execPath, ['-e', WARM, script, filename, id, out ?? '', assetsFile, ...(argv ? [JSON.stringify(argv)] : [])], {cwd, env: {...process.env, NODE_OPTIONS: ''}, maxBuffer: 1 << 24})
 }
 
 /** A key pair and a one-file bundle, made by the CLI script with every command, for the warm-up runs. */
@@ -340,20 +384,33 @@ async function warmFiles(allScript: string, assetsFile: string, dir: string): Pr
   return {bundle: join(dir, 'warm.tar'), pub: join(dir, 'signer.pub')}
 }
 
-/** The CLI for every command and for each alone, with their code caches: SEA assets by key. */
+/** The CLI for every command and for each alone, and the side libraries, with their code caches: SEA assets by key. */
 async function appAssets(ids: string[], dir: string, useCodeCache: boolean, embedded: Record<string, string>): Promise<Record<string, string>> {
   await mkdir(join(dir, 'warm'), {recursive: true})
+  await mkdir(join(dir, 'lib'), {recursive: true})
   const assets: Record<string, string> = {}
+  const libraryOf = (id: string) => join(dir, 'lib', `${id.replaceAll('/', '+')}.cjs`)
+  await Promise.all(SIDE_LIBRARIES.map((id) => bundleLibrary(libraryOf(id), id)))
+  for (const id of SIDE_LIBRARIES) assets[libraryAssetKey(id)] = libraryOf(id)
+  // the warm-up runs find the side libraries where the executable does
   const assetsFile = join(dir, 'assets.json')
-  await writeFile(assetsFile, JSON.stringify(embedded))
+  await writeFile(assetsFile, JSON.stringify({...embedded, ...assets}))
   const scriptOf = (id: string) => join(dir, `${id.replaceAll(':', '-')}.cjs`)
   // The script with every command makes the warm-up runs' key and bundle, while the other lane
   // bundles the commands that need none; the commands run to warm come last.
   const allReady = bundleApp(scriptOf(DEFAULT_APP))
   const warmReady = useCodeCache ? allReady.then(() => warmFiles(scriptOf(DEFAULT_APP), assetsFile, join(dir, 'warm'))) : allReady.then(() => undefined)
-  const queue = [DEFAULT_APP, ...ids.filter((id) => !Object.hasOwn(RUN_TO_WARM, id)), ...ids.filter((id) => Object.hasOwn(RUN_TO_WARM, id))]
+  const libraryCaches = useCodeCache ? SIDE_LIBRARIES : []
+  const queue = [...libraryCaches.map(libraryAssetKey), DEFAULT_APP, ...ids.filter((id) => !Object.hasOwn(RUN_TO_WARM, id)), ...ids.filter((id) => Object.hasOwn(RUN_TO_WARM, id))]
   const one = async (): Promise<void> => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      const library = libraryCaches.find((lib) => libraryAssetKey(lib) === id)
+      if (library !== undefined) {
+        const cache = libraryOf(library).replace(/\.cjs$/, '.cache')
+        await runScript(libraryOf(library), id, assetsFile, join(dir, 'warm'), undefined, cache, libraryFilename(library))
+        assets[cacheAssetKey(id)] = cache
+        continue
+      }
       const script = scriptOf(id)
       if (id === DEFAULT_APP) await allReady
       else await bundleApp(script, id)

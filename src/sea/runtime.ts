@@ -48,6 +48,20 @@ export function cacheAssetKey(id: string): string {
   return `code-cache/${id}`
 }
 
+/**
+ * A side library (scripts/package.ts): a large package that only some paths of a command reach (the
+ * S3 client, the X.509 and Kubernetes libraries, ...), bundled once as a script of its own that
+ * main.ts compiles, with its own code cache, on its first require() instead of with every start.
+ */
+export function libraryAssetKey(id: string): string {
+  return `lib/${id}`
+}
+
+/** The name a side library's code shows in stack traces. */
+export function libraryFilename(id: string): string {
+  return `/airlock-sea/lib/${id}.cjs`
+}
+
 /** The command id an argument vector names (`bundle verify ...` or `bundle:verify ...`), as oclif would read it. */
 export function commandIdOf(argv: string[]): string | undefined {
   const [first, second] = argv
