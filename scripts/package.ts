@@ -63,18 +63,27 @@ async function templateAssets(): Promise<Record<string, string>> {
 }
 
 /*
+ * What oclif require()s for finding plugins and commands on disk (minimatch, tinyglobby, lilconfig
+ * for tsconfig files), for its Node version check (semver; the executable turns it off) and for
+ * rendering --help (ejs): the embedded plugin never looks on disk, so only --help loads one of them.
+ * oclif is CommonJS, so require() gives it the same object from a side library as from its bundle.
+ */
+const OCLIF_SIDE_LIBRARIES = ['ejs', 'lilconfig', 'minimatch', 'semver', 'tinyglobby']
+
+/*
  * Large packages that only some paths of a command reach: the S3 client (s3:// inputs and outputs),
  * the X.509 libraries (certificate chains, certs commands), the Kubernetes client (a live cluster),
- * the CycloneDX library (an SBOM at build time), zod (specs and profiles). Bundled into every
- * command's script, they made each start read, copy, compile and evaluate the top level of ~1.3 MB
- * that a small `bundle verify` never runs. Each is instead one script of its own (with its code
- * cache), shared by every command, that main.ts compiles on its first require(). A side library
+ * the CycloneDX library (an SBOM at build time), zod (specs and profiles), yaml (specs, charts,
+ * manifests). Bundled into every command's script, they made each start read, copy, compile and
+ * evaluate the top level of ~1.4 MB that a small `bundle verify` never runs. Each is instead one
+ * script of its own (with its code cache), shared by every command, that main.ts compiles when a
+ * module first uses what it exports (not when a module that imports it is evaluated). A side library
  * bundles its own dependencies; those shared with the CLI's own code are stateless helpers, so two
  * copies of one of them behave as one. The CLI imports each by name, as a namespace, or (node-forge)
  * as the default of a CommonJS module: a default import of an ES module that is external gets the
  * module object instead (esbuild's Node interop), which is why ora, small anyway, stays inside.
  */
-const SIDE_LIBRARIES = ['@aws-sdk/client-s3', '@cyclonedx/cyclonedx-library', '@kubernetes/client-node', 'node-forge', 'pkijs', 'zod']
+const SIDE_LIBRARIES = ['@aws-sdk/client-s3', '@cyclonedx/cyclonedx-library', '@kubernetes/client-node', 'node-forge', 'pkijs', 'yaml', 'zod', ...OCLIF_SIDE_LIBRARIES]
 
 /**
  * Inside a SEA, require() loads built-in modules only, and prints a warning before failing on any
@@ -94,35 +103,11 @@ function requireGuard(debug: boolean): string {
  * node:child_process, ...), so evaluating its index evaluates nearly all of it on every start,
  * although a command run reaches a fraction. Inside the executable each such top-level
  * `const x_1 = require("...")` (TypeScript's output, also with __importDefault/__importStar) becomes
- * a stand-in that require()s the module on first use of any of its properties: the same modules,
- * evaluated when first touched instead of up front. Nothing in oclif looks at a module object other
- * than through its properties (a call or `new` on one goes through too).
+ * a stand-in (src/sea/lazy-module.ts) that require()s the module on first use of any of its
+ * properties: the same modules, evaluated when first touched instead of up front. Nothing in oclif
+ * looks at a module object other than through its properties (a call or `new` goes through too).
  */
 const LAZY_MODULE = 'airlock-sea:lazy-module'
-const LAZY_MODULE_SOURCE = `
-module.exports = function lazyModule(load) {
-  let real
-  const mod = () => (real === undefined ? (real = load()) : real)
-  // An arrow function as target: it may be called, and has no property a proxy must report as is.
-  return new Proxy(() => {}, {
-    get: (_, key) => Reflect.get(mod(), key),
-    set: (_, key, value) => Reflect.set(mod(), key, value),
-    has: (_, key) => Reflect.has(mod(), key),
-    ownKeys: () => Reflect.ownKeys(mod()),
-    getOwnPropertyDescriptor: (target, key) => {
-      const desc = Reflect.getOwnPropertyDescriptor(mod(), key)
-      // A proxy may report a property non-configurable only if its target has it so.
-      if (desc && !desc.configurable) Object.defineProperty(target, key, desc)
-      return desc
-    },
-    defineProperty: (_, key, desc) => Reflect.defineProperty(mod(), key, desc),
-    deleteProperty: (_, key) => Reflect.deleteProperty(mod(), key),
-    getPrototypeOf: () => Reflect.getPrototypeOf(mod()),
-    apply: (_, self, args) => Reflect.apply(mod(), self, args),
-    construct: (_, args, newTarget) => Reflect.construct(mod(), args, newTarget),
-  })
-}
-`
 const TOP_LEVEL_REQUIRE = /^(const|var|let) ([\w$]+) = ((?:__importDefault|__importStar)\()?require\((["'][^"']+["'])\)(\))?;$/gm
 const TOP_LEVEL_NAMESPACE = /^exports\.([\w$]+) = __importStar\(require\(("[^"]+")\)\);$/gm
 
@@ -130,8 +115,7 @@ function lazyOclif(): Plugin {
   return {
     name: 'airlock-lazy-oclif',
     setup(b) {
-      b.onResolve({filter: new RegExp(`^${LAZY_MODULE}$`)}, () => ({path: LAZY_MODULE, namespace: 'airlock-lazy'}))
-      b.onLoad({filter: /.*/, namespace: 'airlock-lazy'}, () => ({contents: LAZY_MODULE_SOURCE, loader: 'js'}))
+      b.onResolve({filter: new RegExp(`^${LAZY_MODULE}$`)}, () => ({path: join(REPO, 'src/sea/lazy-module.ts')}))
       b.onLoad({filter: /[\\/]@oclif[\\/]core[\\/]lib[\\/].*\.js$/}, async (args) => {
         const source = await readFile(args.path, 'utf8')
         let count = 0
@@ -148,7 +132,7 @@ function lazyOclif(): Plugin {
         if (count === 0) return {contents: source, loader: 'js'}
         // after the "use strict" directive, which must stay first to keep the file strict
         const at = contents.startsWith('"use strict";') ? contents.indexOf('\n') + 1 : 0
-        return {contents: `${contents.slice(0, at)}const __airlockLazy = require(${JSON.stringify(LAZY_MODULE)});\n${contents.slice(at)}`, loader: 'js'}
+        return {contents: `${contents.slice(0, at)}const __airlockLazy = require(${JSON.stringify(LAZY_MODULE)}).lazyModule;\n${contents.slice(at)}`, loader: 'js'}
       })
     },
   }

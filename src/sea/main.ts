@@ -12,6 +12,7 @@ import {getRawAsset} from 'node:sea'
 import {Script} from 'node:vm'
 
 import {versionLine} from '../commands/version-line.js'
+import {lazyModule} from './lazy-module.js'
 import {APP_FILENAME, appAssetKey, cacheAssetKey, commandIdOf, DEFAULT_APP, libraryAssetKey, libraryFilename, PJSON_ASSET} from './runtime.js'
 
 /**
@@ -54,17 +55,30 @@ function evaluate(source: Buffer, cacheKey: string, filename: string, module: Mo
 
 const libraries = new Map<string, Module>()
 
-/** require() for the scripts: a built-in, or a side library from its asset, once. */
+/**
+ * require() for the scripts: a built-in, or a side library from its asset, compiled and evaluated
+ * once, on first use of one of its exports (yaml is imported by modules of bundle inspect that it
+ * never calls, for one).
+ */
 function requireInside(id: string): unknown {
   if (isBuiltin(id)) return require(id)
   let library = libraries.get(id)
   if (!library) {
     const source = asset(libraryAssetKey(id))
     if (!source) throw Object.assign(new Error(`Cannot find module '${id}': the airlock executable loads no module from disk`), {code: 'MODULE_NOT_FOUND'})
-    library = {exports: {}}
-    // registered first, as require() does, so that a cycle gets the exports made so far
+    const module: Module = {exports: {}}
+    let evaluated = false
+    library = {
+      exports: lazyModule(() => {
+        // in a cycle (a library that uses one that uses it), the exports made so far, as require() gives
+        if (!evaluated) {
+          evaluated = true
+          evaluate(source, cacheAssetKey(libraryAssetKey(id)), libraryFilename(id), module)
+        }
+        return module.exports as object
+      }),
+    }
     libraries.set(id, library)
-    evaluate(source, cacheAssetKey(libraryAssetKey(id)), libraryFilename(id), library)
   }
   return library.exports
 }
