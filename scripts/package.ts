@@ -28,7 +28,7 @@ import {promisify} from 'node:util'
 import type {Interfaces} from '@oclif/core'
 import {build, type Plugin} from 'esbuild'
 
-import {APP_FILENAME, appAssetKey, cacheAssetKey, DEFAULT_APP, libraryAssetKey, libraryFilename, MANIFEST_ASSET, PJSON_ASSET, TEMPLATE_INDEX_ASSET} from '../src/sea/runtime.js'
+import {APP_FILENAME, appAssetKey, cacheAssetKey, commandManifestKey, DEFAULT_APP, libraryAssetKey, libraryFilename, MANIFEST_ASSET, PJSON_ASSET, TEMPLATE_INDEX_ASSET} from '../src/sea/runtime.js'
 
 const run = promisify(execFile)
 const REPO = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '')
@@ -448,13 +448,21 @@ async function main(): Promise<void> {
     const {COMMANDS} = await import('../src/commands/index.js')
     const {manifestFor} = await import('../src/sea/plugin.js')
     const manifestPath = join(work, 'oclif.manifest.json')
-    await writeFile(manifestPath, `${JSON.stringify(await manifestFor(pjson as unknown as Interfaces.PJSON, COMMANDS))}\n`)
+    const manifest = await manifestFor(pjson as unknown as Interfaces.PJSON, COMMANDS)
+    await writeFile(manifestPath, `${JSON.stringify(manifest)}\n`)
+    // and each command's entry alone, for the script made for that command (src/sea/app.ts)
+    const commandManifests: Record<string, string> = {}
+    await mkdir(join(work, 'oclif.manifest'))
+    for (const [id, entry] of Object.entries(manifest.commands)) {
+      commandManifests[commandManifestKey(id)] = join(work, 'oclif.manifest', `${id.replaceAll(':', '-')}.json`)
+      await writeFile(commandManifests[commandManifestKey(id)] as string, `${JSON.stringify({...manifest, commands: {[id]: entry}})}\n`)
+    }
     const templates = await templateAssets()
     const indexPath = join(work, 'templates.index.json')
     await writeFile(indexPath, `${JSON.stringify(Object.keys(templates).map((key) => key.slice('templates/'.length)).sort())}\n`)
     const useCodeCache = !process.argv.includes('--no-code-cache')
     step(`bundling the CLI for every command and for each of ${Object.keys(COMMANDS).length} alone${useCodeCache ? ', with V8 code caches' : ''}`)
-    const embedded = {[PJSON_ASSET]: pjsonPath, [MANIFEST_ASSET]: manifestPath, [TEMPLATE_INDEX_ASSET]: indexPath, ...templates}
+    const embedded = {[PJSON_ASSET]: pjsonPath, [MANIFEST_ASSET]: manifestPath, ...commandManifests, [TEMPLATE_INDEX_ASSET]: indexPath, ...templates}
     const apps = await appAssets(Object.keys(COMMANDS), join(work, 'app'), useCodeCache, embedded)
     const blob = join(work, 'airlock.blob')
     const seaConfig = {

@@ -14,6 +14,11 @@ export const EXECUTABLE_NAME = 'airlock-linux-x64'
 /** SEA asset keys. Templates keep their path under templates/ so one name works on disk and inside. */
 export const PJSON_ASSET = 'package.json'
 export const MANIFEST_ASSET = 'oclif.manifest.json'
+
+/** oclif's manifest with one command's entry alone: what the script made for that command reads. */
+export function commandManifestKey(id: string): string {
+  return `oclif.manifest/${id}.json`
+}
 /** Every template path (relative to templates/), since Node 20's node:sea cannot list its assets. */
 export const TEMPLATE_INDEX_ASSET = 'templates.index.json'
 
