@@ -21,14 +21,14 @@ import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 import {chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
 import {createRequire} from 'node:module'
-import {join, relative, sep} from 'node:path'
+import {dirname, join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {promisify} from 'node:util'
 
 import type {Interfaces} from '@oclif/core'
 import {build, type Plugin} from 'esbuild'
 
-import {APP_FILENAME, appAssetKey, cacheAssetKey, DEFAULT_APP, MANIFEST_ASSET, PJSON_ASSET, TEMPLATE_INDEX_ASSET} from '../src/sea/runtime.js'
+import {APP_FILENAME, appAssetKey, cacheAssetKey, commandManifestKey, DEFAULT_APP, libraryAssetKey, libraryFilename, MANIFEST_ASSET, PJSON_ASSET, TEMPLATE_INDEX_ASSET} from '../src/sea/runtime.js'
 
 const run = promisify(execFile)
 const REPO = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '')
@@ -62,15 +62,135 @@ async function templateAssets(): Promise<Record<string, string>> {
   return assets
 }
 
+/*
+ * What oclif require()s for finding plugins and commands on disk (minimatch, tinyglobby, lilconfig
+ * for tsconfig files), for its Node version check (semver; the executable turns it off) and for
+ * rendering --help (ejs): the embedded plugin never looks on disk, so only --help loads one of them.
+ * oclif is CommonJS, so require() gives it the same object from a side library as from its bundle.
+ */
+const OCLIF_SIDE_LIBRARIES = ['ejs', 'lilconfig', 'minimatch', 'semver', 'tinyglobby']
+
+/*
+ * Large packages that only some paths of a command reach: the S3 client (s3:// inputs and outputs),
+ * the X.509 libraries (certificate chains, certs commands), the Kubernetes client (a live cluster),
+ * the CycloneDX library (an SBOM at build time), zod (specs and profiles), yaml (specs, charts,
+ * manifests). Bundled into every command's script, they made each start read, copy, compile and
+ * evaluate the top level of ~1.4 MB that a small `bundle verify` never runs. Each is instead one
+ * script of its own (with its code cache), shared by every command, that main.ts compiles when a
+ * module first uses what it exports (not when a module that imports it is evaluated). A side library
+ * bundles its own dependencies; those shared with the CLI's own code are stateless helpers, so two
+ * copies of one of them behave as one. The CLI imports each by name, as a namespace, or (node-forge)
+ * as the default of a CommonJS module: a default import of an ES module that is external gets the
+ * module object instead (esbuild's Node interop), which is why ora, small anyway, stays inside.
+ */
+const SIDE_LIBRARIES = ['@aws-sdk/client-s3', '@cyclonedx/cyclonedx-library', '@kubernetes/client-node', 'node-forge', 'pkijs', 'yaml', 'zod', ...OCLIF_SIDE_LIBRARIES]
+
 /**
  * Inside a SEA, require() loads built-in modules only, and prints a warning before failing on any
  * other name. Dependencies probe for optional modules that way (node-fetch's `encoding`, ws's
  * `bufferutil`, ...), each inside a try. Failing those probes at once, with the MODULE_NOT_FOUND they
  * expect, is what would happen anyway, minus a warning on every run. AIRLOCK_SEA_DEBUG=1 prints each.
+ * The side libraries go through, to main.ts's require().
  */
 function requireGuard(debug: boolean): string {
   const report = debug ? 'console.error("airlock-sea: require", id, new Error().stack);' : ''
-  return `require = ((r) => (id) => { if (r("node:module").isBuiltin(id)) return r(id); ${report} throw Object.assign(new Error("Cannot find module '" + id + "': the airlock executable loads no module from disk"), {code: "MODULE_NOT_FOUND"}) })(require);`
+  return `require = ((r, libraries) => (id) => { if (r("node:module").isBuiltin(id) || libraries.includes(id)) return r(id); ${report} throw Object.assign(new Error("Cannot find module '" + id + "': the airlock executable loads no module from disk"), {code: "MODULE_NOT_FOUND"}) })(require, ${JSON.stringify(SIDE_LIBRARIES)});`
+}
+
+/*
+ * oclif's modules are CommonJS that require() everything they might use at the top (the help
+ * renderer, ejs, debug and through it node:tty and node:net, minimatch, tinyglobby, node:readline,
+ * node:child_process, ...), so evaluating its index evaluates nearly all of it on every start,
+ * although a command run reaches a fraction. Inside the executable each such top-level
+ * `const x_1 = require("...")` (TypeScript's output, also with __importDefault/__importStar) becomes
+ * a stand-in (src/sea/lazy-module.ts) that require()s the module on first use of any of its
+ * properties: the same modules, evaluated when first touched instead of up front. Nothing in oclif
+ * looks at a module object other than through its properties (a call or `new` goes through too).
+ */
+const LAZY_MODULE = 'airlock-sea:lazy-module'
+const TOP_LEVEL_REQUIRE = /^(const|var|let) ([\w$]+) = ((?:__importDefault|__importStar)\()?require\((["'][^"']+["'])\)(\))?;$/gm
+const TOP_LEVEL_NAMESPACE = /^exports\.([\w$]+) = __importStar\(require\(("[^"]+")\)\);$/gm
+
+function lazyOclif(): Plugin {
+  return {
+    name: 'airlock-lazy-oclif',
+    setup(b) {
+      b.onResolve({filter: new RegExp(`^${LAZY_MODULE}$`)}, () => ({path: join(REPO, 'src/sea/lazy-module.ts')}))
+      b.onLoad({filter: /[\\/]@oclif[\\/]core[\\/]lib[\\/].*\.js$/}, async (args) => {
+        const source = await readFile(args.path, 'utf8')
+        let count = 0
+        const contents = source
+          .replace(TOP_LEVEL_REQUIRE, (_, kind: string, name: string, wrap: string | undefined, spec: string, close: string | undefined) => {
+            if (Boolean(wrap) !== Boolean(close)) return _
+            count++
+            return `${kind} ${name} = __airlockLazy(() => ${wrap ?? ''}require(${spec})${close ?? ''});`
+          })
+          .replace(TOP_LEVEL_NAMESPACE, (_, name: string, spec: string) => {
+            count++
+            return `exports.${name} = __airlockLazy(() => __importStar(require(${spec})));`
+          })
+        if (count === 0) return {contents: source, loader: 'js'}
+        // after the "use strict" directive, which must stay first to keep the file strict
+        const at = contents.startsWith('"use strict";') ? contents.indexOf('\n') + 1 : 0
+        return {contents: `${contents.slice(0, at)}const __airlockLazy = require(${JSON.stringify(LAZY_MODULE)}).lazyModule;\n${contents.slice(at)}`, loader: 'js'}
+      })
+    },
+  }
+}
+
+/*
+ * oclif names the platform `wsl` after `(await import('wsl-utils')).isWsl` on every start; wsl-utils
+ * imports node:child_process at its top (and that node:net, node:dgram, streams, ...) for helpers
+ * oclif calls only on Windows shells. For oclif's util/os.js alone, wsl-utils is a stand-in with the
+ * same isWsl (is-wsl's, which wsl-utils re-exports) that loads the real module for anything else.
+ */
+function lighterWslProbe(): Plugin {
+  return {
+    name: 'airlock-wsl-probe',
+    setup(b) {
+      b.onResolve({filter: /^wsl-utils$/}, async (args) => {
+        if (!/[\\/]@oclif[\\/]core[\\/]lib[\\/]util[\\/]os\.js$/.test(args.importer)) return undefined
+        const real = await b.resolve(args.path, {kind: args.kind, resolveDir: args.resolveDir})
+        if (real.errors.length > 0) return {errors: real.errors}
+        return {path: real.path, namespace: 'airlock-wsl-probe'}
+      })
+      b.onLoad({filter: /.*/, namespace: 'airlock-wsl-probe'}, (args) => ({
+        contents: [
+          `export {default as isWsl} from 'is-wsl'`,
+          `const real = () => import(${JSON.stringify(args.path)})`,
+          `export const powerShellPath = async (...a) => (await real()).powerShellPath(...a)`,
+        ].join('\n'),
+        // where wsl-utils is, so that is-wsl resolves as wsl-utils' own import does
+        resolveDir: dirname(args.path),
+        loader: 'js',
+      }))
+    },
+  }
+}
+
+/*
+ * oclif logs through `debug`, which prints only what the DEBUG environment variable names and, once
+ * loaded, decides on colours with node:tty (which loads node:net and the streams) for each logger
+ * oclif makes, on every start. For oclif's logger.js, `debug` is a stand-in: with DEBUG unset its
+ * loggers print nothing, as debug's would; with DEBUG set it is the real module.
+ */
+function quietDebug(): Plugin {
+  return {
+    name: 'airlock-quiet-debug',
+    setup(b) {
+      b.onResolve({filter: /^debug$/}, async (args) => {
+        if (!/[\\/]@oclif[\\/]core[\\/]lib[\\/]logger\.js$/.test(args.importer)) return undefined
+        const real = await b.resolve(args.path, {kind: args.kind, resolveDir: args.resolveDir})
+        if (real.errors.length > 0) return {errors: real.errors}
+        return {path: real.path, namespace: 'airlock-quiet-debug'}
+      })
+      b.onLoad({filter: /.*/, namespace: 'airlock-quiet-debug'}, (args) => ({
+        contents: `module.exports = process.env.DEBUG ? require(${JSON.stringify(args.path)}) : () => () => {}`,
+        resolveDir: dirname(args.path),
+        loader: 'js',
+      }))
+    },
+  }
 }
 
 /** The executable's main script: `--version`, and compiling the CLI from its asset with a code cache. */
@@ -113,10 +233,18 @@ function oneCommand(id: string): Plugin {
  * with every command (`id` undefined: --help, anything that names no command), or with one.
  */
 async function bundleApp(out: string, id?: string): Promise<void> {
+  await bundleScript(out, {entryPoints: [join(REPO, 'src/sea/app.ts')], plugins: [lazyOclif(), lighterWslProbe(), quietDebug(), ...(id === undefined ? [] : [oneCommand(id)])]})
+}
+
+/** A side library alone (its exports are what require() of it gives), wrapped the same way. */
+async function bundleLibrary(out: string, id: string): Promise<void> {
+  await bundleScript(out, {stdin: {contents: `module.exports = require(${JSON.stringify(id)})`, resolveDir: REPO, sourcefile: `${id}.cjs`}, external: SIDE_LIBRARIES.filter((other) => other !== id)})
+}
+
+async function bundleScript(out: string, options: {entryPoints?: string[]; stdin?: {contents: string; resolveDir: string; sourcefile: string}; plugins?: Plugin[]; external?: string[]}): Promise<void> {
   const result = await build({
-    entryPoints: [join(REPO, 'src/sea/app.ts')],
+    ...options,
     write: false,
-    plugins: id === undefined ? [] : [oneCommand(id)],
     charset: 'ascii',
     outfile: out,
     bundle: true,
@@ -134,7 +262,7 @@ async function bundleApp(out: string, id?: string): Promise<void> {
     // oclif reaches for the TypeScript compiler only to run .ts commands in development.
     // The CycloneDX library's optional XML and schema-validation plugs (airlock writes JSON only):
     // it require()s them inside try/catch, so left out they are simply "not available".
-    external: ['typescript', 'xmlbuilder2', 'libxmljs2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019'],
+    external: [...(options.external ?? SIDE_LIBRARIES), 'typescript', 'xmlbuilder2', 'libxmljs2', 'ajv', 'ajv-formats', 'ajv-formats-draft2019'],
     legalComments: 'eof',
     // Code that locates files beside its own module finds nothing inside the executable: a path
     // that cannot exist turns such a lookup into a clean "not found" instead of reading whatever
@@ -177,11 +305,29 @@ const asset = (key) => {
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.length)
 }
 const sea = {isSea: () => true, getAsset: asset, getRawAsset: asset}
-const script = new Script(readFileSync(file, 'latin1'), {filename})
+const evaluate = (path, filename, module) => {
+  const script = new Script(readFileSync(path, 'latin1'), {filename})
+  script.runInThisContext()(module.exports, req, module, filename, filename.slice(0, filename.lastIndexOf('/')))
+  return script
+}
+// the side libraries from their scripts, as main.ts's require() gives them
+const libraries = new Map()
+const req = (m) => {
+  if (m === 'node:sea' || m === 'sea') return sea
+  const key = ${JSON.stringify(libraryAssetKey(''))} + m
+  if (!Object.hasOwn(assets, key)) return require(m)
+  let library = libraries.get(m)
+  if (!library) {
+    libraries.set(m, (library = {exports: {}}))
+    evaluate(assets[key], ${JSON.stringify(libraryFilename('@@'))}.replace('@@', m), library)
+  }
+  return library.exports
+}
 const module = {exports: {}}
-script.runInThisContext()(module.exports, (m) => (m === 'node:sea' || m === 'sea' ? sea : require(m)), module, filename, '/airlock-sea')
+const script = evaluate(file, filename, module)
 const argv = argvJson ? JSON.parse(argvJson) : undefined
-const done = argv ? module.exports.run(argv) : module.exports.warm(id === '${DEFAULT_APP}' ? undefined : id)
+// a side library: the top level it has just run
+const done = id.startsWith(${JSON.stringify(libraryAssetKey(''))}) ? Promise.resolve() : argv ? module.exports.run(argv) : module.exports.warm(id === '${DEFAULT_APP}' ? undefined : id)
 done.then(() => {
   if (process.exitCode) {
     process.stderr.write('warm-up run of ' + argv.join(' ') + ' failed (exit ' + process.exitCode + ')\\n')
@@ -204,9 +350,12 @@ const RUN_TO_WARM: Record<string, (w: WarmFiles) => string[]> = {
   'bundle:inspect': (w) => ['bundle', 'inspect', w.bundle],
 }
 
-/** Runs the CLI script `script` in a fresh node with `argv`, through WARM; `out`: where to write its code cache. */
-async function runScript(script: string, id: string, assetsFile: string, cwd: string, argv?: string[], out?: string): Promise<void> {
-  await run(process.execPath, ['-e', WARM, script, APP_FILENAME, id, out ?? '', assetsFile, ...(argv ? [JSON.stringify(argv)] : [])], {cwd, env: {...process.env, NODE_OPTIONS: ''}, maxBuffer: 1 << 24})
+/**
+ * Runs the CLI script `script` in a fresh node with `argv`, through WARM; `out`: where to write its
+ * code cache. A side library's script (`id` its asset key) is evaluated alone.
+ */
+async function runScript(script: string, id: string, assetsFile: string, cwd: string, argv?: string[], out?: string, filename = APP_FILENAME): Promise<void> {
+  await run(process.execPath, ['-e', WARM, script, filename, id, out ?? '', assetsFile, ...(argv ? [JSON.stringify(argv)] : [])], {cwd, env: {...process.env, NODE_OPTIONS: ''}, maxBuffer: 1 << 24})
 }
 
 /** A key pair and a one-file bundle, made by the CLI script with every command, for the warm-up runs. */
@@ -219,20 +368,33 @@ async function warmFiles(allScript: string, assetsFile: string, dir: string): Pr
   return {bundle: join(dir, 'warm.tar'), pub: join(dir, 'signer.pub')}
 }
 
-/** The CLI for every command and for each alone, with their code caches: SEA assets by key. */
+/** The CLI for every command and for each alone, and the side libraries, with their code caches: SEA assets by key. */
 async function appAssets(ids: string[], dir: string, useCodeCache: boolean, embedded: Record<string, string>): Promise<Record<string, string>> {
   await mkdir(join(dir, 'warm'), {recursive: true})
+  await mkdir(join(dir, 'lib'), {recursive: true})
   const assets: Record<string, string> = {}
+  const libraryOf = (id: string) => join(dir, 'lib', `${id.replaceAll('/', '+')}.cjs`)
+  await Promise.all(SIDE_LIBRARIES.map((id) => bundleLibrary(libraryOf(id), id)))
+  for (const id of SIDE_LIBRARIES) assets[libraryAssetKey(id)] = libraryOf(id)
+  // the warm-up runs find the side libraries where the executable does
   const assetsFile = join(dir, 'assets.json')
-  await writeFile(assetsFile, JSON.stringify(embedded))
+  await writeFile(assetsFile, JSON.stringify({...embedded, ...assets}))
   const scriptOf = (id: string) => join(dir, `${id.replaceAll(':', '-')}.cjs`)
   // The script with every command makes the warm-up runs' key and bundle, while the other lane
   // bundles the commands that need none; the commands run to warm come last.
   const allReady = bundleApp(scriptOf(DEFAULT_APP))
   const warmReady = useCodeCache ? allReady.then(() => warmFiles(scriptOf(DEFAULT_APP), assetsFile, join(dir, 'warm'))) : allReady.then(() => undefined)
-  const queue = [DEFAULT_APP, ...ids.filter((id) => !Object.hasOwn(RUN_TO_WARM, id)), ...ids.filter((id) => Object.hasOwn(RUN_TO_WARM, id))]
+  const libraryCaches = useCodeCache ? SIDE_LIBRARIES : []
+  const queue = [...libraryCaches.map(libraryAssetKey), DEFAULT_APP, ...ids.filter((id) => !Object.hasOwn(RUN_TO_WARM, id)), ...ids.filter((id) => Object.hasOwn(RUN_TO_WARM, id))]
   const one = async (): Promise<void> => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      const library = libraryCaches.find((lib) => libraryAssetKey(lib) === id)
+      if (library !== undefined) {
+        const cache = libraryOf(library).replace(/\.cjs$/, '.cache')
+        await runScript(libraryOf(library), id, assetsFile, join(dir, 'warm'), undefined, cache, libraryFilename(library))
+        assets[cacheAssetKey(id)] = cache
+        continue
+      }
       const script = scriptOf(id)
       if (id === DEFAULT_APP) await allReady
       else await bundleApp(script, id)
@@ -286,13 +448,21 @@ async function main(): Promise<void> {
     const {COMMANDS} = await import('../src/commands/index.js')
     const {manifestFor} = await import('../src/sea/plugin.js')
     const manifestPath = join(work, 'oclif.manifest.json')
-    await writeFile(manifestPath, `${JSON.stringify(await manifestFor(pjson as unknown as Interfaces.PJSON, COMMANDS))}\n`)
+    const manifest = await manifestFor(pjson as unknown as Interfaces.PJSON, COMMANDS)
+    await writeFile(manifestPath, `${JSON.stringify(manifest)}\n`)
+    // and each command's entry alone, for the script made for that command (src/sea/app.ts)
+    const commandManifests: Record<string, string> = {}
+    await mkdir(join(work, 'oclif.manifest'))
+    for (const [id, entry] of Object.entries(manifest.commands)) {
+      commandManifests[commandManifestKey(id)] = join(work, 'oclif.manifest', `${id.replaceAll(':', '-')}.json`)
+      await writeFile(commandManifests[commandManifestKey(id)] as string, `${JSON.stringify({...manifest, commands: {[id]: entry}})}\n`)
+    }
     const templates = await templateAssets()
     const indexPath = join(work, 'templates.index.json')
     await writeFile(indexPath, `${JSON.stringify(Object.keys(templates).map((key) => key.slice('templates/'.length)).sort())}\n`)
     const useCodeCache = !process.argv.includes('--no-code-cache')
     step(`bundling the CLI for every command and for each of ${Object.keys(COMMANDS).length} alone${useCodeCache ? ', with V8 code caches' : ''}`)
-    const embedded = {[PJSON_ASSET]: pjsonPath, [MANIFEST_ASSET]: manifestPath, [TEMPLATE_INDEX_ASSET]: indexPath, ...templates}
+    const embedded = {[PJSON_ASSET]: pjsonPath, [MANIFEST_ASSET]: manifestPath, ...commandManifests, [TEMPLATE_INDEX_ASSET]: indexPath, ...templates}
     const apps = await appAssets(Object.keys(COMMANDS), join(work, 'app'), useCodeCache, embedded)
     const blob = join(work, 'airlock.blob')
     const seaConfig = {
@@ -328,8 +498,9 @@ async function main(): Promise<void> {
     const {size} = await stat(target)
     process.stdout.write(`${relative(REPO, target)}  ${(size / (1 << 20)).toFixed(1)} MiB  sha256:${digest}\n`)
   } finally {
-    // AIRLOCK_SEA_DEBUG keeps the bundled script and the blob for a look.
-    if (!process.env.AIRLOCK_SEA_DEBUG) await rm(work, {recursive: true, force: true})
+    // AIRLOCK_SEA_DEBUG keeps the bundled scripts (unminified) and the blob for a look; AIRLOCK_SEA_KEEP
+    // keeps those of a normal build, to profile what the executable runs.
+    if (!process.env.AIRLOCK_SEA_DEBUG && !process.env.AIRLOCK_SEA_KEEP) await rm(work, {recursive: true, force: true})
   }
 }
 

@@ -16,7 +16,7 @@ import {setTemplateLister, setTemplateReader} from '../util/templates.js'
 import {setToolVersion} from '../util/version.js'
 import {COMMAND_LOADERS} from '../commands/lazy.js'
 import {helpAlias, reportUnknownCommand, unknownCommand} from '../commands/not-found.js'
-import {MANIFEST_ASSET, PJSON_ASSET, readAsset, TEMPLATE_INDEX_ASSET, templateAssetKey} from './runtime.js'
+import {commandManifestKey, MANIFEST_ASSET, PJSON_ASSET, readAsset, TEMPLATE_INDEX_ASSET, templateAssetKey} from './runtime.js'
 
 function embeddedJson<T>(key: string): T {
   const data = readAsset(key)
@@ -55,8 +55,10 @@ export async function run(argv: string[]): Promise<void> {
   const [{execute}, {loadEmbeddedPlugin}] = await Promise.all([import('@oclif/core'), import('./plugin.js')])
   // The script made for one command (scripts/package.ts) has one loader, and gives oclif that
   // command's manifest entry alone: all that running it or its --help needs, and oclif sorts the
-  // commands of a manifest with localeCompare, whose first call starts ICU's collator (~9 ms).
-  const manifest = embeddedJson<Interfaces.Manifest>(MANIFEST_ASSET)
+  // commands of a manifest with localeCompare, whose first call starts ICU's collator (~9 ms). It
+  // reads that entry alone too (main.ts chose the script because argv names that very command).
+  const loaders = Object.keys(COMMAND_LOADERS)
+  const manifest = embeddedJson<Interfaces.Manifest>(loaders.length === 1 && loaders[0] ? commandManifestKey(loaders[0]) : MANIFEST_ASSET)
   const args = helpAlias(argv)
   const unknown = unknownCommand(args, Object.keys(manifest.commands))
   if (unknown) {

@@ -14,6 +14,11 @@ export const EXECUTABLE_NAME = 'airlock-linux-x64'
 /** SEA asset keys. Templates keep their path under templates/ so one name works on disk and inside. */
 export const PJSON_ASSET = 'package.json'
 export const MANIFEST_ASSET = 'oclif.manifest.json'
+
+/** oclif's manifest with one command's entry alone: what the script made for that command reads. */
+export function commandManifestKey(id: string): string {
+  return `oclif.manifest/${id}.json`
+}
 /** Every template path (relative to templates/), since Node 20's node:sea cannot list its assets. */
 export const TEMPLATE_INDEX_ASSET = 'templates.index.json'
 
@@ -46,6 +51,20 @@ export function appAssetKey(id: string): string {
 
 export function cacheAssetKey(id: string): string {
   return `code-cache/${id}`
+}
+
+/**
+ * A side library (scripts/package.ts): a large package that only some paths of a command reach (the
+ * S3 client, the X.509 and Kubernetes libraries, ...), bundled once as a script of its own that
+ * main.ts compiles, with its own code cache, on its first require() instead of with every start.
+ */
+export function libraryAssetKey(id: string): string {
+  return `lib/${id}`
+}
+
+/** The name a side library's code shows in stack traces. */
+export function libraryFilename(id: string): string {
+  return `/airlock-sea/lib/${id}.cjs`
 }
 
 /** The command id an argument vector names (`bundle verify ...` or `bundle:verify ...`), as oclif would read it. */

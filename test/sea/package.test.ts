@@ -129,6 +129,31 @@ describe('single executable (npm run package)', function () {
     assert.equal(verify.json.verified, true)
   })
 
+  it('starts each command from its own script with a code cache V8 accepts, and compiles a side library only when used', async () => {
+    const work = join(dir, 'caches')
+    await mkdir(work)
+    const debug = ['AIRLOCK_SEA_DEBUG=1']
+    // "airlock-sea: code cache used (code-cache/KEY)" for each script compiled (src/sea/main.ts)
+    const caches = (r: ExeResult) => [...r.stderr.matchAll(/^airlock-sea: code cache (\w+) \((\S+)\)$/gm)].map((m) => `${m[2]} ${m[1]}`)
+    const keys = await runIsolated(exe, ['keys', 'generate', '--out', 'signer', '--quiet'], work, debug)
+    assert.equal(keys.code, 0, keys.stderr)
+    assert.deepEqual(caches(keys), ['code-cache/keys:generate used'])
+    const spec = await filesSpec(join(work, 'spec'), {'a.txt': 'alpha\n'})
+    const build = await runIsolated(exe, ['bundle', 'build', spec, '--key', 'signer.key', '--out', 'b.tar', '--no-include-self', '--quiet'], work, debug)
+    assert.equal(build.code, 0, build.stderr)
+    // a spec is YAML checked by zod schemas: both side libraries, each with its own cache
+    const built = caches(build)
+    assert.equal(built[0], 'code-cache/bundle:build used')
+    for (const lib of ['yaml', 'zod']) assert.ok(built.includes(`code-cache/lib/${lib} used`), built.join(', '))
+    // a small verify and inspect compile their own script and nothing else
+    const verify = await runIsolated(exe, ['bundle', 'verify', 'b.tar', '--trust', 'signer.pub'], work, debug)
+    assert.equal(verify.code, 0, verify.stderr)
+    assert.deepEqual(caches(verify), ['code-cache/bundle:verify used'])
+    const inspect = await runIsolated(exe, ['bundle', 'inspect', 'b.tar'], work, debug)
+    assert.equal(inspect.code, 0, inspect.stderr)
+    assert.deepEqual(caches(inspect), ['code-cache/bundle:inspect used'])
+  })
+
   it('carries every command of the explicit map', async () => {
     const {COMMANDS} = await import('../../src/commands/index.js')
     for (const id of Object.keys(COMMANDS)) {
