@@ -156,7 +156,9 @@ async function resumeClock(options: BuildOptions, notes: string[]): Promise<{cre
  * `bundle build --out s3://` without --part-size/--s3-concurrency: parts of S3's smallest size, 3 in
  * flight, so the part buffers take (3 + 1) x 5 MiB = 20 MiB. Measured against s3rver (512 MB bundle,
  * 2 cores): peak RSS 215 MB with 4 x 8 MiB, 202 MB with 4 x 5 MiB, 194 MB with 3 x 5 MiB, for the same
- * CPU; the rest is the build's own (a build to a file peaks at about 175 MB) and the AWS SDK (25 MB).
+ * CPU and the same time (the store is the limit); since entries are read into reused buffers
+ * (readChunks), 172 MB with 3 x 5 MiB. The rest is the build's own (a build to a file peaks at about
+ * 158 MB) and the AWS SDK.
  * Parts grow past 5 MiB only for bundles over 48.8 GiB (S3's 10,000 parts), and memory with them.
  */
 export const S3_OUT_DEFAULTS = {partSize: 5 * 1024 * 1024, concurrency: 3}
