@@ -76,16 +76,22 @@ describe('bundle spec', () => {
   })
 })
 
+/** An openssl CA and a server key and certificate it issued for `name`, as an https server takes them. */
+async function webPki(dir: string, name: string): Promise<{ca: Awaited<ReturnType<typeof makeOpensslCa>>; tls: {key: Buffer; cert: Buffer}}> {
+  const ca = await makeOpensslCa(dir, 'web')
+  const serverKey = join(dir, 'server.key')
+  execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', serverKey])
+  const cert = await issueWithOpenssl(dir, ca, serverKey, name, {serverName: name})
+  return {ca, tls: {key: await readFile(serverKey), cert: await readFile(cert)}}
+}
+
 describe('https file sources', () => {
   it('downloads over https trusting --ca-file, checks sha256, and fails clearly without the CA', async () => {
     const dir = await makeTempDir()
     const keys = await makeKeys(dir)
-    const ca = await makeOpensslCa(dir, 'web')
-    const serverKey = join(dir, 'server.key')
-    execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', serverKey])
-    const cert = await issueWithOpenssl(dir, ca, serverKey, 'localhost', {serverName: 'localhost'})
+    const {ca, tls} = await webPki(dir, 'localhost')
     const payload = Buffer.alloc(200_000, 5)
-    const server = createServer({key: await readFile(serverKey), cert: await readFile(cert)}, (req, res) => {
+    const server = createServer(tls, (req, res) => {
       if (req.url === '/moved') {
         res.writeHead(302, {location: '/x.bin'}).end()
         return
@@ -128,13 +134,10 @@ describe('https file sources', () => {
   it('downloads through HTTPS_PROXY with a CONNECT tunnel, checking the server\'s own certificate', async () => {
     const dir = await makeTempDir()
     const keys = await makeKeys(dir)
-    const ca = await makeOpensslCa(dir, 'web')
-    const serverKey = join(dir, 'server.key')
-    execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', serverKey])
     // a name only the proxy resolves: the build can reach the server through the proxy alone
-    const cert = await issueWithOpenssl(dir, ca, serverKey, 'files.test', {serverName: 'files.test'})
+    const {ca, tls} = await webPki(dir, 'files.test')
     const payload = Buffer.alloc(300_000, 7)
-    const server = createServer({key: await readFile(serverKey), cert: await readFile(cert)}, (req, res) => {
+    const server = createServer(tls, (req, res) => {
       if (req.url === '/x.bin') res.writeHead(200, {'content-length': payload.length}).end(payload)
       else res.writeHead(404).end()
     })
