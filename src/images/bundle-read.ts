@@ -3,7 +3,7 @@ import {createHash} from 'node:crypto'
 import type {BundleManifest} from '../bundle/format.js'
 import {blobPath, digestHex} from '../oci/digest.js'
 import {MAX_MANIFEST_BYTES, parseManifest, type Descriptor} from '../oci/manifest.js'
-import {REF_NAME} from '../oci/media-types.js'
+import {INDEX_TYPES, MANIFEST_TYPES, REF_NAME} from '../oci/media-types.js'
 import {AirlockError} from '../ui/errors.js'
 import {verifyBundle, walkBundleUnverified, type EntrySink} from '../bundle/verify.js'
 import type {Trust} from '../signing/trust.js'
@@ -104,8 +104,12 @@ async function checkLayout(bundle: RandomAccessBundle, located: Map<string, Loca
       throw new AirlockError('DIGEST_MISMATCH', `${what}: ${LAYOUT_PREFIX}${blobPath(d.digest)} does not match its digest`, {subject: `${LAYOUT_PREFIX}${blobPath(d.digest)}`, hint: 'the bundle was changed after signing; run bundle verify'})
     }
     const parsed = parseManifest(bytes, d.mediaType, what)
-    // the document's own type wins when it has one: a descriptor that says otherwise is served or pushed under the wrong type
-    if (parsed.mediaType !== d.mediaType) throw invalid(what, `its descriptor says ${d.mediaType}, the document ${d.digest} is ${parsed.mediaType}`)
+    // Push and serve send each document under its own type. A descriptor may give the other type of
+    // the same kind (an OCI manifest listed as a Docker one: indexes pulled from some registries say
+    // so, and the build keeps them byte for byte); an index listed as a manifest, or the other way
+    // round, would have a client read one kind of document as the other, and is refused.
+    const listedKind = INDEX_TYPES.includes(d.mediaType) ? 'index' : MANIFEST_TYPES.includes(d.mediaType) ? 'manifest' : undefined
+    if (parsed.mediaType !== d.mediaType && listedKind !== parsed.kind) throw invalid(what, `its descriptor says ${d.mediaType}, the document ${d.digest} is ${parsed.mediaType}`)
     let total = at.size
     if (parsed.kind === 'index') {
       if (nested) throw invalid(what, `${d.digest} is an index inside an index`)

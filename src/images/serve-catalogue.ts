@@ -49,7 +49,8 @@ export async function catalogue(input: string, bundle: RandomAccessBundle, locat
     if (createHash('sha256').update(bytes).digest('hex') !== hexOf(d.digest)) {
       throw new AirlockError('DIGEST_MISMATCH', `${what}: ${LAYOUT_DIR}/${blobPath(d.digest)} does not match its digest`, {subject: `${LAYOUT_DIR}/${blobPath(d.digest)}`, hint: 'the bundle was changed after signing; run bundle verify'})
     }
-    return {mediaType: d.mediaType, bytes}
+    // served under its own type, as push sends it (an index may list an OCI manifest as a Docker one)
+    return {mediaType: parseManifest(bytes, d.mediaType, what).mediaType, bytes}
   }
   const index = parseManifest(await readSmall(bundle, indexAt, `${LAYOUT_DIR}/index.json`), undefined, `${LAYOUT_DIR}/index.json`)
   if (index.kind !== 'index') throw new AirlockError('MANIFEST_INVALID', `${LAYOUT_DIR}/index.json is not an index`, {subject: `${LAYOUT_DIR}/index.json`})
