@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
-import {execFile} from 'node:child_process'
+import {execFile, spawn} from 'node:child_process'
 import {chmod, mkdir, readFile, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
@@ -13,6 +13,7 @@ import {RegistryClient} from '../../src/registry/client.js'
 import {proxyAuthorization, proxyFor} from '../../src/registry/proxy.js'
 import {Transport} from '../../src/registry/transport.js'
 import {makeKeys} from '../support/bundles.js'
+import {BIN} from '../support/paths.js'
 import {registerCleanup} from '../support/cleanup.js'
 import {startProxy} from '../support/proxy.js'
 import {makeTempDir, runCli} from '../support/cli.js'
@@ -518,6 +519,30 @@ describe('registry interop', function () {
       assert.equal(r.code, 0, r.stderr + r.stdout)
       assert.equal(sha256(dest.manifest('team/sloppy', '1')?.bytes ?? ''), digest)
       assert.equal(dest.manifest('team/sloppy', app.manifest.digest)?.type, app.manifest.mediaType)
+      // images serve answers the child with its own type too
+      const child = spawn(process.execPath, [BIN, 'images', 'serve', b.out, '--trust', b.keys.pub, '--listen', '127.0.0.1:0', '--json'], {stdio: ['ignore', 'pipe', 'ignore']})
+      const exited = new Promise((r) => child.once('exit', r))
+      try {
+        let out = ''
+        const address = await new Promise<string>((resolve, reject) => {
+          child.stdout.on('data', (c: Buffer) => {
+            out += c.toString()
+            try {
+              resolve((JSON.parse(out) as {address: string}).address)
+            } catch {
+              // not complete yet
+            }
+          })
+          child.once('exit', (code) => reject(new Error(`images serve exited (${code}): ${out}`)))
+        })
+        const res = await fetch(`http://${address}/v2/team/sloppy/manifests/${app.manifest.digest}`, {headers: {accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json'}})
+        assert.equal(res.status, 200)
+        assert.equal(res.headers.get('content-type'), app.manifest.mediaType)
+        assert.equal(sha256(Buffer.from(await res.arrayBuffer())), app.manifest.digest)
+      } finally {
+        child.kill('SIGKILL')
+        await exited
+      }
     })
 
     it('follows an http:// upload Location of a registry reached over https (behind a TLS-terminating proxy) over https', async () => {
