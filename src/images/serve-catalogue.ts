@@ -42,15 +42,16 @@ export async function catalogue(input: string, bundle: RandomAccessBundle, locat
   const conflicts: string[] = []
   const indexAt = located.get(`${LAYOUT_DIR}/index.json`)
   if (!indexAt) return {repositories, images, conflicts} // a bundle without images serves an empty catalog
-  const readDoc = async (d: Descriptor, what: string): Promise<Document> => {
+  const readDoc = async (d: Descriptor, what: string, label = what): Promise<{doc: Document; parsed: ReturnType<typeof parseManifest>}> => {
     const at = located.get(`${LAYOUT_DIR}/${blobPath(d.digest, what)}`)
     if (!at) throw new AirlockError('ENTRY_MISSING', `${input} has no ${LAYOUT_DIR}/${blobPath(d.digest)} (${what})`, {subject: `${LAYOUT_DIR}/${blobPath(d.digest)}`, hint: 'the bundle is incomplete; copy it again'})
     const bytes = await readSmall(bundle, at, what)
     if (createHash('sha256').update(bytes).digest('hex') !== hexOf(d.digest)) {
       throw new AirlockError('DIGEST_MISMATCH', `${what}: ${LAYOUT_DIR}/${blobPath(d.digest)} does not match its digest`, {subject: `${LAYOUT_DIR}/${blobPath(d.digest)}`, hint: 'the bundle was changed after signing; run bundle verify'})
     }
+    const parsed = parseManifest(bytes, d.mediaType, label)
     // served under its own type, as push sends it (an index may list an OCI manifest as a Docker one)
-    return {mediaType: parseManifest(bytes, d.mediaType, what).mediaType, bytes}
+    return {doc: {mediaType: parsed.mediaType, bytes}, parsed}
   }
   const index = parseManifest(await readSmall(bundle, indexAt, `${LAYOUT_DIR}/index.json`), undefined, `${LAYOUT_DIR}/index.json`)
   if (index.kind !== 'index') throw new AirlockError('MANIFEST_INVALID', `${LAYOUT_DIR}/index.json is not an index`, {subject: `${LAYOUT_DIR}/index.json`})
@@ -60,16 +61,14 @@ export async function catalogue(input: string, bundle: RandomAccessBundle, locat
     const ref = parseReference(source, `${LAYOUT_DIR}/index.json ${REF_NAME}`)
     let repo = repositories.get(ref.repository)
     if (!repo) repositories.set(ref.repository, (repo = {tags: new Map(), manifests: new Map(), blobs: new Map()}))
-    const topDoc = await readDoc(top, source)
+    const {doc: topDoc, parsed} = await readDoc(top, source, `${source} ${top.digest}`)
     repo.manifests.set(top.digest, topDoc)
-    const parsed = parseManifest(topDoc.bytes, top.mediaType, `${source} ${top.digest}`)
     const children = parsed.kind === 'index' ? parsed.manifests : []
     const leaves = parsed.kind === 'manifest' ? [parsed] : []
     for (const d of children) {
       const child = await readDoc(d, `${source} ${d.digest}`)
-      repo.manifests.set(d.digest, child)
-      const m = parseManifest(child.bytes, d.mediaType, `${source} ${d.digest}`)
-      if (m.kind === 'manifest') leaves.push(m)
+      repo.manifests.set(d.digest, child.doc)
+      if (child.parsed.kind === 'manifest') leaves.push(child.parsed)
     }
     for (const m of leaves) {
       for (const b of [m.config, ...m.layers]) {
