@@ -1,3 +1,4 @@
+import {createHash} from 'node:crypto'
 import {readdir, readFile, rm, stat} from 'node:fs/promises'
 import {createRequire} from 'node:module'
 import {join} from 'node:path'
@@ -117,4 +118,9 @@ export async function startS3(bucket = 'airlock-test', options: {multipart?: boo
     calls,
     stop,
   }
+}
+
+/** SHA-256 (hex) of a whole file: the object a store holds against the file built locally. */
+export async function sha256Of(path: string): Promise<string> {
+  return createHash('sha256').update(await readFile(path)).digest('hex')
 }

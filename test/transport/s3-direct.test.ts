@@ -1,6 +1,6 @@
 import {strict as assert} from 'node:assert'
 import {spawn, spawnSync, execFileSync} from 'node:child_process'
-import {createHash, randomBytes} from 'node:crypto'
+import {randomBytes} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {mkdir, readFile, readdir, rm, writeFile} from 'node:fs/promises'
 import {createServer, request as httpRequest} from 'node:http'
@@ -14,15 +14,11 @@ import {readTarEntries, craftTar} from '../support/bundles.js'
 import {makeTempDir, runCli} from '../support/cli.js'
 import {BIN} from '../support/paths.js'
 import {inspectDigest, skopeo} from '../support/registry.js'
-import {startS3, type TestS3} from '../support/s3.js'
+import {sha256Of, startS3, type TestS3} from '../support/s3.js'
 import {authEnv, getFixture, writeImageSpec, type Fixture} from '../images/fixture.js'
 
 const MiB = 1024 * 1024
 const EPOCH = {SOURCE_DATE_EPOCH: '1735689600'}
-
-async function sha256Of(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex')
-}
 
 describe('bundles that never touch local disk: build into S3, read from S3 (s3rver)', function () {
   this.timeout(180_000)

@@ -1,6 +1,6 @@
 import {strict as assert} from 'node:assert'
 import {spawn} from 'node:child_process'
-import {createHash, randomBytes} from 'node:crypto'
+import {randomBytes} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {mkdir, readFile, readdir, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -8,14 +8,10 @@ import {join} from 'node:path'
 import {makeKeys} from '../support/bundles.js'
 import {makeTempDir, removeTempDir, runCli} from '../support/cli.js'
 import {BIN} from '../support/paths.js'
-import {startS3, type TestS3} from '../support/s3.js'
+import {sha256Of, startS3, type TestS3} from '../support/s3.js'
 
 const MiB = 1024 * 1024
 const EPOCH = {SOURCE_DATE_EPOCH: '1735689600'}
-
-async function sha256Of(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex')
-}
 
 /*
  * Against a store with ListParts and AbortMultipartUpload (S3, MinIO, Ceph RGW; added to s3rver here,

@@ -1,6 +1,6 @@
 import {strict as assert} from 'node:assert'
 import {spawn} from 'node:child_process'
-import {createHash, randomBytes} from 'node:crypto'
+import {randomBytes} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {open, readFile, rm} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -10,13 +10,9 @@ import {uploadRecordPath} from '../../src/transport/publish.js'
 import {buildTestBundle, makeKeys, type TestKeys} from '../support/bundles.js'
 import {makeTempDir, runCli} from '../support/cli.js'
 import {BIN} from '../support/paths.js'
-import {startS3, type TestS3} from '../support/s3.js'
+import {sha256Of, startS3, type TestS3} from '../support/s3.js'
 
 const MiB = 1024 * 1024
-
-async function sha256Of(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex')
-}
 
 /** Starts the CLI and SIGKILLs it once `ready()` says enough was transferred: a crash, not a polite Ctrl-C. */
 async function killMidway(args: string[], env: NodeJS.ProcessEnv, ready: () => Promise<boolean>): Promise<void> {
